@@ -1,0 +1,106 @@
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+
+/** File names used for a TF.js Layers model saved in a folder. */
+export const MODEL_JSON = "model.json";
+/** The single weights shard written next to {@link MODEL_JSON}. */
+export const WEIGHTS_BIN = "weights.bin";
+
+/**
+ * Saves a Layers model to `dir` in the standard TF.js format (`model.json` + `weights.bin`), the same
+ * layout `tf.loadLayersModel` reads over HTTP or with tfjs-node's `file://` handler.
+ */
+export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const data = artifacts.weightData;
+    const bytes = data instanceof ArrayBuffer
+      ? new Uint8Array(data)
+      : new Uint8Array(tf.io.concatenateArrayBuffers(data ?? []));
+    const modelJson = {
+      format: "layers-model",
+      generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+      convertedBy: null,
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+    };
+    await Deno.writeFile(join(dir, WEIGHTS_BIN), bytes);
+    await Deno.writeTextFile(join(dir, MODEL_JSON), JSON.stringify(modelJson));
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }));
+}
+
+/** A problem with a saved model folder: names the file and what is wrong with it. */
+export class ModelFileError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = "ModelFileError";
+  }
+}
+
+interface WeightsManifestEntry {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2 };
+
+/** Reads the artifacts (topology, weight specs, weight bytes) of a Layers model saved in `dir`, validated. */
+export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
+  const jsonPath = join(dir, MODEL_JSON);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(jsonPath);
+  } catch (e) {
+    throw new ModelFileError(jsonPath, `cannot read (${(e as Error).message})`);
+  }
+  let json: { modelTopology?: object; weightsManifest?: WeightsManifestEntry[] };
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelFileError(jsonPath, `is not valid JSON (${(e as Error).message})`);
+  }
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new ModelFileError(
+      jsonPath,
+      "is not a TF.js Layers model (no modelTopology/weightsManifest)",
+    );
+  }
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const group of json.weightsManifest) {
+    for (const p of group.paths) {
+      const path = join(dir, p);
+      try {
+        chunks.push(await Deno.readFile(path));
+      } catch (e) {
+        throw new ModelFileError(path, `cannot read weights (${(e as Error).message})`);
+      }
+    }
+    specs.push(...group.weights);
+  }
+  const expected = specs.reduce(
+    (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? 4),
+    0,
+  );
+  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+  if (total !== expected) {
+    throw new ModelFileError(
+      join(dir, json.weightsManifest[0]?.paths[0] ?? WEIGHTS_BIN),
+      `holds ${total} bytes of weights but model.json describes ${expected} (truncated or mismatched)`,
+    );
+  }
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    weightData.set(c, offset);
+    offset += c.byteLength;
+  }
+  return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer };
+}
+
+/** Loads a Layers model saved in `dir` (by {@link saveLayersModel} or any TF.js tool). */
+export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
+  const artifacts = await readModelArtifacts(dir);
+  return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+}
