@@ -75,3 +75,15 @@ Deno.test("the LeakyReLU slopes follow the notebook (0.2, 0.2, Keras default 0.3
   assertEquals(alphas, [0.2, 0.2, 0.3, 0.3]);
   d.dispose();
 });
+
+Deno.test("the same seed builds the same initial weights; another seed differs", () => {
+  const flat = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+  const [a, b, c] = [
+    buildGenerator({ seed: 3 }),
+    buildGenerator({ seed: 3 }),
+    buildGenerator({ seed: 4 }),
+  ];
+  assertEquals(flat(a), flat(b));
+  assertEquals(flat(a)[0].slice(0, 8).join() === flat(c)[0].slice(0, 8).join(), false);
+  [a, b, c].forEach((m) => m.dispose());
+});

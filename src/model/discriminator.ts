@@ -1,7 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
+import { seededKernels } from "./init.ts";
 
 /** Options for {@link buildDiscriminator}. */
 export interface DiscriminatorOptions {
+  /** Seed for the kernel initialisers (Glorot uniform); unseeded when omitted. */
+  seed?: number;
   /** Input image height (reference: 28). */
   height?: number;
   /** Input image width (reference: 28). */
@@ -17,6 +20,7 @@ export interface DiscriminatorOptions {
  * For 28×28×1 it has 694,785 parameters (693,889 trainable).
  */
 export function buildDiscriminator(options: DiscriminatorOptions = {}): tf.LayersModel {
+  const kernels = seededKernels(options.seed);
   const input = tf.input({
     shape: [options.height ?? 28, options.width ?? 28, options.channels ?? 1],
     name: "d_input",
@@ -36,6 +40,7 @@ export function buildDiscriminator(options: DiscriminatorOptions = {}): tf.Layer
       strides: b.strides,
       padding: "same",
       name: `d_conv${i}`,
+      ...kernels(),
     }).apply(x) as tf.SymbolicTensor;
     if (b.batchNorm) {
       x = tf.layers.batchNormalization({ momentum: 0.8, name: `d_bn${i}` }).apply(
@@ -46,8 +51,9 @@ export function buildDiscriminator(options: DiscriminatorOptions = {}): tf.Layer
     x = tf.layers.dropout({ rate: 0.2, name: `d_dropout${i}` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.flatten({ name: "d_flatten" }).apply(x) as tf.SymbolicTensor;
-  const output = tf.layers.dense({ units: 1, activation: "sigmoid", name: "d_out" }).apply(
-    x,
-  ) as tf.SymbolicTensor;
+  const output = tf.layers.dense({ units: 1, activation: "sigmoid", name: "d_out", ...kernels() })
+    .apply(
+      x,
+    ) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name: "discriminator" });
 }

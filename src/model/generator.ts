@@ -1,7 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
+import { seededKernels } from "./init.ts";
 
 /** Options for {@link buildGenerator}. */
 export interface GeneratorOptions {
+  /** Seed for the kernel initialisers (Glorot uniform); unseeded when omitted. */
+  seed?: number;
   /** Size of the latent vector z (reference: 100). */
   latentDim?: number;
   /** Number of image channels produced (reference: 1, MNIST). */
@@ -15,10 +18,11 @@ export interface GeneratorOptions {
  * Layer names are fixed so checkpoints and exports are stable across runs.
  */
 export function buildGenerator(options: GeneratorOptions = {}): tf.LayersModel {
+  const kernels = seededKernels(options.seed);
   const latentDim = options.latentDim ?? 100;
   const channels = options.channels ?? 1;
   const input = tf.input({ shape: [latentDim], name: "g_input" });
-  let x = tf.layers.dense({ units: 128 * 7 * 7, name: "g_dense" }).apply(
+  let x = tf.layers.dense({ units: 128 * 7 * 7, name: "g_dense", ...kernels() }).apply(
     input,
   ) as tf.SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [7, 7, 128], name: "g_reshape" }).apply(
@@ -32,12 +36,14 @@ export function buildGenerator(options: GeneratorOptions = {}): tf.LayersModel {
       strides: 2,
       padding: "same",
       name: `g_deconv${i}`,
+      ...kernels(),
     }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.conv2d({
       filters: convFilters,
       kernelSize: 4,
       padding: "same",
       name: `g_conv${i}`,
+      ...kernels(),
     }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ momentum: 0.8, name: `g_bn${i}` }).apply(
       x,
@@ -50,6 +56,7 @@ export function buildGenerator(options: GeneratorOptions = {}): tf.LayersModel {
     padding: "same",
     activation: "tanh",
     name: "g_out",
+    ...kernels(),
   }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name: "generator" });
 }

@@ -1,0 +1,15 @@
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Returns a function that gives each successive weighted layer a Glorot-uniform kernel initialiser seeded from
+ * `seed` (seed, seed+1, ...), so the same seed builds the same initial weights. Without a seed it adds nothing.
+ */
+export function seededKernels(
+  seed: number | undefined,
+): () => { kernelInitializer?: tf.initializers.Initializer } {
+  let next = 0;
+  return () =>
+    seed === undefined
+      ? {}
+      : { kernelInitializer: tf.initializers.glorotUniform({ seed: seed + next++ }) };
+}
