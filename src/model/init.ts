@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
  */
 export function seededKernels(
   seed: number | undefined,
-): () => { kernelInitializer?: tf.initializers.Initializer } {
+): () => { kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform> } {
   let next = 0;
   return () =>
     seed === undefined
