@@ -10,3 +10,15 @@ export {
   saveLayersModel,
   WEIGHTS_BIN,
 } from "./layers_io.ts";
+export {
+  checkpointDirName,
+  type CheckpointInfo,
+  CheckpointNotFoundError,
+  CHECKPOINTS_DIR,
+  DISCRIMINATOR_DIR,
+  GENERATOR_DIR,
+  latestCheckpoint,
+  listCheckpoints,
+  resolveCheckpoint,
+  STATE_JSON,
+} from "./run_layout.ts";

@@ -1,0 +1,112 @@
+import { basename, join, resolve } from "node:path";
+
+/** Name of the folder under a run folder that holds the checkpoints. */
+export const CHECKPOINTS_DIR = "checkpoints";
+/** Name of the JSON file in a checkpoint folder with the step, RNG state and optimiser state files. */
+export const STATE_JSON = "state.json";
+/** Sub-folder of a checkpoint holding the generator (TF.js Layers format). */
+export const GENERATOR_DIR = "generator";
+/** Sub-folder of a checkpoint holding the discriminator (TF.js Layers format). */
+export const DISCRIMINATOR_DIR = "discriminator";
+
+const STEP_DIR = /^step-(\d+)$/;
+
+/** Where one checkpoint lives and which step it holds. */
+export interface CheckpointInfo {
+  /** The checkpoint folder (`…/checkpoints/step-NNNNN`). */
+  dir: string;
+  /** The training step the checkpoint was written after. */
+  step: number;
+  /** Folder of the generator (`model.json` + `weights.bin`). */
+  generatorDir: string;
+  /** Folder of the discriminator (`model.json` + `weights.bin`). */
+  discriminatorDir: string;
+}
+
+/** A run or checkpoint folder that is missing or holds no checkpoint; the message names the folder. */
+export class CheckpointNotFoundError extends Error {
+  constructor(readonly path: string, problem: string) {
+    super(`${path}: ${problem}`);
+    this.name = "CheckpointNotFoundError";
+  }
+}
+
+/** The folder name of the checkpoint written after `step`: `step-NNNNN` (5-digit zero-padded). */
+export function checkpointDirName(step: number): string {
+  if (!Number.isInteger(step) || step < 0) throw new RangeError(`bad step ${step}`);
+  return `step-${String(step).padStart(5, "0")}`;
+}
+
+function infoFor(dir: string, step: number): CheckpointInfo {
+  return {
+    dir,
+    step,
+    generatorDir: join(dir, GENERATOR_DIR),
+    discriminatorDir: join(dir, DISCRIMINATOR_DIR),
+  };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Lists the complete checkpoints of a run folder, sorted by step (oldest first). Temporary folders of a
+ * checkpoint being written (`.tmp-step-…`) are skipped. A run without a `checkpoints/` folder has none.
+ */
+export async function listCheckpoints(runDir: string): Promise<CheckpointInfo[]> {
+  const root = join(runDir, CHECKPOINTS_DIR);
+  if (!await isDirectory(root)) return [];
+  const found: CheckpointInfo[] = [];
+  for await (const entry of Deno.readDir(root)) {
+    const m = STEP_DIR.exec(entry.name);
+    if (m && entry.isDirectory) found.push(infoFor(join(root, entry.name), Number(m[1])));
+  }
+  return found.sort((a, b) => a.step - b.step);
+}
+
+/** The newest checkpoint of a run folder, or null when it has none. */
+export async function latestCheckpoint(runDir: string): Promise<CheckpointInfo | null> {
+  const all = await listCheckpoints(runDir);
+  return all.length ? all[all.length - 1] : null;
+}
+
+/**
+ * Resolves a path given by a user to one checkpoint: a run folder (→ its newest checkpoint) or a checkpoint
+ * folder itself (`…/checkpoints/step-NNNNN`, or any folder holding `generator/` and `discriminator/`).
+ * @throws {CheckpointNotFoundError} when the folder is missing or holds no checkpoint.
+ */
+export async function resolveCheckpoint(path: string): Promise<CheckpointInfo> {
+  const dir = resolve(path);
+  if (!await isDirectory(dir)) {
+    throw new CheckpointNotFoundError(path, "no such folder (expected a run or checkpoint folder)");
+  }
+  if (
+    await isDirectory(join(dir, GENERATOR_DIR)) && await isDirectory(join(dir, DISCRIMINATOR_DIR))
+  ) {
+    return infoFor(dir, await stepOf(dir));
+  }
+  const latest = await latestCheckpoint(dir);
+  if (!latest) {
+    throw new CheckpointNotFoundError(
+      path,
+      `holds no checkpoint (no ${CHECKPOINTS_DIR}/step-NNNNN/ folder with generator/ and discriminator/)`,
+    );
+  }
+  return latest;
+}
+
+async function stepOf(dir: string): Promise<number> {
+  try {
+    const state = JSON.parse(await Deno.readTextFile(join(dir, STATE_JSON)));
+    if (Number.isInteger(state.step)) return state.step;
+  } catch {
+    // Fall back to the folder name below.
+  }
+  const m = STEP_DIR.exec(basename(dir));
+  return m ? Number(m[1]) : 0;
+}
