@@ -1,9 +1,48 @@
 /**
- * The project's own TF.js kernels for the wasm backend (gradients it lacks or runs slowly).
+ * The project's own TF.js kernels for the wasm backend: `Conv2DBackpropFilter` (missing in tfjs-backend-wasm) and a
+ * fast `Conv2DBackpropInput` (the stock one is a naive loop), both built from the backend's XNNPACK Conv2D.
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
+import { conv2dBackpropFilter, type Conv2DBackpropFilterAttrs } from "./conv2d_backprop_filter.ts";
+import { conv2dBackpropInput, type Conv2DBackpropInputAttrs } from "./conv2d_backprop_input.ts";
+
+export { conv2dBackpropFilter, conv2dBackpropInput };
+export type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs };
+
+const BACKEND = "wasm";
+
+function register(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
 
 /** Registers the project's kernels on the `wasm` backend. Safe to call more than once. */
 export function registerWasmKernels(): void {
-  // Filled in by the kernels work (Conv2DBackpropFilter, fast Conv2DBackpropInput).
+  register({
+    kernelName: "Conv2DBackpropInput",
+    backendName: BACKEND,
+    kernelFunc: ({ inputs, attrs, backend }) =>
+      conv2dBackpropInput(
+        inputs.dy as tf.TensorInfo,
+        inputs.filter as tf.TensorInfo,
+        attrs as unknown as Conv2DBackpropInputAttrs,
+        backend as tf.KernelBackend,
+        BACKEND,
+      ),
+  });
+  register({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: BACKEND,
+    kernelFunc: ({ inputs, attrs, backend }) =>
+      conv2dBackpropFilter(
+        inputs.x as tf.TensorInfo,
+        inputs.dy as tf.TensorInfo,
+        attrs as unknown as Conv2DBackpropFilterAttrs,
+        backend as tf.KernelBackend,
+        BACKEND,
+      ),
+  });
 }
