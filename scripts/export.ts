@@ -1,0 +1,253 @@
+/**
+ * `deno task export`: converts a generator or discriminator checkpoint (TF.js Layers format) to one `.onnx` file,
+ * prints the graph summary and checks the file against TF.js with onnxruntime-node.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, resolve } from "node:path";
+import type * as tf from "@tensorflow/tfjs";
+import { BackendError, initBackend, isBackendName } from "../src/backend/mod.ts";
+import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
+import {
+  compareWithTfjs,
+  convertLayersModel,
+  dcganDocString,
+  dcganMetadata,
+  decodeModel,
+  DEFAULT_OPSET,
+  encodeModel,
+  formatGraphSummary,
+  type ImageLayout,
+  IO_NAMES,
+  MAX_OPSET,
+  MIN_OPSET,
+  type ModelKind,
+  resolveModelSource,
+  summarizeModel,
+  UnsupportedLayerError,
+  writeFileAtomic,
+} from "../src/onnx/mod.ts";
+
+const HELP = `Export a DCGAN network from a checkpoint to ONNX.
+
+Usage: deno task export --checkpoint PATH [options]
+
+  --checkpoint PATH   run folder (newest checkpoint), checkpoint folder (runs/X/checkpoints/step-N)
+                      or model folder (holding model.json + weights.bin)            [required]
+  --model KIND        generator | discriminator                               [generator]
+  --out FILE          where to write the .onnx file                          [KIND.onnx]
+  --opset N           ONNX operator set, ${MIN_OPSET}–${MAX_OPSET}                                [${DEFAULT_OPSET}]
+  --layout L          image layout of inputs/outputs: nchw | nhwc                  [nchw]
+  --fp16              store weights and compute in float16 (inputs/outputs stay float32)
+  --fp16-io           with --fp16: make inputs and outputs float16 too
+  --no-fold-bn        keep BatchNormalization nodes instead of folding them into convolutions
+  --no-verify         skip the comparison with TF.js (on by default)
+  --batch-sizes LIST  batch sizes compared with TF.js                       [1,7,64]
+  --backend NAME      TF.js backend for the comparison: auto|wasm|cpu|tensorflow   [auto]
+  -h, --help          show this help
+
+Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16), 2 bad input.`;
+
+/** A problem with the command line or the inputs: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+interface ExportArgs {
+  checkpoint: string;
+  kind: ModelKind;
+  out: string;
+  opset: number;
+  layout: ImageLayout;
+  fp16: boolean;
+  fp16Io: boolean;
+  foldBatchNorm: boolean;
+  verify: boolean;
+  batchSizes: number[];
+  backend: string;
+}
+
+function parse(argv: string[]): ExportArgs | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        checkpoint: { type: "string" },
+        model: { type: "string", default: "generator" },
+        out: { type: "string" },
+        opset: { type: "string", default: String(DEFAULT_OPSET) },
+        layout: { type: "string", default: "nchw" },
+        fp16: { type: "boolean", default: false },
+        "fp16-io": { type: "boolean", default: false },
+        "no-fold-bn": { type: "boolean", default: false },
+        "no-verify": { type: "boolean", default: false },
+        "batch-sizes": { type: "string", default: "1,7,64" },
+        backend: { type: "string", default: "auto" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (see --help)`);
+  }
+  if (values.help) return null;
+  if (!values.checkpoint) {
+    throw new UsageError("--checkpoint is required: a run, checkpoint or model folder");
+  }
+  const kind = values.model;
+  if (kind !== "generator" && kind !== "discriminator") {
+    throw new UsageError(`--model ${kind}: use generator or discriminator`);
+  }
+  const opset = Number(values.opset);
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new UsageError(
+      `--opset ${values.opset}: use an integer from ${MIN_OPSET} to ${MAX_OPSET}`,
+    );
+  }
+  const layout = values.layout;
+  if (layout !== "nchw" && layout !== "nhwc") {
+    throw new UsageError(`--layout ${layout}: use nchw or nhwc`);
+  }
+  if (values["fp16-io"] && !values.fp16) throw new UsageError("--fp16-io needs --fp16");
+  const batchSizes = values["batch-sizes"].split(",").map(Number);
+  if (batchSizes.some((b) => !Number.isInteger(b) || b < 1)) {
+    throw new UsageError(
+      `--batch-sizes ${values["batch-sizes"]}: use positive integers, e.g. 1,7,64`,
+    );
+  }
+  if (!isBackendName(values.backend)) {
+    throw new UsageError(`--backend ${values.backend}: use auto, wasm, cpu or tensorflow`);
+  }
+  return {
+    checkpoint: values.checkpoint,
+    kind,
+    out: values.out ?? `${kind}.onnx`,
+    opset,
+    layout,
+    fp16: values.fp16,
+    fp16Io: values["fp16-io"],
+    foldBatchNorm: !values["no-fold-bn"],
+    verify: !values["no-verify"],
+    batchSizes,
+    backend: values.backend,
+  };
+}
+
+async function checkOutputPath(out: string): Promise<void> {
+  const dir = dirname(resolve(out));
+  let stat;
+  try {
+    stat = await Deno.stat(dir);
+  } catch {
+    throw new UsageError(`--out ${out}: folder ${dir} does not exist; create it first`);
+  }
+  if (!stat.isDirectory) throw new UsageError(`--out ${out}: ${dir} is not a folder`);
+  try {
+    if ((await Deno.stat(out)).isDirectory) {
+      throw new UsageError(`--out ${out} is a folder; give a file name such as model.onnx`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+  }
+}
+
+async function loadModel(modelDir: string): Promise<tf.LayersModel> {
+  try {
+    return await loadLayersModel(modelDir);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw e;
+    throw new UsageError(`${modelDir}: cannot load the model (${(e as Error).message})`);
+  }
+}
+
+async function run(args: ExportArgs): Promise<number> {
+  await checkOutputPath(args.out);
+  const backend = await initBackend(args.backend as Parameters<typeof initBackend>[0]);
+  const started = performance.now();
+  const source = await resolveModelSource(args.checkpoint, args.kind);
+  const model = await loadModel(source.modelDir);
+  const loaded = performance.now();
+  const precision = args.fp16 ? "float16" : "float32";
+  const facts = {
+    kind: args.kind,
+    model,
+    layout: args.layout,
+    precision,
+    step: source.step,
+    source: source.modelDir,
+  } as const;
+  const proto = convertLayersModel(model, {
+    opset: args.opset,
+    layout: args.layout,
+    foldBatchNorm: args.foldBatchNorm,
+    precision,
+    float16Io: args.fp16Io,
+    inputNames: [IO_NAMES[args.kind].input],
+    outputNames: [IO_NAMES[args.kind].output],
+    graphName: args.kind,
+    docString: dcganDocString(facts),
+    metadata: dcganMetadata(facts),
+  });
+  const bytes = encodeModel(proto);
+  try {
+    await writeFileAtomic(args.out, bytes);
+  } catch (e) {
+    throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
+  }
+  const written = performance.now();
+  console.log(`${args.kind} from ${source.modelDir} (step ${source.step ?? "unknown"})`);
+  console.log(formatGraphSummary(summarizeModel(decodeModel(bytes)), bytes.length));
+  console.log(
+    `wrote ${args.out} in ${(written - started).toFixed(0)} ms ` +
+      `(load ${(loaded - started).toFixed(0)} ms, convert + write ${
+        (written - loaded).toFixed(0)
+      } ms)`,
+  );
+  if (!args.verify) return 0;
+  const tolerance = args.fp16 ? 1e-2 : 1e-4;
+  console.log(`verifying with onnxruntime-node (cpu) against TF.js (${backend.name}):`);
+  const results = await compareWithTfjs(model, bytes, {
+    batchSizes: args.batchSizes,
+    layout: args.layout,
+    float16Io: args.fp16Io,
+  });
+  let ok = true;
+  for (const r of results) {
+    const pass = r.maxAbsDiff <= tolerance;
+    ok &&= pass;
+    console.log(
+      `  batch ${String(r.batch).padStart(3)}: max |ONNX − TF.js| = ${
+        r.maxAbsDiff.toExponential(2)
+      } ` +
+        `${pass ? "≤" : ">"} ${tolerance} ${pass ? "ok" : "FAIL"}`,
+    );
+  }
+  if (!ok) console.error(`error: the ONNX file differs from TF.js by more than ${tolerance}`);
+  return ok ? 0 : 1;
+}
+
+const INPUT_ERRORS = [
+  UsageError,
+  ModelFileError,
+  CheckpointNotFoundError,
+  UnsupportedLayerError,
+  BackendError,
+];
+
+async function main(): Promise<number> {
+  try {
+    const args = parse(Deno.args);
+    if (!args) {
+      console.log(HELP);
+      return 0;
+    }
+    return await run(args);
+  } catch (e) {
+    if (INPUT_ERRORS.some((cls) => e instanceof cls)) {
+      console.error(`error: ${(e as Error).message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+Deno.exit(await main());

@@ -1,0 +1,121 @@
+import { basename, dirname, join } from "node:path";
+import type * as tf from "@tensorflow/tfjs";
+import { MODEL_JSON, resolveCheckpoint, STATE_JSON } from "../checkpoint/mod.ts";
+import type { ImageLayout } from "./convert.ts";
+import type { FloatPrecision } from "./graph_builder.ts";
+
+/** Which network of a DCGAN checkpoint to export. */
+export type ModelKind = "generator" | "discriminator";
+
+/** Graph input/output names of the exported DCGAN networks (the contract for inference code). */
+export const IO_NAMES: Record<ModelKind, { input: string; output: string }> = {
+  generator: { input: "latent", output: "image" },
+  discriminator: { input: "image", output: "probability" },
+};
+
+/** A model folder found from a user's `--checkpoint` path. */
+export interface ModelSource {
+  /** Folder with `model.json` + `weights.bin`. */
+  modelDir: string;
+  /** Training step of the checkpoint, when known. */
+  step: number | null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stepNear(modelDir: string): Promise<number | null> {
+  const checkpointDir = dirname(modelDir);
+  try {
+    const state = JSON.parse(await Deno.readTextFile(join(checkpointDir, STATE_JSON)));
+    if (Number.isInteger(state.step)) return state.step;
+  } catch {
+    // No state.json: fall back to the folder name.
+  }
+  const m = /^step-(\d+)$/.exec(basename(checkpointDir));
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Finds the model folder of `kind` from a path that is a model folder (holding `model.json`), a checkpoint folder
+ * (`…/checkpoints/step-NNNNN`) or a run folder (its newest checkpoint).
+ * @throws {CheckpointNotFoundError} when the path holds none of these.
+ */
+export async function resolveModelSource(path: string, kind: ModelKind): Promise<ModelSource> {
+  if (await exists(join(path, MODEL_JSON))) return { modelDir: path, step: await stepNear(path) };
+  const info = await resolveCheckpoint(path);
+  const modelDir = kind === "generator" ? info.generatorDir : info.discriminatorDir;
+  return { modelDir, step: info.step };
+}
+
+/** Facts recorded in an exported DCGAN model's `metadata_props`. */
+export interface DcganMetadataInput {
+  kind: ModelKind;
+  model: tf.LayersModel;
+  layout: ImageLayout;
+  precision: FloatPrecision;
+  step: number | null;
+  source: string;
+}
+
+/** The `metadata_props` of an exported DCGAN generator or discriminator. */
+export function dcganMetadata(m: DcganMetadataInput): Record<string, string> {
+  const io = IO_NAMES[m.kind];
+  const image = (m.kind === "generator" ? m.model.outputs[0] : m.model.inputs[0]).shape;
+  const [h, w, c] = image.slice(1) as number[];
+  const imageShape = m.layout === "nchw" ? [c, h, w] : [h, w, c];
+  const common = {
+    model_kind: m.kind,
+    image_shape: JSON.stringify(imageShape),
+    image_layout: m.layout.toUpperCase(),
+    value_range: "[-1, 1]",
+    pixel_mapping: "pixel = (value + 1) * 127.5 (0 = black, 255 = white)",
+    precision: m.precision,
+    training_steps: m.step === null ? "unknown" : String(m.step),
+    source_checkpoint: m.source,
+    input_name: io.input,
+    output_name: io.output,
+  };
+  if (m.kind === "generator") {
+    return {
+      ...common,
+      latent_size: String(m.model.inputs[0].shape[1]),
+      latent_distribution: "standard normal N(0, 1), float32",
+      output_layout: m.layout.toUpperCase(),
+    };
+  }
+  return { ...common, output_meaning: "probability that the input image is a real MNIST digit" };
+}
+
+/** Human-readable doc string of an exported DCGAN network. */
+export function dcganDocString(m: DcganMetadataInput): string {
+  const io = IO_NAMES[m.kind];
+  const steps = m.step === null ? "an unknown number of" : String(m.step);
+  return m.kind === "generator"
+    ? `MNIST DCGAN generator (${steps} training steps). Input "${io.input}": [batch, ` +
+      `${m.model.inputs[0].shape[1]}] standard-normal latents. Output "${io.output}": 28×28 grey ` +
+      `images in [-1, 1], ${m.layout.toUpperCase()}; pixel = (value + 1) · 127.5.`
+    : `MNIST DCGAN discriminator (${steps} training steps). Input "${io.input}": 28×28 grey images in ` +
+      `[-1, 1], ${m.layout.toUpperCase()}. Output "${io.output}": probability the image is real.`;
+}
+
+/**
+ * Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a failed export never
+ * leaves a partial file behind.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
