@@ -1,0 +1,32 @@
+/**
+ * Sample-quality evaluation: the project's MNIST classifier (TF.js model, training, ONNX runner), the
+ * classifier-based Inception Score, class histogram and confidence, and the Fréchet distance of
+ * penultimate-layer features (MNIST-FID).
+ * @module
+ */
+export {
+  argmaxRow,
+  classHistogram,
+  type ClassProbabilities,
+  inceptionScore,
+  marginal,
+  meanConfidence,
+} from "./class_metrics.ts";
+export {
+  type FeatureStats,
+  featureStats,
+  frechetDistance,
+  sqrtSymmetric,
+  traceSqrtProduct,
+} from "./frechet.ts";
+export {
+  buildClassifier,
+  CLASS_COUNT,
+  CLASSIFIER_OUTPUTS,
+  type ClassifierOptions,
+  FEATURE_DIM,
+  trainingView,
+} from "./classifier_model.ts";
+export { accuracyOf, type ClassifierTrainOptions, trainClassifier } from "./classifier_train.ts";
+export { ClassifierFileError, type ClassifierOutputs, OnnxClassifier } from "./classifier_onnx.ts";
+export { formatDuration, ProgressBar } from "./progress.ts";
