@@ -29,8 +29,12 @@ function toOnnxLayout(data: Float32Array, dims: number[], layout: ImageLayout): 
 
 function ortTensor(data: Float32Array, dims: number[], float16: boolean): ort.Tensor {
   if (!float16) return new ort.Tensor("float32", data, dims);
-  const half = new Float16Array(data);
-  return new ort.Tensor("float16", new Uint16Array(half.buffer), dims);
+  const bits = new Uint16Array(new Float16Array(data).buffer);
+  const tensor = new ort.Tensor("float16", bits, dims);
+  // onnxruntime-common stores float16 data as a Float16Array when the runtime has one (Deno does), but the
+  // native binding reads such an array as empty ("not enough space: expected N, got 0"); it needs the bits.
+  Object.defineProperty(tensor, "data", { value: bits });
+  return tensor;
 }
 
 function ortValues(t: ort.Tensor): Float32Array {
