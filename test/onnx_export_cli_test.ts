@@ -1,0 +1,152 @@
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { saveLayersModel } from "../src/checkpoint/mod.ts";
+import { buildDiscriminator, buildGenerator } from "../src/model/mod.ts";
+import { decodeModel, writeFileAtomic } from "../src/onnx/mod.ts";
+import { useWasm } from "./onnx_fixtures.ts";
+
+const SCRIPT = new URL("../scripts/export.ts", import.meta.url).pathname;
+
+async function exportCli(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCRIPT, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** stderr without TF.js's banner about tfjs-node. */
+function errorLines(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l.startsWith("error:"));
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const names = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+/** A run folder with checkpoints at steps 1 and 3 (generator + discriminator), under a fresh temp dir. */
+async function makeRun(): Promise<string> {
+  await useWasm();
+  const root = await Deno.makeTempDir({ prefix: "onnx_cli_" });
+  const run = join(root, "run");
+  for (const step of [1, 3]) {
+    const dir = join(run, "checkpoints", `step-0000${step}`);
+    const g = buildGenerator({ seed: step });
+    const d = buildDiscriminator({ seed: step });
+    await saveLayersModel(g, join(dir, "generator"));
+    await saveLayersModel(d, join(dir, "discriminator"));
+    await Deno.writeTextFile(join(dir, "state.json"), JSON.stringify({ step }));
+    g.dispose();
+    d.dispose();
+  }
+  return root;
+}
+
+Deno.test("export CLI: a run folder exports its newest checkpoint, verified against TF.js", async () => {
+  const root = await makeRun();
+  try {
+    const out = join(root, "out", "d.onnx");
+    await Deno.mkdir(join(root, "out"));
+    const r = await exportCli(
+      "--checkpoint",
+      join(root, "run"),
+      "--model",
+      "discriminator",
+      "--out",
+      out,
+      "--batch-sizes",
+      "1,7",
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes("step 3"), r.stdout);
+    assert(/parameters: 692,993/.test(r.stdout), r.stdout);
+    assert(/batch {3}7: max \|ONNX − TF\.js\| = .* ok/.test(r.stdout), r.stdout);
+    const model = decodeModel(await Deno.readFile(out));
+    const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
+    assertEquals(meta.training_steps, "3");
+    assertEquals(meta.model_kind, "discriminator");
+    assert(meta.source_checkpoint.endsWith(join("step-00003", "discriminator")));
+    assertEquals(model.graph.input[0].name, "image");
+    assertEquals(model.graph.output[0].name, "probability");
+    assertEquals(await listDir(join(root, "out")), ["d.onnx"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("export CLI: bad input is one error line, exit 2, and no .onnx left behind", async () => {
+  const root = await makeRun();
+  try {
+    const outDir = join(root, "out");
+    await Deno.mkdir(outDir);
+    const out = join(outDir, "g.onnx");
+    const step = join(root, "run", "checkpoints", "step-00003");
+    const gen = join(step, "generator");
+
+    // A model folder with an unsupported layer.
+    const input = tf.input({ shape: [8, 8, 2] });
+    const y = tf.layers.depthwiseConv2d({ kernelSize: 3, name: "dw" }).apply(input);
+    await saveLayersModel(
+      tf.model({ inputs: input, outputs: y as tf.SymbolicTensor }),
+      join(root, "odd"),
+    );
+    // A checkpoint whose weights.bin is truncated, and one whose manifest shapes do not fit the layers.
+    const cut = join(root, "cut");
+    await Deno.mkdir(cut);
+    await Deno.copyFile(join(gen, "model.json"), join(cut, "model.json"));
+    const bytes = await Deno.readFile(join(gen, "weights.bin"));
+    await Deno.writeFile(join(cut, "weights.bin"), bytes.subarray(0, bytes.length - 1000));
+    const swapped = join(root, "swapped");
+    await Deno.mkdir(swapped);
+    await Deno.copyFile(join(gen, "weights.bin"), join(swapped, "weights.bin"));
+    const json = JSON.parse(await Deno.readTextFile(join(gen, "model.json")));
+    json.weightsManifest[0].weights[0].shape = [6272, 100];
+    await Deno.writeTextFile(join(swapped, "model.json"), JSON.stringify(json));
+
+    const cases: Array<[string[], RegExp]> = [
+      [["--checkpoint", join(root, "missing")], /missing: no such folder/],
+      [["--checkpoint", cut], /weights\.bin: holds \d+ bytes.*truncated or mismatched/],
+      [["--checkpoint", swapped], /cannot load the model/],
+      [["--checkpoint", join(root, "odd")], /layer "dw" \(DepthwiseConv2D\) cannot be exported/],
+      [["--checkpoint", step, "--out", join(out, "x.onnx")], /folder .* does not exist/],
+      [["--checkpoint", step, "--out", outDir], /is a folder/],
+      [["--checkpoint", step, "--opset", "12"], /--opset 12: use an integer from 13 to 17/],
+      [["--checkpoint", step, "--layout", "chw"], /--layout chw: use nchw or nhwc/],
+      [["--checkpoint", step, "--fp16-io"], /--fp16-io needs --fp16/],
+      [["--checkpoint", step, "--bogus"], /bogus/],
+    ];
+    for (const [args, message] of cases) {
+      const outArgs = args.includes("--out") ? [] : ["--out", out];
+      const r = await exportCli(...args, ...outArgs, "--no-verify");
+      assertEquals(r.code, 2, `${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
+      const lines = errorLines(r.stderr);
+      assertEquals(lines.length, 1, r.stderr);
+      assert(message.test(lines[0]), `${args.join(" ")}: ${lines[0]}`);
+      assert(!r.stderr.includes("    at "), `stack trace printed:\n${r.stderr}`);
+      assertEquals(await listDir(outDir), [], `${args.join(" ")} left files behind`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("writeFileAtomic leaves no temporary file when the final rename fails", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "onnx_atomic_" });
+  try {
+    const target = join(dir, "model.onnx");
+    await Deno.mkdir(join(target, "inside"), { recursive: true });
+    await rejects(writeFileAtomic(target, new Uint8Array([1, 2, 3])));
+    assertEquals(await listDir(dir), ["model.onnx"]);
+    assert((await Deno.stat(target)).isDirectory);
+    await writeFileAtomic(join(dir, "ok.onnx"), new Uint8Array([7]));
+    assertEquals(await Deno.readFile(join(dir, "ok.onnx")), new Uint8Array([7]));
+    assertEquals(await listDir(dir), ["model.onnx", "ok.onnx"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
