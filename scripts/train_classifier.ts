@@ -24,6 +24,7 @@ const HELP = `Train the MNIST classifier used by \`deno task eval\` and export i
 Usage: deno task train:classifier [options]
 
   --epochs N        passes over the 60,000 training images (lr 0.001, halved each epoch)   [3]
+  --stop-at ACC     end early after the first epoch whose test accuracy is at least ACC (e.g. 0.992)
   --batch-size N    images per Adam update                                           [64]
   --seed N          seed of the initial weights and the shuffling                      [1]
   --out FILE        where to write the ONNX classifier                 [models/classifier.onnx]
@@ -52,6 +53,7 @@ function parse(args: string[]) {
       epochs: { type: "string", default: "3" },
       "batch-size": { type: "string", default: "64" },
       seed: { type: "string", default: "1" },
+      "stop-at": { type: "string" },
       out: { type: "string", default: "models/classifier.onnx" },
       data: { type: "string" },
       backend: { type: "string", default: "auto" },
@@ -63,8 +65,13 @@ function parse(args: string[]) {
       `--backend must be auto, wasm, cpu, webgpu or tensorflow, got "${values.backend}"`,
     );
   }
+  const stopAt = values["stop-at"] === undefined ? null : Number(values["stop-at"]);
+  if (stopAt !== null && !(stopAt > 0 && stopAt <= 1)) {
+    throw new UsageError(`--stop-at must be an accuracy in (0, 1], got "${values["stop-at"]}"`);
+  }
   return {
     help: values.help,
+    stopAt,
     epochs: positiveInt("epochs", values.epochs),
     batchSize: positiveInt("batch-size", values["batch-size"]),
     seed: positiveInt("seed", values.seed),
@@ -87,7 +94,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   const bar = new ProgressBar("training");
   let accuracy = 0;
-  await trainClassifier(model, train, {
+  const epochs = await trainClassifier(model, train, {
     epochs: opts.epochs,
     batchSize: opts.batchSize,
     seed: opts.seed,
@@ -100,6 +107,7 @@ async function main(): Promise<number> {
         `epoch ${epoch}/${opts.epochs}: train loss ${loss.toFixed(4)}, ` +
           `test accuracy ${(accuracy * 100).toFixed(2)}% (${time})`,
       );
+      return opts.stopAt !== null && accuracy >= opts.stopAt;
     },
   });
   const seconds = (performance.now() - started) / 1000;
@@ -110,7 +118,7 @@ async function main(): Promise<number> {
       '"probs" [batch, 10] (softmax over digits 0-9).',
     metadata: {
       test_accuracy: accuracy.toFixed(4),
-      epochs: String(opts.epochs),
+      epochs: String(epochs),
       batch_size: String(opts.batchSize),
       seed: String(opts.seed),
       backend: backend.name,
@@ -130,7 +138,7 @@ async function main(): Promise<number> {
   console.log(
     `wrote ${opts.out} (${(bytes.length / 1024).toFixed(0)} KiB): ONNX test accuracy ` +
       `${(onnxAccuracy * 100).toFixed(2)}% (TF.js ${(accuracy * 100).toFixed(2)}%), ` +
-      `${opts.epochs} epochs in ${formatDuration(seconds)} on ${backend.name}`,
+      `${epochs} epochs in ${formatDuration(seconds)} on ${backend.name}`,
   );
   return Math.abs(onnxAccuracy - accuracy) <= 0.0005 ? 0 : 1;
 }

@@ -16,8 +16,11 @@ export interface ClassifierTrainOptions {
   seed?: number;
   /** Called after every batch with the batch number (1-based, across epochs) and the total. */
   onBatch?: (done: number, total: number, loss: number) => void;
-  /** Called after every epoch with the 1-based epoch and its mean training loss. */
-  onEpoch?: (epoch: number, meanLoss: number) => Promise<void> | void;
+  /**
+   * Called after every epoch with the 1-based epoch and its mean training loss; returning `true` ends the
+   * training early (e.g. once a target accuracy is reached).
+   */
+  onEpoch?: (epoch: number, meanLoss: number) => Promise<boolean | void> | boolean | void;
 }
 
 function oneHot(labels: Uint8Array, indices: Int32Array): Float32Array {
@@ -37,13 +40,14 @@ function shuffled(count: number, rng: Rng): Int32Array {
 
 /**
  * Trains the classifier (from `buildClassifier`) in place with Adam and categorical cross-entropy on
- * seeded shuffles of `train`, images scaled as the reference (`x / 127.5 - 1`).
+ * seeded shuffles of `train`, images scaled as the reference (`x / 127.5 - 1`). Returns the number of epochs
+ * trained (fewer than `epochs` when `onEpoch` ended it early).
  */
 export async function trainClassifier(
   classifier: tf.LayersModel,
   train: ImageDataset,
   options: ClassifierTrainOptions = {},
-): Promise<void> {
+): Promise<number> {
   const epochs = options.epochs ?? 3;
   const batchSize = options.batchSize ?? 64;
   const rng = new Rng(options.seed ?? 1);
@@ -69,8 +73,9 @@ export async function trainClassifier(
       lossSum += loss;
       options.onBatch?.(++done, epochs * batches, loss);
     }
-    await options.onEpoch?.(epoch, lossSum / batches);
+    if (await options.onEpoch?.(epoch, lossSum / batches)) return epoch;
   }
+  return epochs;
 }
 
 /** Share of `data` whose most probable class (TF.js inference, batches of 500) equals the label. */

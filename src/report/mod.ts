@@ -1,0 +1,21 @@
+/**
+ * The training report: a self-contained `report.html` per run folder (configuration, backend, throughput,
+ * loss/accuracy curves raw and smoothed, evaluation over time, every saved sample grid) and
+ * `samples/progress.gif` (the fixed-latent grids across training).
+ * @module
+ */
+export { type ReportFiles, writeReport } from "./write_report.ts";
+export { readRun, type RunData, RunFolderError, type SampleFile } from "./run_data.ts";
+export { formatWallTime, renderReport, type ReportImages } from "./html.ts";
+export { elapsedSeconds, type RunFigures, runFigures } from "./figures.ts";
+export { type NumericTable, parseNumericCsv } from "./csv.ts";
+export { downsample, type Point, smoothEma, weightForSpan } from "./series.ts";
+export {
+  type ChartOptions,
+  type ChartSeries,
+  lineChart,
+  niceTicks,
+  type ReferenceLine,
+} from "./svg_chart.ts";
+export { decodeGrey, progressGif, withProgressBar } from "./progress_gif.ts";
+export { encodeBase64 } from "./base64.ts";
