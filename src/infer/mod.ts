@@ -1,0 +1,88 @@
+/**
+ * Inference for ONNX generators in Deno and Node: `createGenerator(model, { provider })` on onnxruntime-node
+ * (`cpu`, `cuda`, `webgpu`) or onnxruntime-web (`wasm`, `web-webgpu`), seeded sampling, latent walks and image
+ * encodings. Browsers use `browser.ts`, which has the same API on onnxruntime-web only.
+ *
+ * ```ts
+ * const generator = await createGenerator("models/generator.onnx", { provider: "auto" });
+ * console.log(generator.provider); // { name: "cpu", reason: "auto: skipped cuda (...)" }
+ * const images = await generator.sample(64, { seed: 7 });
+ * await Deno.writeFile("samples.png", imagesToPng(images, { cols: 8 }));
+ * await generator.dispose();
+ * ```
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { InputError, ModelError } from "./errors.ts";
+import { type Generator, type GeneratorOptions, openGenerator } from "./generator.ts";
+import { cpuProvider, cudaProvider, nodeWebGpuProvider } from "./node_providers.ts";
+import { wasmProvider, webGpuProvider } from "./web_providers.ts";
+
+export * from "./common.ts";
+
+/** A model as a file path, a URL (`file:`, `http:`, `https:`) or the bytes of an `.onnx` file. */
+export type ModelSource = string | URL | Uint8Array | ArrayBuffer;
+
+const PROVIDERS = [
+  cpuProvider,
+  cudaProvider,
+  nodeWebGpuProvider,
+  wasmProvider,
+  webGpuProvider("web-webgpu"),
+];
+/**
+ * `auto` tries CUDA, then the CPU, then WebAssembly. WebGPU is never picked automatically: without a GPU it runs
+ * on a software rasteriser that is hundreds of times slower than the CPU provider; ask for it by name.
+ */
+const AUTO_ORDER = [cudaProvider, cpuProvider, wasmProvider];
+
+async function modelBytes(model: ModelSource): Promise<Uint8Array> {
+  if (model instanceof Uint8Array) return model;
+  if (model instanceof ArrayBuffer) return new Uint8Array(model);
+  if (typeof model !== "string" && !(model instanceof URL)) {
+    throw new InputError("model must be a path, a URL or the bytes of an .onnx file");
+  }
+  const url = model instanceof URL
+    ? model
+    : /^(https?|file):\/\//i.test(model)
+    ? new URL(model)
+    : null;
+  if (url && url.protocol !== "file:") {
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (e) {
+      throw new ModelError(`cannot fetch the model ${url}: ${(e as Error).message}`);
+    }
+    if (!response.ok) {
+      throw new ModelError(`cannot fetch the model ${url}: HTTP ${response.status}`);
+    }
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  const path = url ? fileURLToPath(url) : model as string;
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+      ? "it is a folder"
+      : (e as Error).message;
+    throw new ModelError(`cannot read the model file ${path}: ${why}`);
+  }
+}
+
+/**
+ * Opens an ONNX generator on `options.provider` (default `auto`: CUDA if its files and a GPU are present, else the
+ * CPU; the choice and the reason are in `generator.provider`).
+ * @throws {ModelError} when the model cannot be read or is not a generator.
+ * @throws {ProviderError} when the provider is unknown or cannot run here (the message says what to do).
+ */
+export async function createGenerator(
+  model: ModelSource,
+  options: GeneratorOptions = {},
+): Promise<Generator> {
+  return openGenerator(await modelBytes(model), PROVIDERS, AUTO_ORDER, options);
+}

@@ -1,0 +1,105 @@
+/**
+ * The provider layer's common part: provider names, the session interface every provider returns, and the
+ * `auto` choice. The onnxruntime-node providers live in `node_providers.ts`, the onnxruntime-web ones in
+ * `web_providers.ts`.
+ * @module
+ */
+import { ProviderError } from "./errors.ts";
+import type { ModelInfo } from "./model_info.ts";
+
+/** Every provider name the API knows (`auto` picks one of the others). */
+export const PROVIDER_NAMES = ["auto", "cpu", "cuda", "webgpu", "wasm", "web-webgpu"] as const;
+
+/**
+ * A provider: `cpu`, `cuda`, `webgpu` run on onnxruntime-node (Deno/Node only); `wasm` and `web-webgpu` run on
+ * onnxruntime-web (everywhere). In the browser entry `webgpu` means onnxruntime-web's WebGPU, since
+ * onnxruntime-node does not exist there.
+ */
+export type ProviderName = typeof PROVIDER_NAMES[number];
+
+/** Returns true when `name` is a known provider name. */
+export function isProviderName(name: string): name is ProviderName {
+  return (PROVIDER_NAMES as readonly string[]).includes(name);
+}
+
+/** Session tuning that providers apply where it means something. */
+export interface SessionTuning {
+  /** Threads for one operator (onnxruntime-node cpu; default: 2, this project's CI machine). */
+  threads?: number;
+  /** ONNX Runtime graph optimisation level (default `all`). */
+  optimization?: "disabled" | "basic" | "extended" | "all";
+  /** onnxruntime-node cpu: also save the optimised graph to this path (a pre-optimised model for later loads). */
+  optimizedModelPath?: string;
+  /** onnxruntime-web: where its `.wasm` files are served (default: next to the bundle; in Deno, the package). */
+  wasmPaths?: string;
+}
+
+/** One created inference session: runs float batches in the model's element types. */
+export interface Session {
+  /** Runs `count` latent vectors (float32, row-major) and returns the raw output values as float32. */
+  run(latents: Float32Array, count: number): Promise<Float32Array>;
+  /** Frees the session's native or GPU memory. */
+  release(): Promise<void>;
+}
+
+/** A provider that may be able to create sessions here. */
+export interface Provider {
+  /** The name users pass. */
+  name: Exclude<ProviderName, "auto">;
+  /** Batches larger than this are split (memory and latency stay bounded). */
+  maxBatch: number;
+  /**
+   * Creates a session for the model, or throws a {@link ProviderError} that says why this provider cannot run
+   * here and what to do about it.
+   */
+  create(bytes: Uint8Array, info: ModelInfo, tuning: SessionTuning): Promise<Session>;
+}
+
+/** The provider a generator runs on, and why it was chosen. */
+export interface ProviderChoice {
+  name: Exclude<ProviderName, "auto">;
+  reason: string;
+}
+
+/**
+ * Creates a session on `requested`, or for `auto` on the first of `autoOrder` that works (skipping the ones that
+ * fail, and saying why in the reason).
+ * @throws {ProviderError} for an unknown provider, one that is not available in this entry, or one that fails.
+ */
+export async function openSession(
+  providers: readonly Provider[],
+  autoOrder: readonly Provider[],
+  requested: string,
+  bytes: Uint8Array,
+  info: ModelInfo,
+  tuning: SessionTuning,
+): Promise<{ session: Session; provider: Provider; choice: ProviderChoice }> {
+  if (requested !== "auto") {
+    const provider = providers.find((p) => p.name === requested);
+    if (!provider) {
+      const known = ["auto", ...providers.map((p) => p.name)].join(", ");
+      throw new ProviderError(
+        isProviderName(requested)
+          ? `provider "${requested}" is not available in this entry; use one of: ${known}`
+          : `unknown provider "${requested}"; use one of: ${known}`,
+      );
+    }
+    const session = await provider.create(bytes, info, tuning);
+    return { session, provider, choice: { name: provider.name, reason: "requested" } };
+  }
+  const skipped: string[] = [];
+  for (const provider of autoOrder) {
+    try {
+      const session = await provider.create(bytes, info, tuning);
+      const reason = skipped.length === 0
+        ? "auto: the first choice"
+        : `auto: ${skipped.join("; ")}`;
+      return { session, provider, choice: { name: provider.name, reason } };
+    } catch (e) {
+      if (!(e instanceof ProviderError)) throw e;
+      // The first clause is enough here ("cuda: onnxruntime-node's CUDA files are not installed").
+      skipped.push(`skipped ${e.message.split(" (")[0]}`);
+    }
+  }
+  throw new ProviderError(`auto: no provider works here: ${skipped.join("; ")}`);
+}
