@@ -1,0 +1,123 @@
+/**
+ * `deno task web` builds the browser demo into `web-demo/dist/` and serves it on 127.0.0.1;
+ * `deno task web:build` only builds (the folder is then a static site to publish as it is).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { relative, resolve } from "node:path";
+import {
+  type BuildReport,
+  buildSite,
+  DEFAULT_DIST_DIR,
+  DEFAULT_MODEL_PATH,
+  formatBytes,
+  REPO_ROOT,
+  serveSite,
+  SiteBuildError,
+} from "../web-demo/tools/mod.ts";
+
+const HELP = `Build the browser demo (and serve it).
+
+Usage:
+  deno task web [--port 8000] [--model models/generator.onnx] [--no-build]
+  deno task web:build [--model models/generator.onnx] [--out web-demo/dist]
+
+Options:
+  --build-only     Build web-demo/dist/ and exit (what "deno task web:build" runs).
+  --no-build       Serve the existing build without rebuilding.
+  --port N         Port to serve on, on 127.0.0.1 (default 8000; 0 picks a free port).
+  --model FILE     The ONNX generator to ship (default models/generator.onnx), for example one
+                   exported from a training run.
+  --out DIR        Output folder (default web-demo/dist/).
+  --no-minify      Keep the bundle readable.
+  -h, --help       Show this help.
+
+The site is self-contained: app.js (page + onnxruntime-web), ort/*.wasm, models/generator.onnx.
+Open http://127.0.0.1:8000/?seed=7 for the grid of "deno task sample --seed 7";
+add &backend=wasm or &backend=webgpu to force a backend.`;
+
+/** Stops with one line on stderr and exit code 2. */
+function fail(message: string): never {
+  console.error(`web: ${message}`);
+  Deno.exit(2);
+}
+
+function parseCli() {
+  try {
+    return parseArgs({
+      args: Deno.args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "build-only": { type: "boolean", default: false },
+        "no-build": { type: "boolean", default: false },
+        "no-minify": { type: "boolean", default: false },
+        port: { type: "string", default: "8000" },
+        model: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message}; see --help`);
+  }
+}
+
+function printReport(report: BuildReport): void {
+  const dir = relative(Deno.cwd(), report.outDir) || ".";
+  console.log(`built ${dir}/`);
+  for (const file of report.files.filter((f) => !f.path.endsWith(".map"))) {
+    console.log(`  ${file.path.padEnd(44)} ${formatBytes(file.bytes).padStart(9)}`);
+  }
+  console.log(
+    `  bundle ${formatBytes(report.bundleBytes)}; first visit downloads ${
+      formatBytes(report.totalBytes)
+    } (before HTTP compression)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const args = parseCli();
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  if (args["build-only"] && args["no-build"]) fail("--build-only and --no-build contradict");
+  const port = Number(args.port);
+  if (!/^\d+$/.test(args.port) || port > 65535) {
+    fail(`--port must be a whole number from 0 to 65535, got "${args.port}"`);
+  }
+  const outDir = args.out ? resolve(args.out) : DEFAULT_DIST_DIR;
+  const modelPath = args.model ? resolve(args.model) : DEFAULT_MODEL_PATH;
+
+  if (!args["no-build"]) {
+    try {
+      printReport(await buildSite({ outDir, modelPath, minify: !args["no-minify"] }));
+    } catch (error) {
+      if (error instanceof SiteBuildError) fail(error.message);
+      throw error;
+    }
+  } else {
+    try {
+      await Deno.stat(`${outDir}/index.html`);
+    } catch {
+      fail(`${relative(REPO_ROOT, outDir)}/index.html not found; run without --no-build first`);
+    }
+  }
+  if (args["build-only"]) return;
+
+  try {
+    serveSite({
+      root: outDir,
+      port,
+      onListen: (url) => console.log(`serving ${url}  (Ctrl+C to stop)`),
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      fail(`port ${port} is already in use; pass --port with another number (or 0 for any)`);
+    }
+    throw error;
+  }
+}
+
+await main();

@@ -1,0 +1,358 @@
+/**
+ * The browser demo: its server, URL parameters, latent walk and build, and an end-to-end run in a real
+ * Chromium (WASM and WebGPU backends) whose pixels must match onnxruntime-node's cpu output.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium, type Page } from "playwright-core";
+import * as ort from "onnxruntime-node";
+import { latentsForSeed } from "../src/random/mod.ts";
+import {
+  type BuildReport,
+  buildSite,
+  DEFAULT_MODEL_PATH,
+  REPO_ROOT,
+  resolveUrlPath,
+  serveSite,
+  staticSiteHandler,
+} from "../web-demo/tools/mod.ts";
+import { paramsToSearch, parseSeed, readParams } from "../web-demo/app/params.ts";
+import { easeInOut, slerpRows } from "../web-demo/app/latent_walk.ts";
+import { wasmUnsupportedReason } from "../web-demo/app/wasm_support.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--enable-unsafe-webgpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+const ARTIFACTS = join(REPO_ROOT, ".test-artifacts");
+const REQUIRE_BROWSER = Deno.env.get("DCGAN_REQUIRE_BROWSER") === "1";
+const HAVE_CHROMIUM = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!HAVE_CHROMIUM && !REQUIRE_BROWSER) {
+  console.log(
+    `web demo browser test skipped: no Chromium at ${CHROMIUM}; install it with ` +
+      `"sudo apt-get install -y chromium" (DCGAN_REQUIRE_BROWSER=1 makes this a failure)`,
+  );
+}
+
+// ---- server -------------------------------------------------------------------------------------
+
+async function withSiteFolder(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "web-demo-site-" });
+  try {
+    await Deno.writeTextFile(join(root, "index.html"), "<!doctype html><p>hi</p>");
+    await Deno.mkdir(join(root, "ort"));
+    await Deno.writeFile(join(root, "ort", "x.wasm"), new Uint8Array([0, 97, 115, 109]));
+    await Deno.writeTextFile(join(root, "app.js"), "console.log(1);");
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("web server: index, MIME types, COOP/COEP headers on every response", async () => {
+  await withSiteFolder(async (root) => {
+    const handle = staticSiteHandler(root);
+    const get = (path: string, method = "GET") =>
+      handle(new Request(`http://127.0.0.1:8000${path}`, { method }));
+
+    const index = await get("/");
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.equal(await index.text(), "<!doctype html><p>hi</p>");
+    const wasm = await get("/ort/x.wasm");
+    assert.equal(wasm.headers.get("content-type"), "application/wasm");
+    assert.deepEqual(new Uint8Array(await wasm.arrayBuffer()), new Uint8Array([0, 97, 115, 109]));
+    const js = await get("/app.js?v=1");
+    assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+    await js.body?.cancel();
+
+    const head = await get("/app.js", "HEAD");
+    assert.equal(head.headers.get("content-length"), "15");
+    assert.equal(head.body, null);
+    const missing = await get("/nope.onnx");
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+    const post = await get("/", "POST");
+    assert.equal(post.status, 405);
+    await post.body?.cancel();
+    // ".." never leaves the site folder, and backslashes are refused.
+    const dotted = await get("/%2e%2e/%2e%2e/etc/passwd");
+    assert.equal(dotted.status, 404);
+    await dotted.body?.cancel();
+    assert.equal(resolveUrlPath(root, "/../../etc/passwd"), join(root, "etc", "passwd"));
+    assert.equal(resolveUrlPath(root, "/..%2f..%2fetc"), join(root, "etc"));
+    const backslash = await get("/ort%5c..%5c..%5cx");
+    assert.equal(backslash.status, 400);
+    await backslash.body?.cancel();
+
+    for (const response of [index, wasm, missing, post]) {
+      assert.equal(response.headers.get("cross-origin-opener-policy"), "same-origin");
+      assert.equal(response.headers.get("cross-origin-embedder-policy"), "require-corp");
+    }
+  });
+});
+
+// ---- page logic ---------------------------------------------------------------------------------
+
+Deno.test("web page parameters: seeds, backends, rows and the model path", () => {
+  assert.deepEqual(parseSeed(" 42 "), { ok: true, seed: 42 });
+  for (const bad of ["", "abc", "-1", "1.5", "1e3", "9007199254740993"]) {
+    assert.equal(parseSeed(bad).ok, false, bad);
+  }
+  const good = readParams("?seed=7&backend=webgpu&rows=2");
+  assert.deepEqual(good, {
+    seed: 7,
+    backend: "webgpu",
+    modelUrl: "models/generator.onnx",
+    rows: 2,
+    problems: [],
+  });
+  assert.equal(paramsToSearch(good), "?seed=7&backend=webgpu&rows=2");
+  assert.equal(paramsToSearch(readParams("")), "?seed=0");
+
+  const bad = readParams("?seed=abc&backend=cuda&rows=9&model=https://example.com/g.onnx");
+  assert.equal(bad.seed, 0);
+  assert.equal(bad.backend, "auto");
+  assert.equal(bad.rows, 8);
+  assert.equal(bad.modelUrl, "models/generator.onnx");
+  assert.equal(bad.problems.length, 4);
+  assert.match(bad.problems[0], /"abc" is not a seed/);
+  assert.equal(readParams("?model=//evil/g.onnx").modelUrl, "models/generator.onnx");
+  assert.equal(readParams("?model=runs/g.onnx").modelUrl, "runs/g.onnx");
+});
+
+Deno.test("latent walk: slerp hits both seeds' latents and keeps typical lengths", () => {
+  const dim = 100;
+  const a = latentsForSeed(1, 4, dim), b = latentsForSeed(2, 4, dim);
+  const close = (x: Float32Array, y: Float32Array) => x.every((v, i) => Math.abs(v - y[i]) < 1e-5);
+  assert.ok(close(slerpRows(a, b, dim, 0), a));
+  assert.ok(close(slerpRows(a, b, dim, 1), b));
+  const norm = (x: Float32Array, row: number) =>
+    Math.hypot(...x.subarray(row * dim, (row + 1) * dim));
+  const mid = slerpRows(a, b, dim, 0.5);
+  for (let row = 0; row < 4; row++) {
+    // A straight line's midpoint would be about 1/√2 as long; the great circle stays near both ends.
+    const ends = (norm(a, row) + norm(b, row)) / 2;
+    assert.ok(Math.abs(norm(mid, row) / ends - 1) < 0.1, `row ${row}`);
+  }
+  assert.equal(easeInOut(0), 0);
+  assert.equal(easeInOut(0.5), 0.5);
+  assert.equal(easeInOut(1), 1);
+  assert.throws(() => slerpRows(a, b.subarray(0, 100), dim, 0.5), RangeError);
+});
+
+Deno.test("WebAssembly SIMD probe validates where SIMD exists (Deno's V8 has it)", () => {
+  assert.equal(wasmUnsupportedReason(), null);
+});
+
+// ---- build --------------------------------------------------------------------------------------
+
+let built: Promise<{ dir: string; report: BuildReport }> | null = null;
+
+/** Builds the site once into a temporary folder, shared by the tests below. */
+function builtSite(): Promise<{ dir: string; report: BuildReport }> {
+  built ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "web-demo-dist-" });
+    return { dir, report: await buildSite({ outDir: dir }) };
+  })();
+  return built;
+}
+
+globalThis.addEventListener("unload", () => {
+  void built?.then(({ dir }) => Deno.removeSync(dir, { recursive: true }));
+});
+
+Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm and the model", async () => {
+  const { dir, report } = await builtSite();
+  const paths = report.files.map((f) => f.path);
+  for (const path of ["index.html", "styles.css", "icon.svg", "app.js", "models/generator.onnx"]) {
+    assert.ok(paths.includes(path), `${path} missing from ${paths.join(", ")}`);
+  }
+  const wasm = paths.filter((p) => /^ort\/ort-wasm-simd-threaded.*\.wasm$/.test(p));
+  assert.ok(wasm.length >= 1, "no onnxruntime-web .wasm copied");
+  const model = await Deno.readFile(join(dir, "models", "generator.onnx"));
+  assert.deepEqual(model, await Deno.readFile(DEFAULT_MODEL_PATH));
+  const html = await Deno.readTextFile(join(dir, "index.html"));
+  assert.doesNotMatch(
+    html,
+    /(src|href)="(https?:)?\/\//,
+    "index.html must not load from other hosts",
+  );
+  assert.ok(report.bundleBytes > 0 && report.bundleBytes < 1_000_000, `${report.bundleBytes}`);
+  const sum = report.files.filter((f) => !f.path.endsWith(".map")).reduce((s, f) => s + f.bytes, 0);
+  assert.equal(report.totalBytes, sum);
+});
+
+// ---- end to end in Chromium ---------------------------------------------------------------------
+
+const SEED = 7;
+
+/** `0.5·G(z) + 0.5` for the first `count` latents of `seed`'s grid, from onnxruntime-node cpu. */
+async function referenceImages(seed: number, count: number): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(DEFAULT_MODEL_PATH, {
+    executionProviders: ["cpu"],
+  });
+  const latents = latentsForSeed(seed, count, 100);
+  const out = await session.run({
+    [session.inputNames[0]]: new ort.Tensor("float32", latents, [count, 100]),
+  });
+  const raw = out[session.outputNames[0]].data as Float32Array;
+  await session.release();
+  return raw.map((v) => 0.5 * v + 0.5);
+}
+
+/** Everything that went wrong on a page: console errors, uncaught exceptions, failed requests. */
+function watchPage(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
+  page.on(
+    "requestfailed",
+    (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`),
+  );
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  return problems;
+}
+
+/** Browser-side script: each digit canvas's grey bytes, and how many pixels are not opaque grey. */
+const READ_GRID = `(() => {
+  const grid = document.getElementById("grid");
+  let notGrey = 0;
+  const grey = [...grid.querySelectorAll("canvas")].map((canvas) => {
+    const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    const out = [];
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] !== data[i + 1] || data[i] !== data[i + 2] || data[i + 3] !== 255) notGrey++;
+      out.push(data[i]);
+    }
+    return out;
+  });
+  return { grey, notGrey, seed: grid.dataset.seed };
+})()`;
+
+function readGrid(page: Page): Promise<{ grey: number[][]; notGrey: number; seed?: string }> {
+  return page.evaluate(READ_GRID);
+}
+
+function assertMatchesReference(grey: number[][], reference: Float32Array, label: string): void {
+  const per = 28 * 28;
+  assert.equal(grey.length * per, reference.length, `${label}: digit count`);
+  let worst = 0;
+  for (let i = 0; i < grey.length; i++) {
+    for (let p = 0; p < per; p++) {
+      worst = Math.max(worst, Math.abs(grey[i][p] - reference[i * per + p] * 255));
+    }
+  }
+  assert.ok(worst <= 2, `${label}: a pixel differs from onnxruntime-node cpu by ${worst}/255`);
+}
+
+Deno.test({
+  name: "web demo in Chromium: ?seed=7 on WASM and WebGPU matches onnxruntime-node cpu",
+  ignore: !HAVE_CHROMIUM && !REQUIRE_BROWSER,
+  async fn(t) {
+    assert.ok(HAVE_CHROMIUM, `no Chromium at ${CHROMIUM}; install it: apt-get install -y chromium`);
+    const { dir } = await builtSite();
+    const server = serveSite({ root: dir, port: 0 });
+    const base = `http://127.0.0.1:${server.addr.port}/`;
+    const profile = await Deno.makeTempDir({ prefix: "web-demo-chromium-" });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    try {
+      const reference = await referenceImages(SEED, 64);
+
+      await t.step("WASM: the full 8 × 8 grid, keyboard and a bad seed", async () => {
+        const page = await context.newPage();
+        const problems = watchPage(page);
+        await page.goto(`${base}?seed=${SEED}&backend=wasm`);
+        await page.waitForSelector(`body[data-state="ready"] #grid[data-seed="${SEED}"]`, {
+          timeout: 180_000,
+        });
+        const { grey, notGrey } = await readGrid(page);
+        assert.equal(notGrey, 0, "pixels that are not opaque grey");
+        assertMatchesReference(grey, reference, "wasm");
+        assert.match(await page.textContent("#backend-text") ?? "", /WebAssembly/);
+        await page.screenshot({ path: join(ARTIFACTS, "web-demo-wasm.png"), fullPage: true });
+
+        // Keyboard: into the grid, two steps right, one down, Enter enlarges digit index 10.
+        await page.focus("#grid .digit");
+        await page.keyboard.press("ArrowRight");
+        await page.keyboard.press("ArrowRight");
+        await page.keyboard.press("ArrowDown");
+        await page.keyboard.press("Enter");
+        await page.waitForSelector("#zoom[open]");
+        assert.match(await page.textContent("#zoom-caption") ?? "", /Seed 7, index 10 \(row 2/);
+        await page.screenshot({ path: join(ARTIFACTS, "web-demo-zoom.png") });
+        await page.keyboard.press("Escape");
+        assert.equal(
+          await page.evaluate("document.activeElement.dataset.index"),
+          "10",
+        );
+
+        // A non-numeric seed is explained and leaves the grid as it was.
+        await page.fill("#seed", "abc");
+        await page.press("#seed", "Enter");
+        assert.match(await page.textContent("#seed-note") ?? "", /"abc" is not a seed/);
+        assert.equal(await page.getAttribute("#seed", "aria-invalid"), "true");
+        assert.equal((await readGrid(page)).seed, String(SEED));
+        assert.deepEqual(problems, []);
+        await page.close();
+      });
+
+      await t.step("WebGPU (one row on the SwiftShader adapter): the same pixels", async () => {
+        const page = await context.newPage();
+        const problems = watchPage(page);
+        await page.goto(`${base}?seed=${SEED}&backend=webgpu&rows=1`);
+        await page.waitForSelector(`body[data-state="ready"] #grid[data-seed="${SEED}"]`, {
+          timeout: 240_000,
+        });
+        const { grey, notGrey } = await readGrid(page);
+        assert.equal(notGrey, 0);
+        assertMatchesReference(grey, reference.subarray(0, 8 * 28 * 28), "webgpu");
+        assert.match(await page.textContent("#backend-text") ?? "", /WebGPU/);
+        await page.screenshot({ path: join(ARTIFACTS, "web-demo-webgpu.png"), fullPage: true });
+        assert.deepEqual(problems, []);
+        await page.close();
+      });
+
+      await t.step("a missing model is explained in plain words", async () => {
+        const page = await context.newPage();
+        const problems = watchPage(page);
+        await page.goto(`${base}?seed=1&backend=wasm&model=missing.onnx`);
+        await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
+        const message = await page.textContent("#message") ?? "";
+        assert.match(message, /missing\.onnx could not be downloaded \(HTTP 404/);
+        assert.ok(
+          problems.every((p) => p.includes("missing.onnx") || p.includes("404")),
+          problems.join("; "),
+        );
+        await page.screenshot({ path: join(ARTIFACTS, "web-demo-missing-model.png") });
+        await page.close();
+      });
+    } finally {
+      await context.close();
+      await server.shutdown();
+      await Deno.remove(profile, { recursive: true });
+    }
+  },
+});

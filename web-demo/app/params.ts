@@ -1,0 +1,102 @@
+/** Which inference backend the page asks for. */
+export type BackendChoice = "auto" | "webgpu" | "wasm";
+
+/** The backends a URL may name. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "wasm"];
+
+/** The model the page loads unless the URL names another one. */
+export const DEFAULT_MODEL_URL = "models/generator.onnx";
+
+/** Rows of 8 digits in a full grid. */
+export const MAX_ROWS = 8;
+
+/** What the page reads from its URL; `problems` says in plain words what was ignored and why. */
+export interface PageParams {
+  seed: number;
+  backend: BackendChoice;
+  modelUrl: string;
+  /**
+   * Rows of 8 digits to draw (1–8, default 8). Fewer rows suit slow devices; they show the first digits
+   * of the full grid, because `latentsForSeed(seed, n, dim)` is a prefix of the same seed's 64 latents.
+   */
+  rows: number;
+  problems: string[];
+}
+
+/** The result of reading a seed typed by a person. */
+export type SeedResult = { ok: true; seed: number } | { ok: false; message: string };
+
+/**
+ * Reads a seed: a whole number from 0 to 2^53 − 1 (what `deno task sample --seed` accepts), with
+ * surrounding spaces allowed. Anything else gives a message that says what is expected.
+ */
+export function parseSeed(text: string): SeedResult {
+  const trimmed = text.trim();
+  const seed = Number(trimmed);
+  if (/^\d+$/.test(trimmed) && Number.isSafeInteger(seed)) return { ok: true, seed };
+  const shown = trimmed.length > 24 ? `${trimmed.slice(0, 24)}…` : trimmed;
+  return {
+    ok: false,
+    message: trimmed === ""
+      ? "The seed is empty: type a whole number such as 7."
+      : `"${shown}" is not a seed: use a whole number from 0 to ${Number.MAX_SAFE_INTEGER}.`,
+  };
+}
+
+/** True when `url` is a relative URL on this site (no scheme, no host), safe to fetch the model from. */
+function isSameSitePath(url: string): boolean {
+  return url !== "" && !/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("//") &&
+    !url.includes("\\");
+}
+
+/**
+ * Reads `?seed=N&backend=auto|webgpu|wasm&rows=1..8&model=path.onnx` from a query string. Bad values
+ * fall back to the defaults (seed 0, automatic backend, 8 rows, the shipped model) and are listed in
+ * `problems`.
+ */
+export function readParams(search: string): PageParams {
+  const query = new URLSearchParams(search);
+  const params: PageParams = {
+    seed: 0,
+    backend: "auto",
+    modelUrl: DEFAULT_MODEL_URL,
+    rows: MAX_ROWS,
+    problems: [],
+  };
+  const seedText = query.get("seed");
+  if (seedText !== null) {
+    const result = parseSeed(seedText);
+    if (result.ok) params.seed = result.seed;
+    else params.problems.push(`${result.message} Showing seed 0 instead.`);
+  }
+  const backend = query.get("backend");
+  if (backend !== null) {
+    if ((BACKEND_CHOICES as readonly string[]).includes(backend)) {
+      params.backend = backend as BackendChoice;
+    } else {
+      params.problems.push(
+        `Unknown backend "${backend}" in the address; choose webgpu, wasm or auto. Using auto.`,
+      );
+    }
+  }
+  const rows = query.get("rows");
+  if (rows !== null) {
+    if (/^[1-8]$/.test(rows.trim())) params.rows = Number(rows);
+    else params.problems.push(`Rows must be a whole number from 1 to 8, not "${rows}"; showing 8.`);
+  }
+  const model = query.get("model");
+  if (model !== null) {
+    if (isSameSitePath(model)) params.modelUrl = model;
+    else params.problems.push(`The model must be a file on this site; ignoring "${model}".`);
+  }
+  return params;
+}
+
+/** The query string for a page state, keeping only values that differ from the defaults. */
+export function paramsToSearch(state: Omit<PageParams, "problems">): string {
+  const query = new URLSearchParams({ seed: String(state.seed) });
+  if (state.backend !== "auto") query.set("backend", state.backend);
+  if (state.rows !== MAX_ROWS) query.set("rows", String(state.rows));
+  if (state.modelUrl !== DEFAULT_MODEL_URL) query.set("model", state.modelUrl);
+  return `?${query}`;
+}

@@ -1,0 +1,155 @@
+import { basename, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (two folders above this file). */
+export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(
+  /\/$/,
+  "",
+);
+/** The demo's source folder. */
+export const WEB_DEMO_DIR: string = join(REPO_ROOT, "web-demo");
+/** Where `deno task web:build` writes the site by default. */
+export const DEFAULT_DIST_DIR: string = join(WEB_DEMO_DIR, "dist");
+/** The generator shipped with the repository. */
+export const DEFAULT_MODEL_PATH: string = join(REPO_ROOT, "models", "generator.onnx");
+
+/** Static files copied as they are from `web-demo/` into the site. */
+const STATIC_FILES = ["index.html", "styles.css", "icon.svg"];
+/** Where onnxruntime-web keeps its WebAssembly binaries and their JS loaders. */
+const ORT_DIST = join(REPO_ROOT, "node_modules", "onnxruntime-web", "dist");
+/** File names of onnxruntime-web's runtime files as they appear inside its bundle. */
+const ORT_FILE_PATTERN = /ort-wasm-simd-threaded(?:\.[a-z]+)?\.(?:wasm|mjs)/g;
+
+/** A problem that stops the build; the message says what is wrong and what to do. */
+export class SiteBuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SiteBuildError";
+  }
+}
+
+/** Options for {@link buildSite}. */
+export interface BuildOptions {
+  /** Output folder; emptied first. Default `web-demo/dist/`. */
+  outDir?: string;
+  /** ONNX generator to ship as `models/generator.onnx`. Default `models/generator.onnx`. */
+  modelPath?: string;
+  /** Minify the bundle (default true). */
+  minify?: boolean;
+}
+
+/** One file of the built site. */
+export interface SiteFile {
+  /** Path relative to the site root, with `/` separators. */
+  path: string;
+  bytes: number;
+}
+
+/** What {@link buildSite} wrote. */
+export interface BuildReport {
+  outDir: string;
+  files: SiteFile[];
+  /** Size of the page's own bundle (`app.js`: app code, inference module, onnxruntime-web's JS). */
+  bundleBytes: number;
+  /** Every file a first visit downloads (all files but source maps). */
+  totalBytes: number;
+}
+
+async function bundleApp(entry: string, outFile: string, minify: boolean): Promise<void> {
+  const args = [
+    "bundle",
+    "--quiet",
+    "--platform",
+    "browser",
+    "--sourcemap",
+    "linked",
+    "-o",
+    outFile,
+  ];
+  if (minify) args.push("--minify");
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [...args, entry],
+    cwd: REPO_ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    const detail = new TextDecoder().decode(stderr).trim();
+    throw new SiteBuildError(`bundling ${relative(REPO_ROOT, entry)} failed:\n${detail}`);
+  }
+}
+
+/** The onnxruntime-web runtime files (`.wasm` / `.mjs`) the bundle refers to and that exist. */
+async function ortRuntimeFiles(bundle: string): Promise<string[]> {
+  const names = [...new Set(bundle.match(ORT_FILE_PATTERN) ?? [])].sort();
+  const present: string[] = [];
+  for (const name of names) {
+    try {
+      await Deno.stat(join(ORT_DIST, name));
+      present.push(name);
+    } catch {
+      // The bundle mentions a build variant this package version does not ship; it never loads it.
+    }
+  }
+  if (!present.some((name) => name.endsWith(".wasm"))) {
+    throw new SiteBuildError(
+      `no onnxruntime-web .wasm file found in ${ORT_DIST}; run "deno install" to fetch npm packages`,
+    );
+  }
+  return present;
+}
+
+async function listFiles(root: string, dir = root): Promise<SiteFile[]> {
+  const out: SiteFile[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) out.push(...await listFiles(root, path));
+    else out.push({ path: relative(root, path), bytes: (await Deno.stat(path)).size });
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * Builds the static demo site: bundles `web-demo/app/main.ts` (with `deno bundle`) into `app.js`, copies
+ * the HTML/CSS, the onnxruntime-web `.wasm`/`.mjs` files the bundle loads (into `ort/`) and the
+ * generator (into `models/generator.onnx`), so the folder works offline from any static host.
+ */
+export async function buildSite(options: BuildOptions = {}): Promise<BuildReport> {
+  const outDir = options.outDir ?? DEFAULT_DIST_DIR;
+  const modelPath = options.modelPath ?? DEFAULT_MODEL_PATH;
+  try {
+    if (!(await Deno.stat(modelPath)).isFile) throw new Deno.errors.NotFound();
+  } catch {
+    throw new SiteBuildError(
+      `model file ${modelPath} not found; export one first or pass --model path/to/generator.onnx`,
+    );
+  }
+  await Deno.remove(outDir, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await Deno.mkdir(join(outDir, "ort"), { recursive: true });
+  await Deno.mkdir(join(outDir, "models"), { recursive: true });
+
+  const bundlePath = join(outDir, "app.js");
+  await bundleApp(join(WEB_DEMO_DIR, "app", "main.ts"), bundlePath, options.minify ?? true);
+  for (const name of STATIC_FILES) {
+    await Deno.copyFile(join(WEB_DEMO_DIR, name), join(outDir, name));
+  }
+  await Deno.copyFile(join(REPO_ROOT, "README.md"), join(outDir, "README.md"));
+  for (const name of await ortRuntimeFiles(await Deno.readTextFile(bundlePath))) {
+    await Deno.copyFile(join(ORT_DIST, name), join(outDir, "ort", name));
+  }
+  await Deno.copyFile(modelPath, join(outDir, "models", "generator.onnx"));
+
+  const files = await listFiles(outDir);
+  const bundleBytes = files.find((f) => f.path === basename(bundlePath))?.bytes ?? 0;
+  const totalBytes = files.filter((f) => !f.path.endsWith(".map")).reduce((s, f) => s + f.bytes, 0);
+  return { outDir, files, bundleBytes, totalBytes };
+}
+
+/** Formats a byte count for people (`12.3 MB`, `45.6 kB`). */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
