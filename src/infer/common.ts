@@ -6,6 +6,7 @@
 export { InferenceError, InputError, ModelError, ProviderError } from "./errors.ts";
 export {
   type GeneratedImages,
+  type GenerateOptions,
   Generator,
   type GeneratorOptions,
   type InterpolateOptions,

@@ -33,14 +33,20 @@ export interface GeneratorOptions extends SessionTuning {
   maxBatch?: number;
 }
 
+/** Options of {@link Generator.generate}. */
+export interface GenerateOptions {
+  /** Called after each batch with the number of images done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** Options of {@link Generator.sample}. */
-export interface SampleOptions {
+export interface SampleOptions extends GenerateOptions {
   /** Seed of the latents (default 0): the same seed gives the same digits on every platform. */
   seed?: number;
 }
 
 /** Options of {@link Generator.interpolate}. */
-export interface InterpolateOptions {
+export interface InterpolateOptions extends GenerateOptions {
   /** `slerp` (default) or `lerp`. */
   mode?: InterpolationMode;
 }
@@ -72,7 +78,7 @@ export class Generator {
    * Runs the model on latent vectors (row-major `[n, latentDim]`, n = `latents.length / latentDim`).
    * @throws {InputError} when the length is not a positive multiple of the latent size or n is too large.
    */
-  async generate(latents: Float32Array): Promise<GeneratedImages> {
+  async generate(latents: Float32Array, options: GenerateOptions = {}): Promise<GeneratedImages> {
     const dim = this.info.latentDim;
     if (!(latents instanceof Float32Array) || latents.length === 0 || latents.length % dim !== 0) {
       throw new InputError(
@@ -82,7 +88,7 @@ export class Generator {
     }
     const count = latents.length / dim;
     checkCount(count, "the number of latent vectors");
-    const run = this.#queue.then(() => this.#generate(latents, count));
+    const run = this.#queue.then(() => this.#generate(latents, count, options));
     this.#queue = run.catch(() => {});
     return await run;
   }
@@ -92,7 +98,7 @@ export class Generator {
     const seed = options.seed ?? 0;
     checkSeed(seed);
     checkCount(n);
-    return await this.generate(seedLatents(seed, n, this.info.latentDim));
+    return await this.generate(seedLatents(seed, n, this.info.latentDim), options);
   }
 
   /** `steps` images along the walk from latent `a` to latent `b`, both included (see `interpolateLatents`). */
@@ -108,7 +114,7 @@ export class Generator {
         `interpolation endpoints must have ${dim} values (the model's latent size), got ${a.length} and ${b.length}`,
       );
     }
-    return await this.generate(interpolateLatents(a, b, steps, options.mode ?? "slerp"));
+    return await this.generate(interpolateLatents(a, b, steps, options.mode ?? "slerp"), options);
   }
 
   /** Frees the session. The generator cannot be used afterwards. */
@@ -119,7 +125,11 @@ export class Generator {
     await session?.release();
   }
 
-  async #generate(latents: Float32Array, count: number): Promise<GeneratedImages> {
+  async #generate(
+    latents: Float32Array,
+    count: number,
+    options: GenerateOptions,
+  ): Promise<GeneratedImages> {
     const session = this.#session;
     if (session === null) throw new InputError("this generator has been disposed");
     const { latentDim: dim, height, width, channels, layout, valueRange, fixedBatch } = this.info;
@@ -147,6 +157,7 @@ export class Generator {
         const v = (raw[i] - lo) * scale;
         data[offset + i] = v < 0 ? 0 : v > 1 ? 1 : v;
       }
+      options.onProgress?.(start + n, count);
     }
     return { data, count, height, width, channels, layout };
   }
