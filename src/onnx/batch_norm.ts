@@ -1,4 +1,4 @@
-import { type ChannelAffine, type LayerContext, unsupported } from "./context.ts";
+import { type ChannelAffine, type LayerContext, type LayerInfo, unsupported } from "./context.ts";
 import { permuteVector, type Value } from "./layout.ts";
 import type * as tf from "@tensorflow/tfjs";
 
@@ -22,7 +22,7 @@ export function normalisesChannels(config: tf.serialization.ConfigDict, rank: nu
 }
 
 /** Reads the BatchNormalization parameters from a layer's weights (scale/center off → 1/0). */
-export function batchNormParams(ctx: LayerContext): BatchNormParams {
+export function batchNormParams(ctx: LayerInfo): BatchNormParams {
   const mean = ctx.weights.get("moving_mean")?.data;
   const variance = ctx.weights.get("moving_variance")?.data;
   if (!mean || !variance) throw unsupported(ctx, "it lacks moving_mean/moving_variance");

@@ -33,8 +33,11 @@ export interface LayerContext {
   outputPerm: Int32Array | null;
 }
 
+/** The parts of a {@link LayerContext} that describe the layer itself. */
+export type LayerInfo = Pick<LayerContext, "name" | "className" | "config" | "weights">;
+
 /** Returns an error for `ctx`'s layer with the given reason. */
-export function unsupported(ctx: LayerContext, reason: string): UnsupportedLayerError {
+export function unsupported(ctx: LayerInfo, reason: string): UnsupportedLayerError {
   return new UnsupportedLayerError(ctx.name, ctx.className, reason);
 }
 

@@ -72,7 +72,7 @@ const ORDER_TRANSPARENT = new Set([
   "AlphaDropout",
 ]);
 
-function keraShape(layer: string, className: string, t: tf.SymbolicTensor): number[] {
+function kerasShape(layer: string, className: string, t: tf.SymbolicTensor): number[] {
   const dims = t.shape.slice(1);
   if (dims.some((d) => d === null)) {
     throw new UnsupportedLayerError(layer, className, `its shape [${t.shape}] has unknown sizes`);
@@ -219,7 +219,7 @@ export function convertLayersModel(
 
   const inputs = model.inputs.map((t, i) => {
     const layer = t.sourceLayer;
-    const shape = keraShape(layer.name, layer.getClassName(), t);
+    const shape = kerasShape(layer.name, layer.getClassName(), t);
     const name = inputNames[i];
     let internal = castIo
       ? g.addNode("Cast", [name], `${name}_fp16`, { to: { int: DataType.FLOAT16 } })
@@ -239,7 +239,7 @@ export function convertLayersModel(
       values.set(node.output.id, input);
       continue;
     }
-    const outputShape = keraShape(node.layer.name, node.className, node.output);
+    const outputShape = kerasShape(node.layer.name, node.className, node.output);
     const config = node.layer.getConfig();
     let fold: ChannelAffine | null = null;
     const next = topology.soleConsumer(node.output);
@@ -248,13 +248,12 @@ export function convertLayersModel(
       (config.activation ?? "linear") === "linear" && next?.className === "BatchNormalization" &&
       normalisesChannels(next.layer.getConfig(), next.output.shape.length)
     ) {
-      const bnContext = {
+      fold = batchNormAffine(batchNormParams({
         name: next.layer.name,
         className: next.className,
         config: next.layer.getConfig(),
         weights: layerWeights(next.layer),
-      } as LayerContext;
-      fold = batchNormAffine(batchNormParams(bnContext));
+      }));
       folded.add(next);
     }
     const ctx: LayerContext = {

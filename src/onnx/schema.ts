@@ -1,6 +1,11 @@
 /**
  * The subset of the ONNX protobuf schema (`onnx/onnx.proto`, IR version 8) that the exporter writes, defined with
  * protobufjs reflection from the field numbers of the spec. Field names are the protobufjs camel-case forms.
+ *
+ * Why reflection rather than a schema package: the npm package that carries the schema (`onnx-proto` 8.0.1) is
+ * generated static code that depends on protobufjs ^6, a second, older copy next to our pinned 8.8.1; the subset we
+ * need is a few dozen fields, each checked against the descriptors of the official `onnx` Python package, and the
+ * official checker validates every file we write (test/onnx_checker_test.ts).
  * @module
  */
 import protobuf from "protobufjs";
