@@ -19,6 +19,7 @@ import {
   formatGraphSummary,
   type ImageLayout,
   IO_NAMES,
+  kindMismatch,
   MAX_OPSET,
   MIN_OPSET,
   type ModelKind,
@@ -165,6 +166,8 @@ async function run(args: ExportArgs): Promise<number> {
   const started = performance.now();
   const source = await resolveModelSource(args.checkpoint, args.kind);
   const model = await loadModel(source.modelDir);
+  const mismatch = kindMismatch(model, args.kind);
+  if (mismatch) throw new UsageError(`${source.modelDir}: ${mismatch}`);
   const loaded = performance.now();
   const precision = args.fp16 ? "float16" : "float32";
   const facts = {

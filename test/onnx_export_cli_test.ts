@@ -88,13 +88,15 @@ Deno.test("export CLI: bad input is one error line, exit 2, and no .onnx left be
     const step = join(root, "run", "checkpoints", "step-00003");
     const gen = join(step, "generator");
 
-    // A model folder with an unsupported layer.
-    const input = tf.input({ shape: [8, 8, 2] });
-    const y = tf.layers.depthwiseConv2d({ kernelSize: 3, name: "dw" }).apply(input);
-    await saveLayersModel(
-      tf.model({ inputs: input, outputs: y as tf.SymbolicTensor }),
-      join(root, "odd"),
-    );
+    // A discriminator-shaped model folder with an unsupported layer.
+    const odd = tf.sequential({
+      layers: [
+        tf.layers.depthwiseConv2d({ inputShape: [8, 8, 2], kernelSize: 3, name: "dw" }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1 }),
+      ],
+    });
+    await saveLayersModel(odd, join(root, "odd"));
     // A checkpoint whose weights.bin is truncated, and one whose manifest shapes do not fit the layers.
     const cut = join(root, "cut");
     await Deno.mkdir(cut);
@@ -112,7 +114,12 @@ Deno.test("export CLI: bad input is one error line, exit 2, and no .onnx left be
       [["--checkpoint", join(root, "missing")], /missing: no such folder/],
       [["--checkpoint", cut], /weights\.bin: holds \d+ bytes.*truncated or mismatched/],
       [["--checkpoint", swapped], /cannot load the model/],
-      [["--checkpoint", join(root, "odd")], /layer "dw" \(DepthwiseConv2D\) cannot be exported/],
+      [["--checkpoint", join(root, "odd")], /not those of a generator/],
+      [
+        ["--checkpoint", join(root, "odd"), "--model", "discriminator"],
+        /layer "dw" \(DepthwiseConv2D\) cannot be exported/,
+      ],
+      [["--checkpoint", gen, "--model", "discriminator"], /try --model generator/],
       [["--checkpoint", step, "--out", join(out, "x.onnx")], /folder .* does not exist/],
       [["--checkpoint", step, "--out", outDir], /is a folder/],
       [["--checkpoint", step, "--opset", "12"], /--opset 12: use an integer from 13 to 17/],

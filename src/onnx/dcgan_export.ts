@@ -54,6 +54,27 @@ export async function resolveModelSource(path: string, kind: ModelKind): Promise
   return { modelDir, step: info.step };
 }
 
+/**
+ * Says why `model` is not a DCGAN network of `kind` (a generator maps `[batch, latent]` to `[batch, H, W, C]`, a
+ * discriminator the reverse), or returns null when it is one.
+ */
+export function kindMismatch(model: tf.LayersModel, kind: ModelKind): string | null {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    return `it has ${model.inputs.length} inputs and ${model.outputs.length} outputs, not one of each`;
+  }
+  const input = model.inputs[0].shape;
+  const output = model.outputs[0].shape;
+  const [imageRank, vectorRank] = kind === "generator"
+    ? [output.length, input.length]
+    : [input.length, output.length];
+  if (imageRank === 4 && vectorRank === 2) return null;
+  const other = kind === "generator" ? "discriminator" : "generator";
+  return `its input [${input.slice(1)}] and output [${
+    output.slice(1)
+  }] are not those of a ${kind} ` +
+    `(wrong --model? try --model ${other})`;
+}
+
 /** Facts recorded in an exported DCGAN model's `metadata_props`. */
 export interface DcganMetadataInput {
   kind: ModelKind;

@@ -21,6 +21,7 @@ export {
   dcganMetadata,
   type DcganMetadataInput,
   IO_NAMES,
+  kindMismatch,
   type ModelKind,
   type ModelSource,
   resolveModelSource,
