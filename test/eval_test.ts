@@ -1,10 +1,23 @@
 import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend/mod.ts";
+import { buildGenerator } from "../src/model/mod.ts";
+import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
 import {
+  appendEvalRow,
+  buildClassifier,
   classHistogram,
+  CLASSIFIER_OUTPUTS,
+  EVAL_CSV,
+  EVAL_CSV_HEADER,
+  Evaluator,
   featureStats,
   frechetDistance,
+  generatorOnnxBytes,
   inceptionScore,
   meanConfidence,
+  OnnxClassifier,
   sqrtSymmetric,
 } from "../src/eval/mod.ts";
 import { Rng } from "../src/random/mod.ts";
@@ -98,4 +111,86 @@ Deno.test("Fréchet distance grows with the difference between two sampled Gauss
   const dFar = frechetDistance(base, far);
   assert.ok(dSame < 0.05, `two samples of one Gaussian: ${dSame}`);
   close(dFar, 2, 0.15, "shift by (1,1,0,0)");
+});
+
+Deno.test("classifier exports to ONNX with both outputs equal to TF.js", async () => {
+  await initBackend("cpu");
+  const model = buildClassifier({ seed: 3 });
+  assert.equal(model.countParams(), 184_586);
+  const bytes = encodeModel(convertLayersModel(model, { outputNames: [...CLASSIFIER_OUTPUTS] }));
+  const classifier = await OnnxClassifier.open(bytes);
+  const rng = new Rng(9);
+  const x = Float32Array.from({ length: 3 * 784 }, () => rng.nextFloat() * 2 - 1);
+  const out = await classifier.classify(x, 3, 2);
+  await classifier.release();
+  const [features, probs] = model.predict(tf.tensor4d(x, [3, 28, 28, 1])) as tf.Tensor[];
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    assert.equal(a.length, b.length);
+    return Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  };
+  assert.ok(maxDiff(out.features, features.dataSync()) < 1e-4, "features");
+  assert.ok(maxDiff(out.probs, probs.dataSync()) < 1e-5, "probs");
+});
+
+Deno.test("evaluation end to end: untrained generator judged by an untrained classifier", async () => {
+  await initBackend("cpu");
+  const dir = await Deno.makeTempDir({ prefix: "eval_test_" });
+  try {
+    const path = join(dir, "classifier.onnx");
+    const classifier = buildClassifier({ seed: 4 });
+    await Deno.writeFile(
+      path,
+      encodeModel(convertLayersModel(classifier, { outputNames: [...CLASSIFIER_OUTPUTS] })),
+    );
+    const evaluator = await Evaluator.create(path);
+    assert.equal(evaluator.reference.figures.count, 10_000);
+    assert.equal(evaluator.reference.figures.fid, 0);
+    const bytes = generatorOnnxBytes(buildGenerator({ seed: 0 }));
+    const a = await evaluator.evaluateOnnx(bytes, 12, 5);
+    const b = await evaluator.evaluateOnnx(bytes, 12, 5);
+    await evaluator.close();
+    assert.deepEqual(a, b, "same seed, same figures");
+    assert.equal(a.count, 12);
+    assert.ok(a.inceptionScore >= 1 && a.inceptionScore <= 10);
+    close(a.histogram.reduce((s, v) => s + v, 0), 1, 1e-12, "histogram sums to 1");
+    assert.ok(a.fid > 0, `untrained generator is far from MNIST: ${a.fid}`);
+    await appendEvalRow(dir, 10, a);
+    await appendEvalRow(dir, 20, b);
+    await appendEvalRow(dir, 15, a); // a resumed run drops the later line
+    const lines = (await Deno.readTextFile(join(dir, EVAL_CSV))).trim().split("\n");
+    assert.equal(lines[0], EVAL_CSV_HEADER);
+    assert.deepEqual(lines.slice(1).map((l) => Number(l.split(",")[0])), [10, 15]);
+    assert.equal(lines[1].split(",").length, 15);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function runEval(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/eval.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr).trim() };
+}
+
+Deno.test("deno task eval: bad input gives one line and exit code 2", async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /exactly one of --model FILE.onnx or --checkpoint PATH/],
+    [["--model", "a.onnx", "-n", "1"], /--count must be an integer ≥ 2/],
+    [["--model", "/nonexistent.onnx"], /\/nonexistent\.onnx: cannot be read/],
+    [["--checkpoint", "/nonexistent/run"], /\/nonexistent\/run/],
+    [
+      ["--model", "test/eval_test.ts", "--classifier", "/nonexistent/c.onnx"],
+      /c\.onnx: cannot be loaded.*deno task train:classifier/,
+    ],
+    [["--bogus"], /bogus/],
+  ];
+  for (const [args, pattern] of cases) {
+    const { code, stderr } = await runEval(args);
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.equal(stderr.split("\n").length, 1, `one line for ${args.join(" ")}: ${stderr}`);
+    assert.match(stderr, pattern);
+  }
 });

@@ -47,7 +47,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) {
-    ticks.push(Math.round(t / step) * step);
+    // toPrecision drops float noise (3 × 0.2 = 0.6000000000000001); + 0 turns -0 into 0.
+    ticks.push(Number((Math.round(t / step) * step).toPrecision(12)) + 0);
   }
   return ticks;
 }
