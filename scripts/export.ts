@@ -33,18 +33,18 @@ const HELP = `Export a DCGAN network from a checkpoint to ONNX.
 
 Usage: deno task export --checkpoint PATH [options]
 
-  --checkpoint PATH   run folder (newest checkpoint), checkpoint folder (runs/X/checkpoints/step-N)
-                      or model folder (holding model.json + weights.bin)            [required]
-  --model KIND        generator | discriminator                               [generator]
-  --out FILE          where to write the .onnx file                          [KIND.onnx]
-  --opset N           ONNX operator set, ${MIN_OPSET}–${MAX_OPSET}                                [${DEFAULT_OPSET}]
-  --layout L          image layout of inputs/outputs: nchw | nhwc                  [nchw]
+  --checkpoint PATH   required: a run folder (its newest checkpoint), a checkpoint folder
+                      (runs/X/checkpoints/step-N) or a model folder (model.json + weights.bin)
+  --model KIND        generator | discriminator (default generator)
+  --out FILE          where to write the .onnx file (default KIND.onnx)
+  --opset N           ONNX operator set, ${MIN_OPSET}–${MAX_OPSET} (default ${DEFAULT_OPSET})
+  --layout L          image layout of inputs/outputs: nchw | nhwc (default nchw)
   --fp16              store weights and compute in float16 (inputs/outputs stay float32)
   --fp16-io           with --fp16: make inputs and outputs float16 too
   --no-fold-bn        keep BatchNormalization nodes instead of folding them into convolutions
   --no-verify         skip the comparison with TF.js (on by default)
-  --batch-sizes LIST  batch sizes compared with TF.js                       [1,7,64]
-  --backend NAME      TF.js backend for the comparison: auto|wasm|cpu|tensorflow   [auto]
+  --batch-sizes LIST  batch sizes compared with TF.js (default 1,7,64)
+  --backend NAME      TF.js backend for the comparison: auto | wasm | cpu | tensorflow (default auto)
   -h, --help          show this help
 
 Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16), 2 bad input.`;
