@@ -1,27 +1,20 @@
 /// <reference lib="dom" />
-import * as ort from "onnxruntime-web";
+import { createGenerator, type Generator, InferenceError } from "../../src/infer/browser.ts";
 import type { GreyBatch } from "./digit_grid.ts";
 import type { BackendChoice } from "./params.ts";
 import { wasmUnsupportedReason } from "./wasm_support.ts";
 
-/** The generator as the page uses it. */
-export interface Engine {
-  backend: "webgpu" | "wasm";
-  /** Why this backend runs, in plain words. */
-  reason: string;
-  latentDim: number;
-  height: number;
-  width: number;
-  /** Runs `latents` (rows of `latentDim`) and returns `0.5·G(z) + 0.5`, one grey image per row. */
-  generate(latents: Float32Array): Promise<GreyBatch>;
-}
-
-/** A failure the page explains to the user as it is. */
+/** A failure the page shows to the user as it is: what happened, in plain words. */
 export class EngineError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "EngineError";
   }
+}
+
+/** Where onnxruntime-web's `.wasm`/`.mjs` files are served: `ort/` beside the page (see the build). */
+function wasmPaths(): string {
+  return new URL("ort/", location.href).href;
 }
 
 async function fetchModel(url: string): Promise<Uint8Array> {
@@ -30,97 +23,135 @@ async function fetchModel(url: string): Promise<Uint8Array> {
     response = await fetch(url);
   } catch {
     throw new EngineError(
-      `The model file ${url} could not be downloaded: the server is unreachable.`,
+      `The model file ${url} could not be downloaded: the server did not answer.`,
     );
   }
   if (!response.ok) {
+    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
     throw new EngineError(
-      `The model file ${url} could not be downloaded (HTTP ${response.status}${
-        response.statusText ? ` ${response.statusText}` : ""
-      }). Rebuild the site with "deno task web:build".`,
+      `The model file ${url} could not be downloaded (${status}). ` +
+        `Rebuild the site with "deno task web:build", which copies it.`,
     );
   }
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function webgpuUnavailable(): Promise<string | null> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return "this browser has no WebGPU";
-  try {
-    return (await gpu.requestAdapter()) ? null : "WebGPU found no graphics adapter";
-  } catch {
-    return "WebGPU could not open a graphics adapter";
-  }
+/** Adapter details a WebGPU implementation may report (`info` is newer than `isFallbackAdapter`). */
+interface AdapterFacts {
+  isFallbackAdapter?: boolean;
+  info?: { architecture?: string; description?: string; isFallbackAdapter?: boolean };
 }
 
-async function openSession(bytes: Uint8Array, provider: "webgpu" | "wasm", url: string) {
+/**
+ * Why the browser's WebGPU adapter is a software emulation of a GPU (slower than WebAssembly for
+ * this model), or null for a real GPU or no WebGPU at all.
+ */
+async function softwareAdapter(): Promise<string | null> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null) as AdapterFacts | null | undefined;
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  const name = `${info.architecture ?? ""} ${info.description ?? ""}`.toLowerCase();
+  if (adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader|llvmpipe/.test(name)) {
+    return "its WebGPU adapter is a software emulation of a GPU, slower than WebAssembly";
+  }
+  return null;
+}
+
+function plainReason(name: string, choice: BackendChoice, reason: string): string {
+  if (choice !== "auto") return "chosen in the address or the menu";
+  if (name === "webgpu") return "this browser has a WebGPU adapter";
+  const why = reason.replace(/^auto: /, "").replace(/^skipped webgpu: /, "");
+  return `WebGPU is not usable here (${why}), so WebAssembly runs it`;
+}
+
+async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Promise<Generator> {
   try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+    return await createGenerator(bytes, { provider, wasmPaths: wasmPaths() });
   } catch (error) {
-    throw new EngineError(
-      `The model file ${url} could not be opened on ${provider.toUpperCase()}: ${
-        (error as Error).message
-      }`,
-    );
+    if (!(error instanceof InferenceError)) throw error;
+    throw new EngineError(`The model file ${url} could not be opened: ${error.message}.`);
   }
 }
 
 /**
- * Loads the generator at `modelUrl` on the chosen backend. `auto` takes WebGPU when the browser has an
- * adapter and falls back to WASM otherwise (also when WebGPU fails to open the model).
+ * The generator as the page uses it: the inference module's browser `Generator`, images as grey
+ * batches, and a fallback to WebAssembly if WebGPU fails while generating (when the choice was `auto`).
  */
-export async function loadEngine(modelUrl: string, choice: BackendChoice): Promise<Engine> {
-  ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
-  const bytes = await fetchModel(modelUrl);
-  let backend: "webgpu" | "wasm" = "wasm";
-  let reason = choice === "wasm" ? "chosen in the address" : "";
-  let session: ort.InferenceSession | null = null;
-  if (choice !== "wasm") {
-    const missing = await webgpuUnavailable();
-    if (missing === null) {
-      try {
-        session = await openSession(bytes, "webgpu", modelUrl);
-        backend = "webgpu";
-        reason = choice === "webgpu" ? "chosen in the address" : "the browser has a WebGPU adapter";
-      } catch (error) {
-        if (choice === "webgpu") throw error;
-        reason = `WebGPU failed (${(error as Error).message}); using WebAssembly`;
+export class Engine {
+  /** Why the current backend runs, in plain words. */
+  reason: string;
+
+  private constructor(
+    private generator: Generator,
+    readonly modelUrl: string,
+    readonly modelBytes: Uint8Array,
+    readonly choice: BackendChoice,
+  ) {
+    this.reason = plainReason(generator.provider.name, choice, generator.provider.reason);
+  }
+
+  /**
+   * Downloads the model and opens it on `choice` (`auto`: WebGPU when the browser has an adapter,
+   * WebAssembly otherwise).
+   * @throws {EngineError} with a message for the page when the model or the backend cannot be used.
+   */
+  static async load(modelUrl: string, choice: BackendChoice): Promise<Engine> {
+    const bytes = await fetchModel(modelUrl);
+    const noWasm = wasmUnsupportedReason();
+    if (noWasm !== null && choice === "wasm") throw new EngineError(noWasm);
+    if (noWasm === null && choice === "auto") {
+      const software = await softwareAdapter();
+      if (software !== null) {
+        const engine = new Engine(await open(bytes, modelUrl, "wasm"), modelUrl, bytes, choice);
+        engine.reason =
+          `this browser's WebGPU is not worth it (${software}), so WebAssembly runs it`;
+        return engine;
       }
-    } else if (choice === "webgpu") {
-      throw new EngineError(`WebGPU was requested but ${missing}. Choose WebAssembly instead.`);
-    } else {
-      reason = `${missing}, so WebAssembly runs it`;
     }
+    const generator = await open(bytes, modelUrl, noWasm !== null ? "webgpu" : choice);
+    return new Engine(generator, modelUrl, bytes, choice);
   }
-  if (session === null) {
-    const unsupported = wasmUnsupportedReason();
-    if (unsupported !== null) throw new EngineError(unsupported);
-    session = await openSession(bytes, "wasm", modelUrl);
+
+  /** `webgpu` or `wasm`. */
+  get backend(): string {
+    return this.generator.provider.name;
   }
-  const input = session.inputNames[0];
-  const meta = session.inputMetadata[0];
-  const latentDim = meta.isTensor ? Number(meta.shape[1]) : NaN;
-  if (!Number.isInteger(latentDim)) {
-    throw new EngineError(`The model file ${modelUrl} has no [batch, latent] float input.`);
+
+  get latentDim(): number {
+    return this.generator.latentDim;
   }
-  const run = session;
-  const engine: Engine = {
-    backend,
-    reason,
-    latentDim,
-    height: 28,
-    width: 28,
-    async generate(latents) {
-      const count = latents.length / latentDim;
-      const feeds = { [input]: new ort.Tensor("float32", latents, [count, latentDim]) };
-      const result = await run.run(feeds);
-      const output = result[run.outputNames[0]];
-      const raw = await output.getData() as Float32Array;
-      output.dispose();
-      const data = new Float32Array(raw.length);
-      for (let i = 0; i < raw.length; i++) data[i] = 0.5 * raw[i] + 0.5;
-      return { data, count, height: engine.height, width: engine.width };
-    },
-  };
-  return engine;
+
+  get height(): number {
+    return this.generator.info.height;
+  }
+
+  get width(): number {
+    return this.generator.info.width;
+  }
+
+  /** Runs `latents` (rows of `latentDim`) and returns `0.5·G(z) + 0.5`, one grey image per row. */
+  async generate(latents: Float32Array): Promise<GreyBatch> {
+    let images;
+    try {
+      images = await this.generator.generate(latents);
+    } catch (error) {
+      if (this.backend !== "webgpu" || this.choice !== "auto" || wasmUnsupportedReason() !== null) {
+        throw error;
+      }
+      const failed = this.generator;
+      this.generator = await open(this.modelBytes, this.modelUrl, "wasm");
+      this.reason = `WebGPU failed while drawing (${
+        (error as Error).message
+      }), so WebAssembly runs it`;
+      void failed.dispose().catch(() => {});
+      images = await this.generator.generate(latents);
+    }
+    if (images.channels !== 1) {
+      throw new EngineError(
+        `This page draws grey digits, but the model makes ${images.channels}-channel images.`,
+      );
+    }
+    return { data: images.data, count: images.count, height: images.height, width: images.width };
+  }
 }

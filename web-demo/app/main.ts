@@ -7,8 +7,8 @@
  */
 import { latentsForSeed } from "../../src/random/mod.ts";
 import { DigitGrid, type GreyBatch } from "./digit_grid.ts";
-import { type Engine, EngineError, loadEngine } from "./engine.ts";
-import { easeInOut, slerpRows } from "./latent_walk.ts";
+import { Engine, EngineError } from "./engine.ts";
+import { LatentWalk } from "./latent_walk.ts";
 import {
   type BackendChoice,
   type PageParams,
@@ -16,7 +16,7 @@ import {
   parseSeed,
   readParams,
 } from "./params.ts";
-import { ZoomDialog } from "./zoom_dialog.ts";
+import { type DigitCaption, ZoomDialog } from "./zoom_dialog.ts";
 
 const COLS = 8;
 /** Frames per step of the walk from one seed to the next. */
@@ -124,7 +124,7 @@ class DemoPage {
   async start(): Promise<void> {
     const { backend, modelUrl } = this.params;
     try {
-      this.engine = await loadEngine(modelUrl, backend);
+      this.engine = await Engine.load(modelUrl, backend);
     } catch (error) {
       document.body.dataset.state = "error";
       this.setStatus("Could not start");
@@ -136,14 +136,18 @@ class DemoPage {
       return;
     }
     const { engine } = this;
-    element("backend-text").textContent = `${
-      engine.backend === "webgpu" ? "WebGPU" : "WebAssembly"
-    } — ${engine.reason}`;
-    element("model-text").textContent =
-      `${modelUrl}: ${engine.latentDim} latents → ${engine.height} × ${engine.width}`;
-    this.grid.root.dataset.backend = engine.backend;
+    this.#showBackend(engine);
+    const megabytes = (engine.modelBytes.length / 1e6).toFixed(1);
+    element("model-text").textContent = `${modelUrl} (${megabytes} MB): ${engine.latentDim} ` +
+      `latent values → ${engine.height} × ${engine.width} grey image`;
     await this.showSeed(this.params.seed);
     document.body.dataset.state = "ready";
+  }
+
+  #showBackend(engine: Engine): void {
+    const name = engine.backend === "webgpu" ? "WebGPU" : "WebAssembly";
+    element("backend-text").textContent = `${name}: ${engine.reason}`;
+    this.grid.root.dataset.backend = engine.backend;
   }
 
   /** Generates and draws one batch of latents; resolves once drawn (or replaced by a newer one). */
@@ -155,6 +159,7 @@ class DemoPage {
       const started = performance.now();
       const batch = await this.engine.generate(latents);
       const ms = performance.now() - started;
+      this.#showBackend(this.engine);
       this.batch = batch;
       this.shown = shown;
       const label = shown.kind === "seed" ? `seed ${shown.seed}` : `walk ${shown.from}`;
@@ -177,14 +182,21 @@ class DemoPage {
     this.showMessage(`Generating failed: ${(error as Error).message}`);
   }
 
-  describe(index: number): string {
-    const row = Math.floor(index / COLS) + 1, col = (index % COLS) + 1;
-    const where = `index ${index} (row ${row}, column ${col})`;
-    if (this.shown.kind === "seed") return `Seed ${this.shown.seed}, ${where}.`;
+  /** The enlarged view's title and caption for digit `index` of what is on screen. */
+  describe(index: number): DigitCaption {
+    const where = `Row ${Math.floor(index / COLS) + 1}, column ${(index % COLS) + 1}`;
+    if (this.shown.kind === "seed") {
+      const seed = this.shown.seed;
+      return {
+        title: `Seed ${seed} · index ${index}`,
+        detail: `${where}. Image ${index} of "deno task sample --seed ${seed}" is this digit.`,
+      };
+    }
     const percent = Math.round(this.shown.t * 100);
-    return `Walking from seed ${this.shown.from} to ${
-      this.shown.from + 1
-    } (${percent} %), ${where}.`;
+    return {
+      title: `Seeds ${this.shown.from} → ${this.shown.from + 1} · index ${index}`,
+      detail: `${where}, ${percent} % of the way along the walk.`,
+    };
   }
 
   async showSeed(seed: number): Promise<void> {
@@ -243,12 +255,15 @@ class DemoPage {
     this.walkButton.setAttribute("aria-pressed", "true");
     let from = this.currentSeed();
     while (this.walking) {
-      const a = latentsForSeed(from, this.count, dim),
-        b = latentsForSeed(from + 1, this.count, dim);
+      const path = new LatentWalk(
+        latentsForSeed(from, this.count, dim),
+        latentsForSeed(from + 1, this.count, dim),
+        dim,
+        WALK_FRAMES,
+      );
       this.setStatus(`Walking from seed ${from} to ${from + 1}`);
       for (let frame = 1; frame <= WALK_FRAMES && this.walking; frame++) {
-        const t = easeInOut(frame / WALK_FRAMES);
-        await this.render(slerpRows(a, b, dim, t), { kind: "walk", from, t });
+        await this.render(path.frame(frame), { kind: "walk", from, t: frame / WALK_FRAMES });
         await new Promise((resolve) => requestAnimationFrame(resolve));
       }
       if (!this.walking) break;

@@ -1,6 +1,12 @@
 /// <reference lib="dom" />
 import { drawGrey, type GreyBatch } from "./digit_grid.ts";
 
+/** What the enlarged view says about a digit. */
+export interface DigitCaption {
+  title: string;
+  detail: string;
+}
+
 /**
  * The enlarged view of one digit (a modal `<dialog>`: Escape closes it, focus stays inside). It shows
  * the digit's seed and index; ← and → step through the grid.
@@ -8,7 +14,7 @@ import { drawGrey, type GreyBatch } from "./digit_grid.ts";
 export class ZoomDialog {
   #index = 0;
   #batch: GreyBatch | null = null;
-  #describe: (index: number) => string = (index) => `Digit ${index + 1}`;
+  #describe: (index: number) => DigitCaption = (index) => ({ title: `Digit ${index}`, detail: "" });
 
   constructor(
     readonly dialog: HTMLDialogElement,
@@ -39,7 +45,7 @@ export class ZoomDialog {
   }
 
   /** Shows digit `index` of `batch`; `describe` gives its caption (seed and index). */
-  open(batch: GreyBatch, index: number, describe: (index: number) => string): void {
+  open(batch: GreyBatch, index: number, describe: (index: number) => DigitCaption): void {
     this.#batch = batch;
     this.#describe = describe;
     this.#show(index);
@@ -47,7 +53,7 @@ export class ZoomDialog {
   }
 
   /** Redraws the open digit from a new batch (for example during a walk). */
-  update(batch: GreyBatch, describe: (index: number) => string): void {
+  update(batch: GreyBatch, describe: (index: number) => DigitCaption): void {
     this.#batch = batch;
     this.#describe = describe;
     if (this.dialog.open) this.#show(this.#index);
@@ -63,9 +69,9 @@ export class ZoomDialog {
     if (this.#batch === null) return;
     this.#index = index;
     drawGrey(this.canvas, this.#batch, index);
-    const text = this.#describe(index);
-    this.title.textContent = `Digit ${index + 1} of ${this.#batch.count}`;
-    this.caption.textContent = text;
-    this.canvas.setAttribute("aria-label", `Enlarged digit. ${text}`);
+    const { title, detail } = this.#describe(index);
+    this.title.textContent = title;
+    this.caption.textContent = detail;
+    this.canvas.setAttribute("aria-label", `Enlarged digit: ${title}`);
   }
 }
