@@ -95,11 +95,29 @@ function parseRange(text: string | undefined): [number, number] | null {
   throw new ModelError(`the model's metadata value_range "${text}" is not a range like "[-1, 1]"`);
 }
 
-/** The output range implied by the operator that produces the output (tanh or sigmoid), if any. */
+/** Operators that move or retype values without changing them. */
+const VALUE_PRESERVING = new Set([
+  "Transpose",
+  "Reshape",
+  "Identity",
+  "Cast",
+  "Flatten",
+  "Squeeze",
+]);
+
+/**
+ * The output range implied by the last activation before the output (tanh or sigmoid, looking through
+ * layout-only operators such as an NHWC Transpose), if any.
+ */
 function rangeFromActivation(model: ModelProto, outputName: string): [number, number] | null {
-  const producer = model.graph.node.find((n) => n.output.includes(outputName));
-  if (producer?.opType === "Tanh") return [-1, 1];
-  if (producer?.opType === "Sigmoid") return [0, 1];
+  let name = outputName;
+  for (let hops = 0; hops < 8; hops++) {
+    const producer = model.graph.node.find((n) => n.output.includes(name));
+    if (producer?.opType === "Tanh") return [-1, 1];
+    if (producer?.opType === "Sigmoid") return [0, 1];
+    if (!producer || !VALUE_PRESERVING.has(producer.opType)) return null;
+    name = producer.input[0];
+  }
   return null;
 }
 
