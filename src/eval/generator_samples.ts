@@ -1,8 +1,7 @@
-/** Generator samples for evaluation: an ONNX generator (file, bytes or TF.js model exported in memory). */
+/** Generator samples for evaluation, through the inference module (onnxruntime-node, CPU provider). */
 import type * as tf from "@tensorflow/tfjs";
-import * as ort from "onnxruntime-node";
+import { createGenerator, InferenceError } from "../infer/mod.ts";
 import { convertLayersModel, encodeModel, IO_NAMES } from "../onnx/mod.ts";
-import { latentsForSeed } from "../random/mod.ts";
 
 /** Exports a TF.js generator to ONNX bytes in memory (graph I/O names as `deno task export` writes them). */
 export function generatorOnnxBytes(generator: tf.LayersModel): Uint8Array {
@@ -21,9 +20,10 @@ export class GeneratorFileError extends Error {
 }
 
 /**
- * Generates `count` images (`[count, 28, 28]`, values in [-1, 1]) from the ONNX generator `model` (bytes) with
- * the latents `latentsForSeed(seed, count, latentDim)`, in batches of `batchSize`, on onnxruntime-node's CPU EP.
- * @throws {GeneratorFileError} naming `label` when the bytes are not a runnable generator.
+ * Generates `count` images (`[count, 28, 28]`, values in [-1, 1] as the classifier takes them) from the ONNX
+ * generator `model` (bytes) with `sample(count, {seed})`, i.e. the latents `latentsForSeed(seed, …)`, on
+ * onnxruntime-node's CPU provider.
+ * @throws {GeneratorFileError} naming `label` when the bytes are not a runnable 28×28×1 generator.
  */
 export async function generateImages(
   model: Uint8Array,
@@ -31,45 +31,26 @@ export async function generateImages(
   seed: number,
   onBatch?: (done: number, total: number) => void,
   label = "generator",
-  batchSize = 250,
 ): Promise<Float32Array> {
-  let session: ort.InferenceSession;
+  let generator;
   try {
-    session = await ort.InferenceSession.create(model, { intraOpNumThreads: 2 });
+    generator = await createGenerator(model, { provider: "cpu" });
   } catch (e) {
-    const why = (e as Error).message.split("\n")[0];
-    throw new GeneratorFileError(label, `is not a usable ONNX model (${why})`);
+    if (!(e instanceof InferenceError)) throw e;
+    throw new GeneratorFileError(label, e.message);
   }
   try {
-    const input = session.inputNames[0];
-    const output = session.outputNames[0];
-    const meta = session.inputMetadata[0];
-    const dims = meta.isTensor ? meta.shape : [];
-    const latentDim = typeof dims[1] === "number" ? dims[1] : 100;
-    const latents = latentsForSeed(seed, count, latentDim);
-    const images = new Float32Array(count * 28 * 28);
-    for (let start = 0; start < count; start += batchSize) {
-      const n = Math.min(batchSize, count - start);
-      const z = new ort.Tensor(
-        "float32",
-        latents.subarray(start * latentDim, (start + n) * latentDim),
-        [
-          n,
-          latentDim,
-        ],
+    const { height, width, channels } = generator.info;
+    if (height !== 28 || width !== 28 || channels !== 1) {
+      throw new GeneratorFileError(
+        label,
+        `makes ${height}×${width}×${channels} images, not 28×28×1 (not an MNIST generator)`,
       );
-      const out = await session.run({ [input]: z });
-      const data = out[output].data as Float32Array;
-      if (data.length !== n * 28 * 28) {
-        throw new RangeError(
-          `generator output has ${data.length / n} values per sample, not 28 × 28`,
-        );
-      }
-      images.set(data, start * 28 * 28);
-      onBatch?.(start + n, count);
     }
-    return images;
+    const images = await generator.sample(count, { seed, onProgress: onBatch });
+    // The inference module maps the model's range [-1, 1] to [0, 1]; the classifier takes [-1, 1].
+    return images.data.map((v) => v * 2 - 1);
   } finally {
-    await session.release();
+    await generator.dispose();
   }
 }
