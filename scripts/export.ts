@@ -3,12 +3,14 @@
  * prints the graph summary and checks the file against TF.js with onnxruntime-node.
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { BackendError, initBackend, isBackendName } from "../src/backend/mod.ts";
 import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
 import {
+  type BatchComparison,
   compareWithTfjs,
   convertLayersModel,
   dcganDocString,
@@ -42,7 +44,8 @@ Usage: deno task export --checkpoint PATH [options]
   --fp16              store weights and compute in float16 (inputs/outputs stay float32)
   --fp16-io           with --fp16: make inputs and outputs float16 too
   --no-fold-bn        keep BatchNormalization nodes instead of folding them into convolutions
-  --no-verify         skip the comparison with TF.js (on by default)
+  --verify            compare the file with TF.js using onnxruntime-node (the default)
+  --no-verify         skip that comparison
   --batch-sizes LIST  batch sizes compared with TF.js (default 1,7,64)
   --backend NAME      TF.js backend for the comparison: auto | wasm | cpu | tensorflow (default auto)
   -h, --help          show this help
@@ -81,6 +84,7 @@ function parse(argv: string[]): ExportArgs | null {
         fp16: { type: "boolean", default: false },
         "fp16-io": { type: "boolean", default: false },
         "no-fold-bn": { type: "boolean", default: false },
+        verify: { type: "boolean", default: true },
         "no-verify": { type: "boolean", default: false },
         "batch-sizes": { type: "string", default: "1,7,64" },
         backend: { type: "string", default: "auto" },
@@ -164,6 +168,7 @@ async function run(args: ExportArgs): Promise<number> {
   await checkOutputPath(args.out);
   const backend = await initBackend(args.backend as Parameters<typeof initBackend>[0]);
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const source = await resolveModelSource(args.checkpoint, args.kind);
   const model = await loadModel(source.modelDir);
   const mismatch = kindMismatch(model, args.kind);
@@ -197,33 +202,32 @@ async function run(args: ExportArgs): Promise<number> {
     throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
   }
   const written = performance.now();
+  const cpu = process.cpuUsage(cpuStart);
   console.log(`${args.kind} from ${source.modelDir} (step ${source.step ?? "unknown"})`);
   console.log(formatGraphSummary(summarizeModel(decodeModel(bytes)), bytes.length));
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
   console.log(
-    `wrote ${args.out} in ${(written - started).toFixed(0)} ms ` +
-      `(load ${(loaded - started).toFixed(0)} ms, convert + write ${
-        (written - loaded).toFixed(0)
-      } ms)`,
+    `wrote ${args.out} in ${ms(written - started)} (load ${ms(loaded - started)}, convert + ` +
+      `write ${ms(written - loaded)}; CPU time ${ms((cpu.user + cpu.system) / 1000)})`,
   );
+
   if (!args.verify) return 0;
   const tolerance = args.fp16 ? 1e-2 : 1e-4;
   console.log(`verifying with onnxruntime-node (cpu) against TF.js (${backend.name}):`);
-  const results = await compareWithTfjs(model, bytes, {
+  let ok = true;
+  const report = (r: BatchComparison) => {
+    const pass = r.maxAbsDiff <= tolerance;
+    ok &&= pass;
+    const diff = r.maxAbsDiff.toExponential(2);
+    const verdict = pass ? `≤ ${tolerance} ok` : `> ${tolerance} FAIL`;
+    console.log(`  batch ${String(r.batch).padStart(3)}: max |ONNX − TF.js| = ${diff} ${verdict}`);
+  };
+  await compareWithTfjs(model, bytes, {
     batchSizes: args.batchSizes,
     layout: args.layout,
     float16Io: args.fp16Io,
+    onResult: report,
   });
-  let ok = true;
-  for (const r of results) {
-    const pass = r.maxAbsDiff <= tolerance;
-    ok &&= pass;
-    console.log(
-      `  batch ${String(r.batch).padStart(3)}: max |ONNX − TF.js| = ${
-        r.maxAbsDiff.toExponential(2)
-      } ` +
-        `${pass ? "≤" : ">"} ${tolerance} ${pass ? "ok" : "FAIL"}`,
-    );
-  }
   if (!ok) console.error(`error: the ONNX file differs from TF.js by more than ${tolerance}`);
   return ok ? 0 : 1;
 }

@@ -21,6 +21,8 @@ export interface CompareOptions {
   float16Io?: boolean;
   /** Seed of the standard-normal inputs (default 1). */
   seed?: number;
+  /** Called after each batch size is compared (for progress output). */
+  onResult?: (result: BatchComparison) => void;
 }
 
 function toOnnxLayout(data: Float32Array, dims: number[], layout: ImageLayout): Float32Array {
@@ -87,6 +89,7 @@ export async function compareWithTfjs(
         if (Number.isNaN(maxAbsDiff)) break;
       }
       results.push({ batch, maxAbsDiff });
+      options.onResult?.({ batch, maxAbsDiff });
     }
   } finally {
     await session.release();
