@@ -51,14 +51,14 @@ Deno.test("nice ticks are round and cover the range", () => {
 
 Deno.test("run figures: throughput from elapsed or per-step seconds", () => {
   const cumulative = parseNumericCsv(
-    "step,d_loss,d_acc,g_loss,seconds\n1,0.7,50,1,0.5\n2,0.7,50,1,1\n3,0.7,50,1,1.5\n4,0.7,50,1,2\n",
+    "step,d_loss,d_acc,g_loss,seconds\n0,0.7,50,1,0.5\n1,0.7,50,1,1\n2,0.7,50,1,1.5\n3,0.7,50,1,2\n",
   );
   const f = runFigures(cumulative);
   assert.equal(f.steps, 4);
   assert.equal(f.seconds, 2);
   assert.equal(f.stepsPerSecond, 2);
   assert.ok(Math.abs(f.dLoss - 0.7) < 1e-12 && Math.abs(f.dAcc - 50) < 1e-9);
-  const perStep = parseNumericCsv("step,seconds\n1,0.5\n2,0.25\n3,0.25\n");
+  const perStep = parseNumericCsv("step,seconds\n0,0.5\n1,0.25\n2,0.25\n");
   assert.deepEqual(elapsedSeconds(perStep), [0.5, 0.75, 1]);
   assert.equal(runFigures(perStep).stepsPerSecond, 3);
 });
@@ -84,7 +84,7 @@ async function makeRun(dir: string): Promise<void> {
   await Deno.mkdir(join(dir, "checkpoints", "step-00020", "discriminator"), { recursive: true });
   const rows = Array.from(
     { length: 40 },
-    (_, i) => `${i + 1},${0.7 - i * 0.001},${50 + i / 4},${1 + i * 0.01},${(i + 1) * 0.25}`,
+    (_, i) => `${i},${0.7 - i * 0.001},${50 + i / 4},${1 + i * 0.01},${(i + 1) * 0.25}`,
   );
   await Deno.writeTextFile(
     join(dir, "history.csv"),
@@ -98,7 +98,10 @@ async function makeRun(dir: string): Promise<void> {
       "20,100,3.5,40.25,0.6," + Array(10).fill("0.1").join(",") + "\n" +
       "40,100,6.75,12.5,0.8," + Array(10).fill("0.1").join(",") + "\n",
   );
-  await Deno.writeTextFile(join(dir, "log.txt"), "backend: wasm\nstep 40 <done>\n");
+  await Deno.writeTextFile(
+    join(dir, "log.txt"),
+    "Backend: cpu (requested)\n0 [D loss]\nBackend: wasm (resumed)\nstep 40 <done>\n",
+  );
   for (const step of [0, 20, 40]) {
     const data = new Float32Array(4 * 28 * 28).map((_, i) => ((i * 7 + step) % 255) / 255);
     const png = encodePng(
@@ -115,6 +118,7 @@ Deno.test("writeReport: a self-contained report.html and a progress GIF of every
     const run = await readRun(dir);
     assert.deepEqual(run.samples.map((s) => s.step), [0, 20, 40]);
     assert.deepEqual(run.checkpointSteps, [20]);
+    assert.equal(run.backend, "wasm", "newest Backend line of log.txt");
     const files = await writeReport(dir);
     assert.equal(files.html, join(dir, "report.html"));
     const html = await Deno.readTextFile(files.html);

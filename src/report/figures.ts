@@ -4,7 +4,7 @@ import { smoothEma, weightForSpan } from "./series.ts";
 
 /** Headline numbers of a run. */
 export interface RunFigures {
-  /** The last step in `history.csv` (0 when empty). */
+  /** Steps completed: the last 0-based `step` of `history.csv` plus 1 (0 when empty). */
   steps: number;
   /** Wall seconds of training so far (NaN when `history.csv` has no `seconds`). */
   seconds: number;
@@ -39,14 +39,17 @@ function lastSmoothed(history: NumericTable, name: string): number {
   )[v.length - 1];
 }
 
-/** Computes the headline figures of a run from its history. */
+/**
+ * Computes the headline figures of a run from its history. `step` is the 0-based index of each step (as the
+ * reference notebook and `history.csv` number them), so the steps completed are the last index + 1.
+ */
 export function runFigures(history: NumericTable): RunFigures {
   const steps = history.columns.get("step") ?? [];
   const elapsed = elapsedSeconds(history);
   const n = steps.length;
-  const lastStep = n ? steps[n - 1] : 0;
+  const lastStep = n ? steps[n - 1] + 1 : 0;
   const seconds = elapsed.length ? elapsed[elapsed.length - 1] : NaN;
-  const firstStep = n ? steps[0] - 1 : 0;
+  const firstStep = n ? steps[0] : 0;
   const back = Math.min(n - 1, Math.max(20, Math.round(n / 10)));
   const recent = n > 1
     ? (steps[n - 1] - steps[n - 1 - back]) / (elapsed[n - 1] - elapsed[n - 1 - back])

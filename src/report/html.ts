@@ -70,12 +70,6 @@ function flatten(obj: unknown, prefix = ""): [string, string][] {
   );
 }
 
-function backendOf(data: RunData): string {
-  const fromConfig = data.config?.backend;
-  const fromLog = data.logTail.map((l) => /backend[:=]\s*(\w+)/i.exec(l)?.[1]).find(Boolean);
-  return String(fromLog ?? fromConfig ?? "–");
-}
-
 function histogramSvg(shares: number[]): string {
   const w = 340;
   const h = 150;
@@ -150,7 +144,8 @@ export function renderReport(
   generatedAt = new Date(),
 ): string {
   const h = data.history;
-  const steps = h.columns.get("step") ?? [];
+  // history.csv numbers steps from 0; charts use steps completed, as sample and checkpoint names do.
+  const steps = (h.columns.get("step") ?? []).map((s) => s + 1);
   const figures = runFigures(h);
   const col = (name: string) => h.columns.get(name) ?? [];
   const lossChart = lineChart({
@@ -227,7 +222,7 @@ export function renderReport(
 <p>${escapeHtml(data.dir)} · generated ${
     escapeHtml(generatedAt.toISOString().replace("T", " ").slice(0, 19))
   } UTC
-· backend <b>${escapeHtml(backendOf(data))}</b></p></header>
+· backend <b>${escapeHtml(data.backend ?? String(data.config?.backend ?? "–"))}</b></p></header>
 <main>
 <section class="cards">
 ${card("steps", String(figures.steps), stepNote)}

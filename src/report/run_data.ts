@@ -26,6 +26,8 @@ export interface RunData {
   checkpointSteps: number[];
   /** The last lines of `log.txt`. */
   logTail: string[];
+  /** The TF.js backend named by the newest `Backend: NAME` line of `log.txt`, or null. */
+  backend: string | null;
 }
 
 /** Raised when the folder given is not a run folder; the message names it and says what is expected. */
@@ -92,5 +94,6 @@ export async function readRun(dir: string): Promise<RunData> {
     samples: await sampleFiles(join(dir, "samples")),
     checkpointSteps: (await listCheckpoints(dir)).map((c) => c.step),
     logTail: log === null ? [] : log.trimEnd().split("\n").slice(-15),
+    backend: [...(log ?? "").matchAll(/^\s*backend:\s*(\w+)/gim)].pop()?.[1] ?? null,
   };
 }
