@@ -1,5 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import * as ort from "onnxruntime-node";
 import { buildDiscriminator, buildGenerator } from "../src/model/mod.ts";
+import { Rng } from "../src/random/mod.ts";
 import {
   compareWithTfjs,
   DataType,
@@ -176,4 +178,23 @@ Deno.test("model header: IR 8, producer, symbolic batch, doc string and metadata
   const raw = model.graph.initializer.filter((t) => t.dataType === DataType.FLOAT);
   assert(raw.every((t) => t.rawData.length === 4 * t.dims.reduce((a, b) => a * b, 1)));
   g.dispose();
+});
+
+Deno.test("shipped models/generator.onnx keeps the documented contract and runs", async () => {
+  const bytes = await Deno.readFile(new URL("../models/generator.onnx", import.meta.url));
+  const model = decodeModel(bytes);
+  const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
+  assertEquals(
+    [meta.model_kind, meta.latent_size, meta.value_range, meta.input_name, meta.output_name],
+    ["generator", "100", "[-1, 1]", "latent", "image"],
+  );
+  assert(/^\d+$/.test(meta.training_steps), `training_steps ${meta.training_steps}`);
+  assert(!opsOf(bytes).includes("BatchNormalization"));
+  const session = await ort.InferenceSession.create(bytes);
+  const z = new ort.Tensor("float32", new Rng(5).normals(3 * 100), [3, 100]);
+  const image = (await session.run({ latent: z })).image;
+  const layout = meta.output_layout === "NHWC" ? [3, 28, 28, 1] : [3, 1, 28, 28];
+  assertEquals(image.dims, layout);
+  assert((image.data as Float32Array).every((v) => v >= -1 && v <= 1));
+  await session.release();
 });
