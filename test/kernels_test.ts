@@ -1,0 +1,229 @@
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-cpu";
+import assert from "node:assert/strict";
+import { initBackend } from "../src/backend/mod.ts";
+import { axisWindow, filterGradWindow, transposedPhases } from "../src/kernels/conv_geometry.ts";
+import { buildDiscriminator } from "../src/model/mod.ts";
+
+type Shape4 = [number, number, number, number];
+type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
+
+interface ConvCase {
+  name: string;
+  x: Shape4;
+  filter: Shape4;
+  stride: number | [number, number];
+  pad: Pad;
+}
+
+/**
+ * Every convolution geometry of the reference networks (input size, kernel, stride, padding; batch 2-4). The
+ * generator's wide layers keep their geometry with fewer channels so that the pure-JS cpu reference stays quick.
+ */
+const CASES: ConvCase[] = [
+  { name: "D conv1 3x3 s2", x: [3, 28, 28, 1], filter: [3, 3, 1, 32], stride: 2, pad: "same" },
+  { name: "D conv2 4x4 s2", x: [2, 14, 14, 32], filter: [4, 4, 32, 64], stride: 2, pad: "same" },
+  {
+    name: "D conv3 4x4 s2 (7→4)",
+    x: [2, 7, 7, 64],
+    filter: [4, 4, 64, 128],
+    stride: 2,
+    pad: "same",
+  },
+  { name: "D conv4 4x4 s1", x: [2, 4, 4, 128], filter: [4, 4, 128, 256], stride: 1, pad: "same" },
+  {
+    name: "G deconv1 4x4 s2 (7→14)",
+    x: [2, 14, 14, 128],
+    filter: [4, 4, 128, 128],
+    stride: 2,
+    pad: "same",
+  },
+  { name: "G conv1 4x4 s1", x: [2, 14, 14, 32], filter: [4, 4, 32, 24], stride: 1, pad: "same" },
+  {
+    name: "G deconv2 4x4 s2 (14→28)",
+    x: [2, 28, 28, 16],
+    filter: [4, 4, 16, 24],
+    stride: 2,
+    pad: "same",
+  },
+  { name: "G conv2 4x4 s1", x: [2, 28, 28, 16], filter: [4, 4, 16, 8], stride: 1, pad: "same" },
+  { name: "G out 7x7 s1", x: [4, 28, 28, 8], filter: [7, 7, 8, 1], stride: 1, pad: "same" },
+  { name: "valid 3x2 s2", x: [3, 9, 8, 5], filter: [3, 2, 5, 4], stride: 2, pad: "valid" },
+  { name: "valid 1x1 s2", x: [2, 9, 8, 5], filter: [1, 1, 5, 4], stride: 2, pad: "valid" },
+  { name: "same 5x4 s3", x: [2, 10, 11, 5], filter: [5, 4, 5, 3], stride: 3, pad: "same" },
+  { name: "same 3x3 s(1,2)", x: [2, 6, 9, 3], filter: [3, 3, 3, 2], stride: [1, 2], pad: "same" },
+  {
+    name: "explicit pads 4x3 s2",
+    x: [2, 9, 10, 3],
+    filter: [4, 3, 3, 2],
+    stride: 2,
+    pad: [[0, 0], [2, 0], [1, 3], [0, 0]],
+  },
+];
+
+function seeded(shape: number[], seed: number): tf.Tensor {
+  return tf.randomNormal(shape, 0, 1, "float32", seed);
+}
+
+function maxAbs(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
+}
+
+/** Largest absolute difference divided by the largest absolute reference value. */
+function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assert.equal(actual.length, expected.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+interface Grads {
+  dx: Float32Array;
+  dw: Float32Array;
+  transposed: Float32Array;
+}
+
+/** Input and filter gradients of `sum(conv2d(x, w) · dy)`, and conv2dTranspose(dy, w), on `backend`. */
+async function convGrads(c: ConvCase, backend: string): Promise<Grads> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = seeded(c.x, 1) as tf.Tensor4D;
+    const w = seeded(c.filter, 2) as tf.Tensor4D;
+    const outShape = tf.conv2d(x, w, c.stride, c.pad).shape;
+    const dy = seeded(outShape, 3) as tf.Tensor4D;
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad).mul(dy).sum();
+    const [dx, dw] = tf.grads(f)([x, w]);
+    const transposed = tf.conv2dTranspose(dy, w, c.x, c.stride, c.pad as "same" | "valid");
+    return {
+      dx: dx.dataSync() as Float32Array,
+      dw: dw.dataSync() as Float32Array,
+      transposed: transposed.dataSync() as Float32Array,
+    };
+  });
+}
+
+await initBackend("wasm");
+
+Deno.test("conv geometry: axis windows crop and pad", () => {
+  assert.deepEqual(axisWindow(-1, 7, 7), { cropStart: 0, cropSize: 7, padBefore: 1, padAfter: 1 });
+  assert.deepEqual(axisWindow(2, 4, 7), { cropStart: 2, cropSize: 3, padBefore: 0, padAfter: 0 });
+  // Keras 'same', kernel 4, stride 2, 14 → 7: pad 1 on top; phase 0 uses taps 1,3, phase 1 taps 0,2.
+  const phases = transposedPhases(4, 2, 1, 14, 7);
+  assert.deepEqual(phases.map((p) => [p.tap0, p.taps, p.outputs]), [[1, 2, 7], [0, 2, 7]]);
+  assert.deepEqual(phases[0].window, { cropStart: 0, cropSize: 7, padBefore: 1, padAfter: 0 });
+  assert.deepEqual(phases[1].window, { cropStart: 0, cropSize: 7, padBefore: 0, padAfter: 1 });
+  // Filter gradient, kernel 3, stride 2, 28 → 14, pad 0 top (TF pads 1 at the bottom only).
+  assert.deepEqual(filterGradWindow(3, 2, 0, 28, 14), {
+    cropStart: 0,
+    cropSize: 28,
+    padBefore: 0,
+    padAfter: 1,
+  });
+});
+
+for (const c of CASES) {
+  Deno.test(`wasm conv gradients equal cpu: ${c.name}`, async () => {
+    const expected = await convGrads(c, "cpu");
+    const actual = await convGrads(c, "wasm");
+    assert.ok(relError(actual.dx, expected.dx) < 1e-4, `Conv2DBackpropInput (dx) of ${c.name}`);
+    assert.ok(relError(actual.dw, expected.dw) < 1e-4, `Conv2DBackpropFilter (dw) of ${c.name}`);
+    if (typeof c.pad === "string") {
+      assert.ok(
+        relError(actual.transposed, expected.transposed) < 1e-4,
+        `conv2dTranspose of ${c.name}`,
+      );
+    }
+  });
+}
+
+/**
+ * The reference generator's layer sequence at a tenth of its width (Dense → Reshape → [Conv2DTranspose s2 → Conv2D →
+ * BatchNorm → ReLU] × 2 → Conv2D 7×7 tanh), so that the pure-JS cpu reference stays quick.
+ */
+function narrowGenerator(seed: number): tf.LayersModel {
+  const init = (i: number) => ({
+    kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
+  });
+  const z = tf.input({ shape: [100] });
+  let x = tf.layers.dense({ units: 7 * 7 * 12, ...init(0) }).apply(z) as tf.SymbolicTensor;
+  x = tf.layers.reshape({ targetShape: [7, 7, 12] }).apply(x) as tf.SymbolicTensor;
+  for (const [i, filters] of [[1, 12], [2, 6]]) {
+    x = tf.layers.conv2dTranspose({
+      filters: 12,
+      kernelSize: 4,
+      strides: 2,
+      padding: "same",
+      ...init(i),
+    })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ filters, kernelSize: 4, padding: "same", ...init(i + 10) })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization({ momentum: 0.8 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+  }
+  const out = tf.layers.conv2d({
+    filters: 1,
+    kernelSize: 7,
+    padding: "same",
+    activation: "tanh",
+    ...init(20),
+  })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: z, outputs: out });
+}
+
+/** Gradients of the reference discriminator and a narrow generator (BatchNorm training mode, seeded dropout). */
+async function modelGrads(backend: string): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const g = narrowGenerator(11);
+  const d = buildDiscriminator({ seed: 12 });
+  for (const layer of d.layers) {
+    if (layer.getClassName() === "Dropout") (layer as unknown as { seed: number }).seed = 5;
+  }
+  const grads = tf.tidy(() => {
+    const z = seeded([3, 100], 4);
+    const real = tf.tanh(seeded([3, 28, 28, 1], 6));
+    const bce = (y: number, p: tf.Tensor) =>
+      tf.metrics.binaryCrossentropy(tf.fill([3, 1], y), p).mean();
+    const dVars = d.trainableWeights.map((w) => w.read() as tf.Variable);
+    const gVars = g.trainableWeights.map((w) => w.read() as tf.Variable);
+    const dLoss = () => {
+      const fake = g.apply(z, { training: false }) as tf.Tensor;
+      const onReal = bce(0.95, d.apply(real, { training: true }) as tf.Tensor);
+      return onReal.add(bce(0.05, d.apply(fake, { training: true }) as tf.Tensor)) as tf.Scalar;
+    };
+    const gLoss = () =>
+      bce(
+        1,
+        d.apply(g.apply(z, { training: true }), { training: false }) as tf.Tensor,
+      ) as tf.Scalar;
+    const dg = tf.variableGrads(dLoss, dVars).grads;
+    const gg = tf.variableGrads(gLoss, gVars).grads;
+    return [...dVars, ...gVars].map((v) => (dg[v.name] ?? gg[v.name]).dataSync() as Float32Array);
+  });
+  g.dispose();
+  d.dispose();
+  return grads;
+}
+
+Deno.test("wasm training gradients (BatchNorm, LeakyReLU, ReLU, tanh, sigmoid BCE) equal cpu", async () => {
+  const expected = await modelGrads("cpu");
+  const actual = await modelGrads("wasm");
+  assert.equal(actual.length, 16 + 16);
+  expected.forEach((e, i) => {
+    const scale = maxAbs(e);
+    if (scale < 1e-5) {
+      // A bias followed by BatchNorm: its gradient is zero up to rounding on both backends.
+      assert.ok(maxAbs(actual[i]) < 1e-5, `gradient ${i} should vanish`);
+    } else {
+      assert.ok(relError(actual[i], e) < 1e-4, `gradient ${i}: ${relError(actual[i], e)}`);
+    }
+  });
+});
