@@ -95,6 +95,24 @@ for (const pool of ["maxPooling2d", "averagePooling2d"] as const) {
   }
 }
 
+Deno.test("BatchNorm without scale/center, after a bias-free Dense and Conv2D, matches TF.js", async () => {
+  await useWasm();
+  const m = chain([6, 6, 2], [
+    tf.layers.conv2d({ filters: 3, kernelSize: 3, useBias: false }),
+    tf.layers.batchNormalization({ scale: false }),
+    tf.layers.flatten(),
+    tf.layers.dense({ units: 5, useBias: false }),
+    tf.layers.batchNormalization({ center: false }),
+  ]);
+  for (const foldBatchNorm of [true, false]) {
+    const ops = opsOf(exportBytes(m, { foldBatchNorm }));
+    assertEquals(ops.includes("BatchNormalization"), !foldBatchNorm);
+  }
+  await assertMatches(m, true);
+  await assertMatches(m, false);
+  m.dispose();
+});
+
 Deno.test("MNIST classifier CNN (Conv2D, MaxPooling2D, Flatten, Dropout, Dense, softmax)", async () => {
   await useWasm();
   const m = tf.sequential({
