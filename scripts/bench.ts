@@ -1,0 +1,351 @@
+/**
+ * `deno task bench`: generator samples per second at batch 1, 32 and 256 on every inference provider that works
+ * here, beside the same network through TF.js `predict` on the training fallback backend; medians of several runs,
+ * first-sample latency (model load → first image), as a Markdown table or JSON.
+ * @module
+ */
+import { cpus, loadavg, totalmem } from "node:os";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend/mod.ts";
+import { ProgressBar } from "../src/eval/progress.ts";
+import {
+  createGenerator,
+  type Generator,
+  InferenceError,
+  type SessionTuning,
+} from "../src/infer/mod.ts";
+import { buildGenerator } from "../src/model/mod.ts";
+import { latentsForSeed } from "../src/random/mod.ts";
+
+const HELP = `Benchmark generator inference: samples/s per provider and batch size.
+
+Usage: deno task bench [options]
+
+  --model FILE        the .onnx generator                               [models/generator.onnx]
+  --providers LIST    providers to try, comma-separated; unavailable ones are reported
+                      as such                                  [cpu,cuda,webgpu,wasm,web-webgpu]
+  --batches LIST      batch sizes                                                    [1,32,256]
+  --runs N            timed runs per measurement (the median is reported)                   [7]
+  --budget S          skip a measurement whose runs would take longer than S seconds       [60]
+  --no-tfjs           skip TF.js predict
+  --tuning            also time cpu at batch 32 with each optimisation level and 1/2 threads
+  --json              print JSON ({results, machine, versions}) instead of Markdown
+  -h, --help          show this help
+
+WebGPU on Linux without a GPU needs LD_LIBRARY_PATH=/usr/lib/chromium
+VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json in the environment.`;
+
+/** One measurement: a provider (with its tuning) at one batch size. */
+interface Result {
+  provider: string;
+  /** What differs from the defaults (e.g. `optimization=basic threads=1`), or "" for the defaults. */
+  tuning: string;
+  batch: number;
+  samplesPerSecond: number | null;
+  /** Median wall-clock milliseconds of one batch. */
+  msPerBatch: number | null;
+  minMs: number | null;
+  maxMs: number | null;
+  /** Samples per second of process CPU time (all threads): steadier than wall time on a busy machine. */
+  samplesPerCpuSecond: number | null;
+  runs: number;
+  /** Milliseconds from loading the model to the first image (once per provider, on its batch-1 row). */
+  firstSampleMs: number | null;
+  note: string;
+}
+
+class UsageError extends Error {}
+
+function list(name: string, text: string, parse: (s: string) => boolean): string[] {
+  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const bad = items.find((s) => !parse(s));
+  if (items.length === 0 || bad !== undefined) {
+    throw new UsageError(`--${name}: bad item "${bad ?? ""}"`);
+  }
+  return items;
+}
+
+function parse(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        model: { type: "string", default: "models/generator.onnx" },
+        providers: { type: "string", default: "cpu,cuda,webgpu,wasm,web-webgpu" },
+        batches: { type: "string", default: "1,32,256" },
+        runs: { type: "string", default: "7" },
+        budget: { type: "string", default: "60" },
+        "no-tfjs": { type: "boolean", default: false },
+        tuning: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (see --help)`);
+  }
+  const positive = (s: string) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 4096;
+  const known = ["cpu", "cuda", "webgpu", "wasm", "web-webgpu"];
+  const providers = list("providers", values.providers, (s) => known.includes(s));
+  const batches = list("batches", values.batches, positive).map(Number);
+  if (!positive(values.runs)) {
+    throw new UsageError(`--runs must be an integer ≥ 1, got "${values.runs}"`);
+  }
+  const budget = Number(values.budget);
+  if (!(budget > 0)) {
+    throw new UsageError(`--budget must be a positive number of seconds, got "${values.budget}"`);
+  }
+  return { ...values, providers, batches, runs: Number(values.runs), budget };
+}
+
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Times `run` (one batch) `runs` times after one warm-up; fewer runs when they would exceed the budget. */
+async function measure(
+  run: () => Promise<unknown>,
+  batch: number,
+  runs: number,
+  budgetMs: number,
+  estimateMs: number,
+): Promise<Omit<Result, "provider" | "tuning" | "firstSampleMs">> {
+  const empty = { batch, samplesPerSecond: null, msPerBatch: null, minMs: null, maxMs: null };
+  if (estimateMs > budgetMs) {
+    return {
+      ...empty,
+      samplesPerCpuSecond: null,
+      runs: 0,
+      note: `skipped: one batch would take ~${(estimateMs / 1000).toFixed(0)} s (--budget)`,
+    };
+  }
+  const warm = performance.now();
+  await run();
+  const once = performance.now() - warm;
+  const n = Math.max(1, Math.min(runs, Math.floor(budgetMs / Math.max(once, 1e-3))));
+  const times: number[] = [];
+  const cpu0 = cpuMs();
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  const cpu = cpuMs() - cpu0;
+  const ms = median(times);
+  return {
+    batch,
+    samplesPerSecond: batch / (ms / 1000),
+    msPerBatch: ms,
+    minMs: Math.min(...times),
+    maxMs: Math.max(...times),
+    samplesPerCpuSecond: (batch * n) / (cpu / 1000),
+    runs: n,
+    note: n < runs ? `${n} runs (--budget)` : "",
+  };
+}
+
+function unavailable(provider: string, tuning: string, batch: number, note: string): Result {
+  return {
+    provider,
+    tuning,
+    batch,
+    samplesPerSecond: null,
+    msPerBatch: null,
+    minMs: null,
+    maxMs: null,
+    samplesPerCpuSecond: null,
+    runs: 0,
+    firstSampleMs: null,
+    note,
+  };
+}
+
+/** Measures one provider configuration at each batch size. */
+async function benchProvider(
+  model: Uint8Array,
+  provider: string,
+  tuning: SessionTuning,
+  label: string,
+  batches: number[],
+  runs: number,
+  budgetMs: number,
+): Promise<Result[]> {
+  const t0 = performance.now();
+  let generator: Generator;
+  try {
+    generator = await createGenerator(model, { provider, maxBatch: 4096, ...tuning });
+  } catch (e) {
+    if (!(e instanceof InferenceError)) throw e;
+    return [unavailable(provider, label, batches[0], `unavailable: ${e.message.split(" (")[0]}`)];
+  }
+  try {
+    await generator.sample(1, { seed: 0 });
+    const firstSampleMs = performance.now() - t0;
+    const results: Result[] = [];
+    let msPerSample = 0;
+    for (const batch of batches) {
+      const latents = latentsForSeed(batch, batch, generator.latentDim);
+      const m = await measure(
+        () => generator.generate(latents),
+        batch,
+        runs,
+        budgetMs,
+        msPerSample * batch,
+      );
+      if (m.msPerBatch !== null) msPerSample = Math.max(msPerSample, m.msPerBatch / batch * 0.5);
+      results.push({
+        provider,
+        tuning: label,
+        firstSampleMs: batch === batches[0] ? firstSampleMs : null,
+        ...m,
+      });
+    }
+    return results;
+  } finally {
+    await generator.dispose();
+  }
+}
+
+/** The same generator through TF.js `predict` on the training fallback backend. */
+async function benchTfjs(batches: number[], runs: number, budgetMs: number): Promise<Result[]> {
+  const t0 = performance.now();
+  const backend = await initBackend("auto");
+  const model = buildGenerator({ seed: 0 });
+  const predict = (z: tf.Tensor) => {
+    const out = model.predict(z) as tf.Tensor;
+    return out.data().then(() => out.dispose());
+  };
+  try {
+    const one = tf.tensor2d(latentsForSeed(0, 1, 100), [1, 100]);
+    await predict(one);
+    one.dispose();
+    const firstSampleMs = performance.now() - t0;
+    const results: Result[] = [];
+    let msPerSample = 0;
+    for (const batch of batches) {
+      const z = tf.tensor2d(latentsForSeed(batch, batch, 100), [batch, 100]);
+      const m = await measure(() => predict(z), batch, runs, budgetMs, msPerSample * batch);
+      z.dispose();
+      if (m.msPerBatch !== null) msPerSample = Math.max(msPerSample, m.msPerBatch / batch * 0.5);
+      results.push({
+        provider: `tfjs-${backend.name}`,
+        tuning: "predict",
+        firstSampleMs: batch === batches[0] ? firstSampleMs : null,
+        ...m,
+      });
+    }
+    return results;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function versions(): Promise<Record<string, string>> {
+  const [ortNode, ortWeb] = await Promise.all([
+    import("onnxruntime-node"),
+    import("onnxruntime-web/webgpu"),
+  ]);
+  return {
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    "onnxruntime-node": ortNode.env.versions.node ?? "unknown",
+    "onnxruntime-web": ortWeb.env.versions.web ?? "unknown",
+    "@tensorflow/tfjs": tf.version.tfjs,
+  };
+}
+
+function machine() {
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    logicalCpus: navigator.hardwareConcurrency,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    loadAverage1m: loadavg()[0],
+  };
+}
+
+const num = (x: number | null, digits = 1) => x === null ? "—" : x.toFixed(digits);
+
+function markdown(
+  results: Result[],
+  m: ReturnType<typeof machine>,
+  v: Record<string, string>,
+): string {
+  const rows = results.map((r) =>
+    `| ${r.provider} | ${r.tuning || "default"} | ${r.batch} | ${num(r.samplesPerSecond)} | ` +
+    `${num(r.msPerBatch, 2)} | ${num(r.minMs, 2)}–${num(r.maxMs, 2)} | ${
+      num(r.samplesPerCpuSecond)
+    } | ` +
+    `${num(r.firstSampleMs, 0)} | ${r.runs} | ${r.note} |`
+  );
+  return [
+    `Machine: ${m.cpu}, ${m.logicalCpus} logical CPUs, ${m.memoryGiB} GiB, ${m.os}, ` +
+    `load average ${m.loadAverage1m.toFixed(2)} at the start`,
+    `Versions: ${Object.entries(v).map(([k, x]) => `${k} ${x}`).join(", ")}`,
+    "",
+    "| provider | tuning | batch | samples/s | ms/batch (median) | min–max ms | samples/CPU-s | first sample ms | runs | note |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ...rows,
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parse(argv);
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
+  let model: Uint8Array;
+  try {
+    model = await Deno.readFile(args.model);
+  } catch (e) {
+    throw new UsageError(`cannot read the model file ${args.model}: ${(e as Error).message}`);
+  }
+  const budgetMs = args.budget * 1000;
+  const m = machine();
+  const plan: Array<() => Promise<Result[]>> = args.providers.map((p) => () =>
+    benchProvider(model, p, {}, "", args.batches, args.runs, budgetMs)
+  );
+  if (args.tuning) {
+    const variants: Array<[SessionTuning, string]> = [
+      [{ threads: 1 }, "threads=1"],
+      [{ optimization: "disabled" }, "optimization=disabled"],
+      [{ optimization: "basic" }, "optimization=basic"],
+      [{ optimization: "extended" }, "optimization=extended"],
+    ];
+    for (const [tuning, label] of variants) {
+      plan.push(() => benchProvider(model, "cpu", tuning, label, [1, 32], args.runs, budgetMs));
+    }
+  }
+  if (!args["no-tfjs"]) plan.push(() => benchTfjs(args.batches, args.runs, budgetMs));
+  const bar = new ProgressBar("bench");
+  const results: Result[] = [];
+  for (const [i, step] of plan.entries()) {
+    bar.update(i, plan.length);
+    results.push(...await step());
+  }
+  bar.update(plan.length, plan.length);
+  bar.done();
+  const v = await versions();
+  console.log(
+    args.json
+      ? JSON.stringify({ results, machine: m, versions: v }, null, 2)
+      : markdown(results, m, v),
+  );
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(e instanceof UsageError || e instanceof InferenceError ? 2 : 1);
+  }
+}
