@@ -221,6 +221,9 @@ export async function train(
         log.line(formatLogLine(step, record.dLoss, record.dAcc, record.gLoss));
       }
       progress.update(completed);
+      // Let the event loop run: signal listeners are only called between macrotasks, and a CPU backend
+      // resolves each step's promises without ever yielding.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const stopping = stop.signal !== null;
       if (sampleDue(config, completed) || stopping) {
         const path = await writeSampleGrid(runDir, completed, trainer.generator, latents);
