@@ -1,6 +1,6 @@
 /**
  * Browser entry of the inference module: the same `createGenerator` API as `mod.ts`, on onnxruntime-web only
- * (providers `webgpu`, `wasm`, `auto` = WebGPU when an adapter exists, else WebAssembly). No onnxruntime-node and
+ * (providers `webgpu`, `wasm`, `auto` = WebGPU on a hardware adapter, else WebAssembly). No onnxruntime-node and
  * no `node:` modules, so it bundles for browsers.
  *
  * ```ts

@@ -53,6 +53,8 @@ export interface Provider {
    * here and what to do about it.
    */
   create(bytes: Uint8Array, info: ModelInfo, tuning: SessionTuning): Promise<Session>;
+  /** For `auto` only: a reason to pass this provider over although it could run (e.g. a software GPU). */
+  unsuitableForAuto?(): Promise<string | null>;
 }
 
 /** The provider a generator runs on, and why it was chosen. */
@@ -89,6 +91,11 @@ export async function openSession(
   }
   const skipped: string[] = [];
   for (const provider of autoOrder) {
+    const unsuitable = await provider.unsuitableForAuto?.();
+    if (unsuitable) {
+      skipped.push(`skipped ${provider.name}: ${unsuitable}`);
+      continue;
+    }
     try {
       const session = await provider.create(bytes, info, tuning);
       const reason = skipped.length === 0

@@ -48,18 +48,37 @@ async function webSession(
   }
 }
 
+/** This runtime's default WebGPU adapter, or null when there is none. */
+async function webGpuAdapter(): Promise<GPUAdapter | null> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  return gpu ? await gpu.requestAdapter().catch(() => null) : null;
+}
+
 /** Fails with a {@link ProviderError} unless this runtime offers a WebGPU adapter. */
 async function requireWebGpuAdapter(label: string): Promise<void> {
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) {
+  if (!("gpu" in navigator)) {
     throw new ProviderError(`${label}: this runtime has no WebGPU (navigator.gpu is missing)`);
   }
-  const adapter = await gpu.requestAdapter().catch(() => null);
-  if (!adapter) {
+  if (!(await webGpuAdapter())) {
     throw new ProviderError(
       `${label}: no WebGPU adapter was found; ${IN_DENO ? WEBGPU_HINT : "use wasm"}`,
     );
   }
+}
+
+/** A reason not to pick WebGPU automatically: no adapter, or a software one (SwiftShader, llvmpipe). */
+async function softwareOrMissingAdapter(): Promise<string | null> {
+  const adapter = await webGpuAdapter();
+  if (!adapter) return "no WebGPU adapter";
+  const facts = adapter as GPUAdapter & {
+    isFallbackAdapter?: boolean;
+    info?: { description?: string; architecture?: string; isFallbackAdapter?: boolean };
+  };
+  const name = `${facts.info?.architecture ?? ""} ${facts.info?.description ?? ""}`.toLowerCase();
+  return facts.isFallbackAdapter || facts.info?.isFallbackAdapter ||
+      /swiftshader|llvmpipe/.test(name)
+    ? "the WebGPU adapter is a software emulation of a GPU, slower than wasm"
+    : null;
 }
 
 /** onnxruntime-web on WebAssembly (SIMD; single-threaded in Deno). */
@@ -69,7 +88,10 @@ export const wasmProvider: Provider = {
   create: (bytes, info, tuning) => webSession(bytes, info, tuning, "wasm", "wasm"),
 };
 
-/** onnxruntime-web on WebGPU, named `name` (`webgpu` in the browser entry, `web-webgpu` beside onnxruntime-node). */
+/**
+ * onnxruntime-web on WebGPU, named `name` (`webgpu` in the browser entry, `web-webgpu` beside onnxruntime-node).
+ * `auto` passes it over when the adapter is a software emulation (it runs, but slower than wasm).
+ */
 export function webGpuProvider(name: "webgpu" | "web-webgpu"): Provider {
   return {
     name,
@@ -78,5 +100,6 @@ export function webGpuProvider(name: "webgpu" | "web-webgpu"): Provider {
       await requireWebGpuAdapter(name);
       return webSession(bytes, info, tuning, "webgpu", name);
     },
+    unsuitableForAuto: softwareOrMissingAdapter,
   };
 }
