@@ -1,4 +1,6 @@
 /// <reference lib="dom" />
+// The same onnxruntime-web build as the inference module's browser entry (one shared `env`).
+import { env as ortEnv } from "onnxruntime-web/webgpu";
 import { createGenerator, type Generator, InferenceError } from "../../src/infer/browser.ts";
 import type { GreyBatch } from "./digit_grid.ts";
 import type { BackendChoice } from "./params.ts";
@@ -43,31 +45,34 @@ interface AdapterFacts {
 }
 
 /**
- * Why the browser's WebGPU adapter is a software emulation of a GPU (slower than WebAssembly for
- * this model), or null for a real GPU or no WebGPU at all.
+ * Why WebGPU should not run the model here: no adapter, or one that is a software emulation of a GPU
+ * (slower than WebAssembly for this model); null for a real GPU.
  */
-async function softwareAdapter(): Promise<string | null> {
+async function webgpuUnsuitable(): Promise<string | null> {
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  const adapter = await gpu?.requestAdapter().catch(() => null) as AdapterFacts | null | undefined;
-  if (!adapter) return null;
+  if (!gpu) return "this browser has no WebGPU";
+  const adapter = await gpu.requestAdapter().catch(() => null) as AdapterFacts | null;
+  if (!adapter) return "WebGPU found no graphics adapter";
   const info = adapter.info ?? {};
   const name = `${info.architecture ?? ""} ${info.description ?? ""}`.toLowerCase();
   if (adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader|llvmpipe/.test(name)) {
-    return "its WebGPU adapter is a software emulation of a GPU, slower than WebAssembly";
+    return "WebGPU here is a software emulation of a GPU, slower than WebAssembly";
   }
   return null;
 }
 
 function plainReason(name: string, choice: BackendChoice, reason: string): string {
-  if (choice !== "auto") return "chosen in the address or the menu";
+  if (choice !== "auto") return "as chosen";
   if (name === "webgpu") return "this browser has a WebGPU adapter";
-  const why = reason.replace(/^auto: /, "").replace(/^skipped webgpu: /, "");
-  return `WebGPU is not usable here (${why}), so WebAssembly runs it`;
+  return `WebGPU failed: ${reason.replace(/^auto: /, "").replace(/^skipped webgpu: /, "")}`;
 }
 
+/** Opens the model on `provider`; `bytes` stay usable (the proxy worker is sent a copy). */
 async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Promise<Generator> {
+  // On WebAssembly, run ONNX Runtime in a worker (its proxy mode) so the page stays responsive.
+  if (provider === "wasm") ortEnv.wasm.proxy = true;
   try {
-    return await createGenerator(bytes, { provider, wasmPaths: wasmPaths() });
+    return await createGenerator(bytes.slice(), { provider, wasmPaths: wasmPaths() });
   } catch (error) {
     if (!(error instanceof InferenceError)) throw error;
     throw new EngineError(`The model file ${url} could not be opened: ${error.message}.`);
@@ -96,21 +101,32 @@ export class Engine {
    * WebAssembly otherwise).
    * @throws {EngineError} with a message for the page when the model or the backend cannot be used.
    */
-  static async load(modelUrl: string, choice: BackendChoice): Promise<Engine> {
+  static async load(
+    modelUrl: string,
+    choice: BackendChoice,
+    onStage: (text: string) => void = () => {},
+  ): Promise<Engine> {
+    onStage("Downloading the model…");
     const bytes = await fetchModel(modelUrl);
     const noWasm = wasmUnsupportedReason();
     if (noWasm !== null && choice === "wasm") throw new EngineError(noWasm);
-    if (noWasm === null && choice === "auto") {
-      const software = await softwareAdapter();
-      if (software !== null) {
-        const engine = new Engine(await open(bytes, modelUrl, "wasm"), modelUrl, bytes, choice);
-        engine.reason =
-          `this browser's WebGPU is not worth it (${software}), so WebAssembly runs it`;
-        return engine;
+    let provider: BackendChoice = noWasm !== null ? "webgpu" : choice;
+    let reason: string | null = null;
+    if (provider === "auto") {
+      const unsuitable = await webgpuUnsuitable();
+      if (unsuitable !== null) {
+        provider = "wasm";
+        reason = unsuitable;
       }
     }
-    const generator = await open(bytes, modelUrl, noWasm !== null ? "webgpu" : choice);
-    return new Engine(generator, modelUrl, bytes, choice);
+    onStage(
+      provider === "wasm"
+        ? "Starting ONNX Runtime on WebAssembly (compiling its runtime)…"
+        : "Starting ONNX Runtime on WebGPU…",
+    );
+    const engine = new Engine(await open(bytes, modelUrl, provider), modelUrl, bytes, choice);
+    if (reason !== null) engine.reason = reason;
+    return engine;
   }
 
   /** `webgpu` or `wasm`. */
@@ -141,9 +157,7 @@ export class Engine {
       }
       const failed = this.generator;
       this.generator = await open(this.modelBytes, this.modelUrl, "wasm");
-      this.reason = `WebGPU failed while drawing (${
-        (error as Error).message
-      }), so WebAssembly runs it`;
+      this.reason = `WebGPU failed while drawing: ${(error as Error).message}`;
       void failed.dispose().catch(() => {});
       images = await this.generator.generate(latents);
     }

@@ -19,8 +19,10 @@ import {
 import { type DigitCaption, ZoomDialog } from "./zoom_dialog.ts";
 
 const COLS = 8;
-/** Frames per step of the walk from one seed to the next. */
-const WALK_FRAMES = 30;
+/** Time a walk should take from one seed to the next, and its bounds in frames. */
+const WALK_SECONDS_PER_SEED = 3;
+const WALK_MIN_FRAMES = 6;
+const WALK_MAX_FRAMES = 45;
 /** Largest seed "new digits" picks (any seed up to 2^53 − 1 can be typed). */
 const RANDOM_SEED_LIMIT = 1_000_000;
 
@@ -51,6 +53,8 @@ class DemoPage {
   /** Generation runs one at a time; a newer request replaces one still waiting. */
   #busy: Promise<void> = Promise.resolve();
   #pending = 0;
+  /** Milliseconds the last batch took, to fit the walk's frame count to this device. */
+  #lastMs = 1000;
 
   constructor() {
     this.params = readParams(location.search);
@@ -124,7 +128,7 @@ class DemoPage {
   async start(): Promise<void> {
     const { backend, modelUrl } = this.params;
     try {
-      this.engine = await Engine.load(modelUrl, backend);
+      this.engine = await Engine.load(modelUrl, backend, (text) => this.setStatus(text));
     } catch (error) {
       document.body.dataset.state = "error";
       this.setStatus("Could not start");
@@ -146,7 +150,7 @@ class DemoPage {
 
   #showBackend(engine: Engine): void {
     const name = engine.backend === "webgpu" ? "WebGPU" : "WebAssembly";
-    element("backend-text").textContent = `${name}: ${engine.reason}`;
+    element("backend-text").textContent = `${name} (${engine.reason})`;
     this.grid.root.dataset.backend = engine.backend;
   }
 
@@ -159,6 +163,7 @@ class DemoPage {
       const started = performance.now();
       const batch = await this.engine.generate(latents);
       const ms = performance.now() - started;
+      this.#lastMs = ms;
       this.#showBackend(this.engine);
       this.batch = batch;
       this.shown = shown;
@@ -255,15 +260,21 @@ class DemoPage {
     this.walkButton.setAttribute("aria-pressed", "true");
     let from = this.currentSeed();
     while (this.walking) {
+      const frames = Math.round(
+        Math.min(
+          WALK_MAX_FRAMES,
+          Math.max(WALK_MIN_FRAMES, WALK_SECONDS_PER_SEED * 1000 / this.#lastMs),
+        ),
+      );
       const path = new LatentWalk(
         latentsForSeed(from, this.count, dim),
         latentsForSeed(from + 1, this.count, dim),
         dim,
-        WALK_FRAMES,
+        frames,
       );
-      this.setStatus(`Walking from seed ${from} to ${from + 1}`);
-      for (let frame = 1; frame <= WALK_FRAMES && this.walking; frame++) {
-        await this.render(path.frame(frame), { kind: "walk", from, t: frame / WALK_FRAMES });
+      this.setStatus(`Walking from seed ${from} to ${from + 1} in ${frames} frames`);
+      for (let frame = 1; frame <= frames && this.walking; frame++) {
+        await this.render(path.frame(frame), { kind: "walk", from, t: frame / frames });
         await new Promise((resolve) => requestAnimationFrame(resolve));
       }
       if (!this.walking) break;
