@@ -1,6 +1,11 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
+import { initBackend } from "../src/backend/mod.ts";
+import { buildClassifier, CLASSIFIER_OUTPUTS } from "../src/eval/mod.ts";
 import { encodePng, toGrid } from "../src/image/mod.ts";
+import { buildGenerator } from "../src/model/mod.ts";
+import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
+import type { Trainer, TrainSummary } from "../src/train/mod.ts";
 import {
   decodeGrey,
   downsample,
@@ -12,6 +17,7 @@ import {
   runFigures,
   RunFolderError,
   smoothEma,
+  trainingReportHooks,
   writeReport,
 } from "../src/report/mod.ts";
 
@@ -125,8 +131,8 @@ Deno.test("writeReport: a self-contained report.html and a progress GIF of every
     assert.equal(html.match(/src="data:image\/png;base64,/g)?.length, 3 + 1); // gallery + latest
     assert.equal(html.match(/src="data:image\/gif;base64,/g)?.length, 1);
     assert.ok(!/(src|href)="(https?:|\/\/|file:)/.test(html), "no external resources");
-    assert.ok(html.includes("of 80 planned (50 %)"), "steps card");
-    assert.ok(html.includes("4.00 steps/s"), "throughput card");
+    assert.ok(html.includes("of 80 (50 %)"), "steps card");
+    assert.ok(html.includes(">4.00<"), "throughput card");
     assert.ok(html.includes("IS <b>6.75</b>") && html.includes("MNIST-FID\n<b>12.50</b>"));
     assert.ok(html.includes("step 40 &lt;done&gt;"), "log tail, escaped");
     assert.ok((html.match(/<svg /g)?.length ?? 0) >= 6, "charts");
@@ -161,4 +167,44 @@ Deno.test("deno task report: bad input gives one line and exit code 2", async ()
   const err = new TextDecoder().decode(out.stderr).trim();
   assert.equal(err.split("\n").length, 1);
   assert.match(err, /^report: \/nonexistent\/run: no such folder/);
+});
+
+Deno.test("training hooks: evaluation every N steps into eval.csv and history columns; report kept up to date", async () => {
+  await initBackend("cpu");
+  const dir = await Deno.makeTempDir({ prefix: "report_hooks_test_" });
+  try {
+    await makeRun(dir);
+    const classifierPath = join(dir, "classifier.onnx");
+    await Deno.writeFile(
+      classifierPath,
+      encodeModel(
+        convertLayersModel(buildClassifier({ seed: 1 }), { outputNames: [...CLASSIFIER_OUTPUTS] }),
+      ),
+    );
+    const lines: string[] = [];
+    const hooks = await trainingReportHooks({
+      evalEvery: 20,
+      evalCount: 8,
+      classifier: classifierPath,
+      print: (l) => lines.push(l),
+    });
+    assert.deepEqual(hooks.historyColumns, ["inception_score", "mnist_fid"]);
+    const trainer = { generator: buildGenerator({ seed: 0 }) } as unknown as Trainer;
+    const record = { step: 18, dLoss: 0.7, dAcc: 50, gLoss: 1, seconds: 1 };
+    assert.equal(await hooks.onStep!({ record, completed: 19, trainer, runDir: dir }), undefined);
+    const extra = await hooks.onStep!({ record, completed: 20, trainer, runDir: dir });
+    assert.ok(extra && Number(extra.inception_score) >= 1 && Number(extra.mnist_fid) > 0);
+    const evalLines = (await Deno.readTextFile(join(dir, "eval.csv"))).trim().split("\n");
+    assert.equal(evalLines.length, 2);
+    assert.ok(evalLines[1].startsWith("20,8,"));
+    assert.match(lines[0], /^eval step 20: IS \d+\.\d\d, MNIST-FID \d+\.\d\d/);
+    await Deno.remove(join(dir, "report.html")).catch(() => {});
+    await hooks.onSample!({ step: 20, path: join(dir, "samples", "step-00020.png"), runDir: dir });
+    const html = await Deno.readTextFile(join(dir, "report.html"));
+    assert.ok(html.includes("Evaluation over training"));
+    await hooks.onEnd!({ runDir: dir } as TrainSummary);
+    assert.match(lines[lines.length - 1], /report\.html/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -23,15 +23,15 @@ function fmt(v: number, digits = 3): string {
   return Number.isFinite(v) ? v.toFixed(digits) : "–";
 }
 
-/** Formats seconds as `1 h 02 min`, `3 min 05 s` or `12.3 s`. */
+/** Formats seconds as `1h 02m`, `3m 05s` or `12.3s`. */
 export function formatWallTime(seconds: number): string {
   if (!Number.isFinite(seconds)) return "–";
   const s = Math.round(seconds);
   if (s >= 3600) {
-    return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, "0")} min`;
+    return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
   }
-  if (s >= 60) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
-  return `${seconds.toFixed(1)} s`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${seconds.toFixed(1)}s`;
 }
 
 function rawAndSmoothed(
@@ -94,6 +94,15 @@ function histogramSvg(shares: number[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" class="chart hist" ` +
     `role="img" aria-label="class histogram">${band}${bars.join("")}` +
     `<line x1="16" x2="${w - 6}" y1="${base}" y2="${base}" class="axis"/></svg>`;
+}
+
+function evalCards(data: RunData): string {
+  const steps = data.evals.columns.get("step") ?? [];
+  if (steps.length === 0) return "";
+  const last = steps.length - 1;
+  const value = (name: string) => data.evals.columns.get(name)?.[last] ?? NaN;
+  return card("IS", fmt(value("inception_score"), 2), `Inception Score, step ${steps[last]}`) +
+    card("MNIST-FID", fmt(value("fid"), 2), `step ${steps[last]}`);
 }
 
 function evalSection(data: RunData): string {
@@ -203,7 +212,7 @@ export function renderReport(
   ).join("\n");
   const planned = Number(data.config?.steps);
   const stepNote = Number.isFinite(planned) && planned > 0
-    ? `of ${planned} planned (${Math.min(100, (figures.steps / planned) * 100).toFixed(0)} %)`
+    ? `of ${planned} (${Math.min(100, (figures.steps / planned) * 100).toFixed(0)} %)`
     : "";
   const config = data.config
     ? `<table>${
@@ -229,14 +238,15 @@ ${card("steps", String(figures.steps), stepNote)}
 ${card("wall time", formatWallTime(figures.seconds))}
 ${
     card(
-      "throughput",
-      `${fmt(figures.stepsPerSecond, 2)} steps/s`,
-      `recent ${fmt(figures.recentStepsPerSecond, 2)} steps/s`,
+      "steps / s",
+      fmt(figures.stepsPerSecond, 2),
+      `recent ${fmt(figures.recentStepsPerSecond, 2)}`,
     )
   }
 ${card("D loss", fmt(figures.dLoss), "smoothed, last")}
 ${card("D accuracy", `${fmt(figures.dAcc, 1)} %`, "smoothed, last")}
 ${card("G loss", fmt(figures.gLoss), "smoothed, last")}
+${evalCards(data)}
 ${
     card(
       "checkpoints",
@@ -278,10 +288,10 @@ header h1 span{color:#74c0fc;font-weight:500;margin-left:8px}
 header p{margin:4px 0 0;color:#adb5bd;font-size:13px}
 main{max-width:1180px;margin:0 auto;padding:20px 32px 40px}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 22px;margin:18px 0}
-section.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:12px;background:none;border:0;padding:0}
-.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
+section.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(112px,1fr));gap:10px;background:none;border:0;padding:0}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 12px}
 .card .label{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
-.card .value{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
+.card .value{font-size:18px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
 .card .note{font-size:12px;color:var(--muted)}
 h2{margin:0 0 12px;font-size:18px}
 h3{font-size:14px;margin:14px 0 4px;font-weight:600}

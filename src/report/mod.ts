@@ -19,3 +19,9 @@ export {
 } from "./svg_chart.ts";
 export { decodeGrey, progressGif, withProgressBar } from "./progress_gif.ts";
 export { encodeBase64 } from "./base64.ts";
+export {
+  EVAL_HISTORY_COLUMNS,
+  formatEvalLine,
+  trainingReportHooks,
+  type TrainingReportOptions,
+} from "./training_hooks.ts";

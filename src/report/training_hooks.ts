@@ -1,0 +1,84 @@
+/**
+ * Hooks for `train(config, hooks)`: periodic evaluation (`--eval-every N`) into `eval.csv` and two
+ * `history.csv` columns, and `report.html` kept up to date as training runs.
+ */
+import { join } from "node:path";
+import { appendEvalRow, DEFAULT_CLASSIFIER, Evaluator, type QualityFigures } from "../eval/mod.ts";
+import type { TrainHooks } from "../train/mod.ts";
+import { writeReport } from "./write_report.ts";
+
+/** Options of {@link trainingReportHooks}. */
+export interface TrainingReportOptions {
+  /** Evaluate the generator every this many completed steps; 0 turns evaluation off (default 0). */
+  evalEvery?: number;
+  /** Samples per evaluation (default 2000; `deno task eval` uses 10,000). */
+  evalCount?: number;
+  /** Seed of the evaluation latents (default 0). */
+  evalSeed?: number;
+  /** The classifier file (default `models/classifier.onnx`). */
+  classifier?: string;
+  /** Where progress lines go (default `console.log`). */
+  print?: (line: string) => void;
+}
+
+/** `history.csv` columns filled at evaluation steps (empty otherwise). */
+export const EVAL_HISTORY_COLUMNS = ["inception_score", "mnist_fid"] as const;
+
+/** One line describing an evaluation, for the terminal. */
+export function formatEvalLine(step: number, f: QualityFigures): string {
+  const shares = f.histogram.map((s) => (s * 100).toFixed(0)).join("/");
+  return `eval step ${step}: IS ${f.inceptionScore.toFixed(2)}, MNIST-FID ${f.fid.toFixed(2)}, ` +
+    `confidence ${f.confidence.toFixed(3)}, digits % ${shares} (${f.count} samples)`;
+}
+
+/**
+ * Builds the hooks. With `evalEvery > 0` the classifier and the MNIST test statistics are loaded now, so a
+ * missing classifier fails before training starts.
+ * @throws {ClassifierFileError} when evaluation is asked for and the classifier cannot be loaded.
+ */
+export async function trainingReportHooks(
+  options: TrainingReportOptions = {},
+): Promise<TrainHooks> {
+  const every = options.evalEvery ?? 0;
+  const count = options.evalCount ?? 2000;
+  const seed = options.evalSeed ?? 0;
+  const print = options.print ?? ((line: string) => console.log(line));
+  const evaluator = every > 0
+    ? await Evaluator.create(options.classifier ?? DEFAULT_CLASSIFIER)
+    : null;
+  const report = async (runDir: string) => {
+    try {
+      await writeReport(runDir);
+    } catch (e) {
+      // A report that cannot be written must not stop training; say so and go on.
+      console.error(`report: not updated (${(e as Error).message})`);
+    }
+  };
+  return {
+    historyColumns: evaluator ? [...EVAL_HISTORY_COLUMNS] : [],
+    async onStep({ completed, trainer, runDir }) {
+      if (!evaluator || completed % every !== 0) return;
+      const figures = await evaluator.evaluateGenerator(trainer.generator, count, seed);
+      await appendEvalRow(runDir, completed, figures);
+      print(formatEvalLine(completed, figures));
+      return {
+        inception_score: figures.inceptionScore.toFixed(4),
+        mnist_fid: figures.fid.toFixed(4),
+      };
+    },
+    async onSample({ runDir }) {
+      await report(runDir);
+    },
+    async onCheckpoint({ runDir }) {
+      await report(runDir);
+    },
+    async onEnd(summary) {
+      await report(summary.runDir);
+      await evaluator?.close();
+      print(
+        `Report: ${join(summary.runDir, "report.html")} (progress GIF: ` +
+          `${join(summary.runDir, "samples", "progress.gif")})`,
+      );
+    },
+  };
+}
