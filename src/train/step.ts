@@ -22,11 +22,14 @@ export interface StepBatch {
 
 /** Losses and accuracy of one step, as the reference reports them. */
 export interface StepLosses {
-  /** Mean binary cross-entropy of the two discriminator updates (before each update). */
+  /**
+   * Mean binary cross-entropy of the two discriminator updates (before each update); NaN when a
+   * prediction was NaN or infinite (as Keras would report it).
+   */
   dLoss: number;
   /** Mean accuracy of the two discriminator updates (0–1), predictions > 0.5 against clean 1/0 labels. */
   dAcc: number;
-  /** Binary cross-entropy of the generator update (discriminator's targets exactly 1). */
+  /** Binary cross-entropy of the generator update (targets exactly 1); NaN as for `dLoss`. */
   gLoss: number;
 }
 
@@ -124,6 +127,11 @@ export function createTrainer(
       kept.push(t);
       return tf.keep(t);
     };
+    // Per pass: [accuracy, sum of predictions]. The sum exposes NaN/Infinity predictions, which the
+    // loss's clipping would otherwise hide on backends whose clip turns NaN into a bound.
+    const probes: tf.Scalar[][] = [];
+    const probe = (p: tf.Tensor, real: boolean) =>
+      probes.push([keep(accuracy(p, real)), keep(tf.sum(p) as tf.Scalar)]);
     const values = tf.tidy(() => {
       const real = tf.tensor4d(batch.real, [n, ...imageShape]);
       const noise = tf.tensor2d(batch.noise, [n, latentDim]);
@@ -131,24 +139,22 @@ export function createTrainer(
       const realLabels = tf.tensor2d(batch.realLabels, [n, 1]);
       const fakeLabels = tf.tensor2d(batch.fakeLabels, [n, 1]);
 
-      let accReal: tf.Scalar | undefined;
       seedDropouts(batch.dropoutSeeds, 0);
       const dLossReal = dOptimizer.minimize(
         () => {
           const p = discriminator.apply(real, { training: true }) as tf.Tensor;
-          accReal = keep(accuracy(p, true));
+          probe(p, true);
           return bce(realLabels, p);
         },
         true,
         dVars,
       )!;
 
-      let accFake: tf.Scalar | undefined;
       seedDropouts(batch.dropoutSeeds, 1);
       const dLossFake = dOptimizer.minimize(
         () => {
           const p = discriminator.apply(fake, { training: true }) as tf.Tensor;
-          accFake = keep(accuracy(p, false));
+          probe(p, false);
           return bce(fakeLabels, p);
         },
         true,
@@ -161,19 +167,27 @@ export function createTrainer(
       const gLoss = gOptimizer.minimize(
         () => {
           const generated = generator.apply(noise, { training: true }) as tf.Tensor;
-          return bce(ones, discriminator.apply(generated, { training: true }) as tf.Tensor);
+          const p = discriminator.apply(generated, { training: true }) as tf.Tensor;
+          probe(p, true);
+          return bce(ones, p);
         },
         true,
         gVars,
       )!;
       discriminator.nonTrainableWeights.forEach((w, i) => w.write(movingStats[i]));
 
-      return tf.stack([dLossReal, dLossFake, accReal!, accFake!, gLoss]);
+      return tf.stack([dLossReal, dLossFake, gLoss, ...probes.flat()]);
     });
     tf.dispose(kept);
-    const [lossReal, lossFake, accReal, accFake, gLoss] = await values.data();
+    const [lossReal, lossFake, lossG, accReal, sumReal, accFake, sumFake, , sumG] = await values
+      .data();
     values.dispose();
-    return { dLoss: 0.5 * (lossReal + lossFake), dAcc: 0.5 * (accReal + accFake), gLoss };
+    const finite = (loss: number, ...sums: number[]) => sums.every(Number.isFinite) ? loss : NaN;
+    return {
+      dLoss: finite(0.5 * (lossReal + lossFake), sumReal, sumFake),
+      dAcc: 0.5 * (accReal + accFake),
+      gLoss: finite(lossG, sumG),
+    };
   }
 
   return {

@@ -1,0 +1,233 @@
+import {
+  deepStrictEqual as assertEquals,
+  notDeepStrictEqual,
+  ok,
+  rejects,
+  throws,
+} from "node:assert/strict";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend/mod.ts";
+import {
+  checkpointDirName,
+  CheckpointNotFoundError,
+  latestCheckpoint,
+  listCheckpoints,
+  resolveCheckpoint,
+} from "../src/checkpoint/mod.ts";
+import { buildDiscriminator, buildGenerator } from "../src/model/mod.ts";
+import { Rng } from "../src/random/mod.ts";
+import { loadTrainSet } from "../src/data/mod.ts";
+import {
+  createTrainer,
+  DEFAULT_CONFIG,
+  drawStepBatch,
+  parseTrainArgs,
+  planRun,
+  readHistory,
+  train,
+  TrainingDivergedError,
+  UsageError,
+} from "../src/train/mod.ts";
+import { HistoryWriter } from "../src/train/history.ts";
+import { loadOptimizerState, saveOptimizerState } from "../src/train/optimizer_state.ts";
+
+await initBackend("wasm");
+
+async function mkdirs(...paths: string[]): Promise<void> {
+  for (const p of paths) await Deno.mkdir(p, { recursive: true });
+}
+
+Deno.test("checkpoint folders: names, listing by step, newest, resolving run or checkpoint", async () => {
+  assertEquals(checkpointDirName(7), "step-00007");
+  assertEquals(checkpointDirName(123456), "step-123456");
+  const run = await Deno.makeTempDir();
+  await rejects(resolveCheckpoint(join(run, "missing")), /no such folder/);
+  await rejects(resolveCheckpoint(run), (e: Error) => e instanceof CheckpointNotFoundError);
+  assertEquals(await latestCheckpoint(run), null);
+  for (const name of ["step-00010", "step-00002", ".tmp-step-00020", "notes"]) {
+    await mkdirs(
+      join(run, "checkpoints", name, "generator"),
+      join(run, "checkpoints", name, "discriminator"),
+    );
+  }
+  assertEquals((await listCheckpoints(run)).map((c) => c.step), [2, 10]);
+  const newest = await resolveCheckpoint(run);
+  assertEquals(newest, {
+    dir: join(run, "checkpoints", "step-00010"),
+    step: 10,
+    generatorDir: join(run, "checkpoints", "step-00010", "generator"),
+    discriminatorDir: join(run, "checkpoints", "step-00010", "discriminator"),
+  });
+  assertEquals((await resolveCheckpoint(join(run, "checkpoints", "step-00002"))).step, 2);
+  await Deno.remove(run, { recursive: true });
+});
+
+Deno.test("history: resume drops rows beyond the checkpoint and keeps extra columns", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "history.csv");
+  await Deno.writeTextFile(
+    path,
+    "step,d_loss,d_acc,g_loss,seconds,fid\n0,1,50,2,1.5,\n1,1,50,2,3.000,9.5\n2,1,50,2,4.5,\n",
+  );
+  const { writer, lastSeconds } = await HistoryWriter.open(path, 2, ["fid"]);
+  assertEquals(lastSeconds, 3);
+  writer.append({ step: 2, dLoss: 0.5, dAcc: 75, gLoss: 1.25, seconds: 4, extra: { fid: 7 } });
+  writer.close();
+  assertEquals(
+    await Deno.readTextFile(path),
+    "step,d_loss,d_acc,g_loss,seconds,fid\n0,1,50,2,1.5,\n1,1,50,2,3.000,9.5\n2,0.5,75,1.25,4.000,7\n",
+  );
+  const rows = await readHistory(path);
+  assertEquals(rows.map((r) => [r.step, r.dLoss, r.extra?.fid]), [[0, 1, ""], [1, 1, "9.5"], [
+    2,
+    0.5,
+    "7",
+  ]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("command-line options are parsed and checked", () => {
+  const a = parseTrainArgs(["--steps", "20", "--checkpoint-at", "5, 10", "--lr", "1e-3"]);
+  assertEquals(a, {
+    help: false,
+    summary: false,
+    resume: undefined,
+    options: { steps: 20, checkpointAt: [5, 10], learningRate: 0.001 },
+    evalEvery: 0,
+    evalCount: 2000,
+  });
+  const e = parseTrainArgs(["--eval-every", "500", "--eval-count", "1000"]);
+  assertEquals(e.help ? null : [e.evalEvery, e.evalCount], [500, 1000]);
+  assertEquals(parseTrainArgs(["-h"]), { help: true });
+  for (
+    const bad of [
+      ["--steps", "0"],
+      ["--batch-size", "1.5"],
+      ["--beta1", "1"],
+      ["--backend", "gpu"],
+      ["--eval-every", "-5"],
+      ["--eval-count", "1"],
+      ["--nope"],
+      ["extra"],
+      ["--checkpoint-at", "3,x"],
+      ["--out", "a", "--resume", "b"],
+    ]
+  ) {
+    throws(() => parseTrainArgs(bad), (e: Error) => e instanceof UsageError, bad.join(" "));
+  }
+});
+
+Deno.test("planRun: defaults for a new run, and a resume keeps the run's training settings", async () => {
+  const dir = await Deno.makeTempDir();
+  const plan = await planRun({ outDir: dir, seed: 3 });
+  assertEquals(plan.config, { ...DEFAULT_CONFIG, seed: 3, outDir: dir });
+  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(plan.config));
+  await rejects(planRun({ outDir: dir }), /already holds a run/);
+  await rejects(planRun({}, dir), /holds no checkpoint/);
+  await mkdirs(
+    join(dir, "checkpoints/step-00004/generator"),
+    join(dir, "checkpoints/step-00004/discriminator"),
+  );
+  await rejects(
+    planRun({ learningRate: 0.1 }, dir),
+    /learningRate 0\.1 differs from the run's 0\.0002/,
+  );
+  const resumed = await planRun({ steps: 50, seed: 3 }, dir);
+  assertEquals(resumed.config.steps, 50);
+  assertEquals(resumed.resumeFrom?.step, 4);
+  assertEquals(resumed.config.outDir, dir);
+  await Deno.remove(dir, { recursive: true });
+});
+
+const dataset = await loadTrainSet();
+
+function makeTrainer() {
+  const trainer = createTrainer(buildGenerator({ seed: 1 }), buildDiscriminator({ seed: 2 }), {
+    learningRate: 2e-4,
+    beta1: 0.5,
+  });
+  const dispose = () => {
+    trainer.dispose();
+    trainer.generator.dispose();
+    trainer.discriminator.dispose();
+  };
+  return { trainer, dispose };
+}
+
+Deno.test("a step is reproducible, and the dropout seeds change the discriminator's masks", async () => {
+  const options = { batchSize: 2, latentDim: 100, labelNoise: 0.05, dropoutLayers: 4 };
+  const batch = drawStepBatch(new Rng(11), dataset, options);
+  assertEquals(batch.dropoutSeeds.length, 12);
+  assertEquals(batch.realLabels.length, 2);
+  const losses = [];
+  for (
+    const seeds of [
+      batch.dropoutSeeds,
+      batch.dropoutSeeds,
+      batch.dropoutSeeds.map((s) => s + 1),
+    ]
+  ) {
+    const { trainer, dispose } = makeTrainer();
+    assertEquals(trainer.dropoutLayers, 4);
+    losses.push(await trainer.step({ ...batch, dropoutSeeds: seeds }));
+    if (losses.length === 1) {
+      // The optimisers' state survives a save and load: moments and iteration counts.
+      const dir = await Deno.makeTempDir();
+      const saved = await saveOptimizerState(trainer.dOptimizer, dir, "d.bin");
+      assertEquals(saved.weights.length, 1 + 2 * trainer.discriminator.trainableWeights.length);
+      const fresh = tf.train.adam(2e-4, 0.5);
+      await loadOptimizerState(fresh, dir, saved);
+      const [a, b] = [await trainer.dOptimizer.getWeights(), await fresh.getWeights()];
+      assertEquals(b.map((w) => w.name), a.map((w) => w.name));
+      assertEquals(await b[0].tensor.data(), new Int32Array([2]));
+      assertEquals(await b[5].tensor.data(), await a[5].tensor.data());
+      fresh.dispose();
+      await Deno.remove(dir, { recursive: true });
+    }
+    dispose();
+  }
+  assertEquals(losses[1], losses[0]);
+  notDeepStrictEqual(losses[2].dLoss, losses[0].dLoss);
+  ok(losses.every((l) => l.dAcc >= 0 && l.dAcc <= 1 && l.dLoss > 0 && l.gLoss > 0));
+});
+
+Deno.test("a non-finite loss stops training and keeps the last good checkpoint; hooks run", async () => {
+  const dir = await Deno.makeTempDir();
+  const events: string[] = [];
+  const config = {
+    ...DEFAULT_CONFIG,
+    seed: 4,
+    outDir: dir,
+    backend: "wasm" as const,
+    steps: 5,
+    batchSize: 2,
+    logEvery: 1000,
+    checkpointAt: [1],
+  };
+  await rejects(
+    train(config, {
+      historyColumns: ["note"],
+      onStep: (e) => ({ note: `s${e.completed}` }),
+      onSample: (e) => void events.push(`sample ${e.step}`),
+      onCheckpoint: (e) => {
+        events.push(`checkpoint ${e.step}`);
+        // Poison the generator after the checkpoint: the next step's losses are NaN.
+        const out = e.trainer.generator.getLayer("g_out");
+        const [kernel, bias] = out.getWeights();
+        out.setWeights([tf.fill(kernel.shape, NaN), bias]);
+      },
+    }),
+    (e: Error) =>
+      e instanceof TrainingDivergedError && /step 1: a loss is not finite/.test(e.message) &&
+      e.message.includes(join(dir, "checkpoints", "step-00001")),
+  );
+  assertEquals(events, ["sample 1", "checkpoint 1"]);
+  assertEquals((await listCheckpoints(dir)).map((c) => c.step), [1]);
+  assertEquals(
+    (await Deno.readTextFile(join(dir, "history.csv"))).split("\n")[0],
+    "step,d_loss,d_acc,g_loss,seconds,note",
+  );
+  assertEquals((await readHistory(join(dir, "history.csv"))).map((r) => r.extra?.note), ["s1"]);
+  await Deno.remove(dir, { recursive: true });
+});
