@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendError } from "../src/backend/mod.ts";
 import { CheckpointNotFoundError } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
+import { ClassifierFileError } from "../src/eval/mod.ts";
 import { buildDiscriminator, buildGenerator, formatSummary } from "../src/model/mod.ts";
 import {
   parseTrainArgs,
@@ -15,11 +16,12 @@ import {
   TrainingDivergedError,
   UsageError,
 } from "../src/train/mod.ts";
+import { trainingReportHooks } from "../src/report/mod.ts";
 
 /** Errors caused by what the user passed: one line on stderr, exit code 2. */
 function isInputError(e: unknown): e is Error {
   return e instanceof UsageError || e instanceof IdxError || e instanceof CheckpointNotFoundError ||
-    e instanceof BackendError;
+    e instanceof BackendError || e instanceof ClassifierFileError;
 }
 
 async function main(): Promise<number> {
@@ -37,7 +39,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const plan = await planRun(args.options, args.resume);
-  const summary = await train(plan.config, {}, plan.resumeFrom);
+  const hooks = await trainingReportHooks({ evalEvery: args.evalEvery, evalCount: args.evalCount });
+  const summary = await train(plan.config, hooks, plan.resumeFrom);
   return summary.stoppedBy === "steps" ? 0 : 130;
 }
 

@@ -21,6 +21,9 @@ export type TrainArgs =
     resume?: string;
     /** Only the options given on the command line. */
     options: Partial<TrainConfig>;
+    /** Evaluate every this many steps (0: off) with this many samples (`src/report` training hooks). */
+    evalEvery: number;
+    evalCount: number;
   };
 
 const d = DEFAULT_CONFIG;
@@ -58,6 +61,9 @@ Output:
   });
                         the last step is always checkpointed
   --checkpoint-every N  also checkpoint every N steps, 0 = off (default ${d.checkpointEvery})
+  --eval-every N        measure Inception Score and MNIST-FID of the generator every N steps with
+                        models/classifier.onnx, into eval.csv, history.csv and report.html (default 0 = off)
+  --eval-count N        samples per evaluation (default 2000)
   --summary             print both model summaries and exit
   -h, --help            show this help
 
@@ -109,6 +115,8 @@ export function parseTrainArgs(args: string[]): TrainArgs {
         resume: { type: "string" },
         backend: { type: "string" },
         data: { type: "string" },
+        "eval-every": { type: "string" },
+        "eval-count": { type: "string" },
         summary: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -157,5 +165,12 @@ export function parseTrainArgs(args: string[]): TrainArgs {
       "--out and --resume cannot be combined: --resume continues in its own folder",
     );
   }
-  return { help: false, summary: v.summary ?? false, resume: v.resume, options: o };
+  return {
+    help: false,
+    summary: v.summary ?? false,
+    resume: v.resume,
+    options: o,
+    evalEvery: v["eval-every"] === undefined ? 0 : integer("eval-every", v["eval-every"], 0),
+    evalCount: v["eval-count"] === undefined ? 2000 : integer("eval-count", v["eval-count"], 2),
+  };
 }
