@@ -1,0 +1,17 @@
+/**
+ * Training-speed benchmark: the project's real training step timed per backend, and the PyTorch peer.
+ * @module
+ */
+export {
+  benchTrainStep,
+  median,
+  type StepBenchOptions,
+  type StepBenchResult,
+} from "./train_step_bench.ts";
+export {
+  parsePeerOutput,
+  type PeerOptions,
+  type PeerResult,
+  peerUnavailable,
+  runPeer,
+} from "./peer.ts";

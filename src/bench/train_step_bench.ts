@@ -1,0 +1,109 @@
+/**
+ * Times the project's real training step ({@link createTrainer} from `src/train/`) on one TF.js backend: warm-up
+ * steps, then the median of timed steps, each a full reference step (predict, two D updates, one G update).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import process from "node:process";
+import { type BackendName, initBackend } from "../backend/mod.ts";
+import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
+import { parallelWorkers, startParallelKernels } from "../parallel/mod.ts";
+import { Rng } from "../random/mod.ts";
+import { createTrainer, type StepBatch } from "../train/mod.ts";
+
+/** What to time. */
+export interface StepBenchOptions {
+  backend: Exclude<BackendName, "auto">;
+  /** Kernel workers for the wasm backend (ignored elsewhere); 0 = single-threaded. */
+  workers: number;
+  batch: number;
+  warmup: number;
+  steps: number;
+  /** Stop timing once this many seconds have passed, even below `steps` (slow software backends). */
+  maxSeconds: number;
+  /** Called after each step (warm-up included) with the step's milliseconds. */
+  onStep?: (index: number, ms: number) => void;
+}
+
+/** One backend's figures. */
+export interface StepBenchResult {
+  backend: string;
+  /** Kernel workers besides the main thread (wasm only). */
+  workers: number;
+  batch: number;
+  /** Median milliseconds per training step over the timed steps. */
+  msPerStep: number;
+  minMs: number;
+  maxMs: number;
+  /** Timed steps (after warm-up). */
+  steps: number;
+  warmup: number;
+  /** Process CPU seconds per step (all threads), to compare with wall time. */
+  cpuSecondsPerStep: number;
+  /** Hours for the reference's 10,000 steps at this speed. */
+  hoursFor10kSteps: number;
+  /** Why the backend was chosen, as `initBackend` says. */
+  reason: string;
+}
+
+/** Median of a non-empty list. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function syntheticBatch(rng: Rng, n: number, latentDim: number, dropoutLayers: number): StepBatch {
+  return {
+    real: rng.normals(n * 28 * 28, 0.5).map(Math.tanh),
+    noise: rng.normals(n * latentDim),
+    realLabels: rng.normals(n, 0.05).map((e) => 1 + e),
+    fakeLabels: rng.normals(n, 0.05),
+    dropoutSeeds: Uint32Array.from({ length: 3 * dropoutLayers }, () => rng.nextUint32()),
+  };
+}
+
+/** Initialises `options.backend` in this process and times training steps on it. */
+export async function benchTrainStep(options: StepBenchOptions): Promise<StepBenchResult> {
+  const choice = await initBackend(options.backend);
+  if (choice.name === "wasm") await startParallelKernels({ workers: options.workers });
+  const trainer = createTrainer(
+    buildGenerator({ seed: 1 }),
+    buildDiscriminator({ seed: 2 }),
+    { learningRate: 2e-4, beta1: 0.5 },
+  );
+  const rng = new Rng(7);
+  const times: number[] = [];
+  let cpu = 0;
+  const started = performance.now();
+  for (let i = 0; i < options.warmup + options.steps; i++) {
+    const batch = syntheticBatch(rng, options.batch, trainer.latentDim, trainer.dropoutLayers);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await trainer.step(batch);
+    const ms = performance.now() - t0;
+    options.onStep?.(i, ms);
+    if (i >= options.warmup) {
+      times.push(ms);
+      const used = process.cpuUsage(cpu0);
+      cpu += (used.user + used.system) / 1e6;
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    if (i >= options.warmup && elapsed > options.maxSeconds) break;
+  }
+  trainer.dispose();
+  const msPerStep = median(times);
+  return {
+    backend: tf.getBackend(),
+    workers: choice.name === "wasm" ? parallelWorkers() : 0,
+    batch: options.batch,
+    msPerStep,
+    minMs: Math.min(...times),
+    maxMs: Math.max(...times),
+    steps: times.length,
+    warmup: options.warmup,
+    cpuSecondsPerStep: cpu / times.length,
+    hoursFor10kSteps: msPerStep * 10_000 / 3.6e6,
+    reason: choice.reason,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Both cores for the wasm backend: the heavy convolution kernels (forward, input and filter gradients) split along
+ * the batch between the main thread and kernel workers, each running the same XNNPACK kernels on its rows. The
+ * training algorithm is unchanged (BatchNorm, dropout and losses still see the whole batch on the main thread).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { SPLIT_SPECS, splitKernelFunc } from "./split_kernels.ts";
+import { KernelWorker } from "./worker_pool.ts";
+
+export { convMacs, splitRows } from "./split_kernels.ts";
+
+/** Options of {@link startParallelKernels}. */
+export interface ParallelOptions {
+  /** Kernel workers besides the main thread (default: logical CPUs − 1, at most 7). */
+  workers?: number;
+  /** Smallest convolution, in multiply-adds, worth splitting (default 4·10⁶). */
+  minMacs?: number;
+}
+
+const BACKEND = "wasm";
+let running: { workers: KernelWorker[]; bases: tf.KernelConfig[] } | null = null;
+
+/** The default number of kernel workers on this machine: logical CPUs − 1, at most 7. */
+export function defaultWorkerCount(): number {
+  return Math.max(0, Math.min(7, (navigator.hardwareConcurrency ?? 1) - 1));
+}
+
+/** Number of kernel workers now running (0 when the parallel kernels are off). */
+export function parallelWorkers(): number {
+  return running?.workers.length ?? 0;
+}
+
+function replace(config: tf.KernelConfig): void {
+  tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
+
+/**
+ * Starts kernel workers and routes the wasm backend's convolution kernels through them. Call after
+ * `initBackend("wasm")`. With 0 workers it does nothing. Workers do not keep the process alive.
+ * @returns the number of workers running.
+ */
+export async function startParallelKernels(options: ParallelOptions = {}): Promise<number> {
+  await stopParallelKernels();
+  const count = options.workers ?? defaultWorkerCount();
+  if (count < 1) return 0;
+  if (tf.getBackend() !== BACKEND) throw new Error("parallel kernels need the wasm backend active");
+  const workers = await Promise.all(Array.from({ length: count }, () => KernelWorker.start()));
+  const bases = SPLIT_SPECS.map((spec) => {
+    const base = tf.getKernel(spec.kernel, BACKEND);
+    if (base === undefined) throw new Error(`wasm backend has no ${spec.kernel} kernel`);
+    return base;
+  });
+  SPLIT_SPECS.forEach((spec, i) =>
+    replace({
+      kernelName: spec.kernel,
+      backendName: BACKEND,
+      kernelFunc: splitKernelFunc(spec, bases[i].kernelFunc, workers, options.minMacs ?? 4e6),
+    })
+  );
+  running = { workers, bases };
+  return count;
+}
+
+/** Restores the single-threaded kernels and stops the workers. */
+export async function stopParallelKernels(): Promise<void> {
+  if (running === null) return;
+  const { workers, bases } = running;
+  running = null;
+  for (const base of bases) replace(base);
+  await Promise.all(workers.map((w) => w.terminate()));
+}
