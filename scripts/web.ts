@@ -66,13 +66,18 @@ function parseCli() {
 function printReport(report: BuildReport): void {
   const dir = relative(Deno.cwd(), report.outDir) || ".";
   console.log(`built ${dir}/`);
+  console.log(`  ${"file".padEnd(44)} ${"size".padStart(9)} ${"gzip".padStart(9)}`);
   for (const file of report.files.filter((f) => !f.path.endsWith(".map"))) {
-    console.log(`  ${file.path.padEnd(44)} ${formatBytes(file.bytes).padStart(9)}`);
+    console.log(
+      `  ${file.path.padEnd(44)} ${formatBytes(file.bytes).padStart(9)} ${
+        formatBytes(file.gzipBytes).padStart(9)
+      }`,
+    );
   }
   console.log(
-    `  bundle ${formatBytes(report.bundleBytes)}; first visit downloads ${
+    `  bundle ${formatBytes(report.bundleBytes)}; a first visit downloads ${
       formatBytes(report.totalBytes)
-    } (before HTTP compression)`,
+    } (${formatBytes(report.totalGzipBytes)} from a host that gzips)`,
   );
 }
 

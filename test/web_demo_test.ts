@@ -81,6 +81,13 @@ Deno.test("web server: index, MIME types, COOP/COEP headers on every response", 
     const head = await get("/app.js", "HEAD");
     assert.equal(head.headers.get("content-length"), "15");
     assert.equal(head.body, null);
+    const modified = head.headers.get("last-modified") ?? "";
+    assert.match(modified, /GMT$/);
+    const cached = await handle(
+      new Request("http://127.0.0.1:8000/app.js", { headers: { "if-modified-since": modified } }),
+    );
+    assert.equal(cached.status, 304);
+    assert.equal(cached.body, null);
     const missing = await get("/nope.onnx");
     assert.equal(missing.status, 404);
     await missing.body?.cancel();
@@ -197,8 +204,9 @@ Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm
     "index.html must not load from other hosts",
   );
   assert.ok(report.bundleBytes > 0 && report.bundleBytes < 1_000_000, `${report.bundleBytes}`);
-  const sum = report.files.filter((f) => !f.path.endsWith(".map")).reduce((s, f) => s + f.bytes, 0);
-  assert.equal(report.totalBytes, sum);
+  const loaded = report.files.filter((f) => !f.path.endsWith(".map") && f.path !== "README.md");
+  assert.equal(report.totalBytes, loaded.reduce((sum, f) => sum + f.bytes, 0));
+  assert.ok(report.totalGzipBytes < report.totalBytes);
 });
 
 // ---- end to end in Chromium ---------------------------------------------------------------------
@@ -338,7 +346,7 @@ Deno.test({
         await page.close();
       });
 
-      await t.step("a missing model is explained in plain words", async () => {
+      await t.step("a missing or corrupt model is explained in plain words", async () => {
         const page = await context.newPage();
         const problems = watchPage(page);
         await page.goto(`${base}?seed=1&backend=wasm&model=missing.onnx`);
@@ -350,6 +358,16 @@ Deno.test({
           problems.join("; "),
         );
         await page.screenshot({ path: join(ARTIFACTS, "web-demo-missing-model.png") });
+
+        // A file that is not ONNX (the README) is refused with the inference module's reason.
+        const corrupt = watchPage(page);
+        await page.goto(`${base}?seed=1&backend=wasm&model=README.md`);
+        await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
+        assert.match(
+          await page.textContent("#message") ?? "",
+          /README\.md could not be opened: .*not an ONNX model/,
+        );
+        assert.deepEqual(corrupt, []);
         await page.close();
       });
     } finally {

@@ -43,6 +43,8 @@ export interface SiteFile {
   /** Path relative to the site root, with `/` separators. */
   path: string;
   bytes: number;
+  /** Size after gzip (level of `CompressionStream`), what a static host that compresses sends. */
+  gzipBytes: number;
 }
 
 /** What {@link buildSite} wrote. */
@@ -51,8 +53,10 @@ export interface BuildReport {
   files: SiteFile[];
   /** Size of the page's own bundle (`app.js`: app code, inference module, onnxruntime-web's JS). */
   bundleBytes: number;
-  /** Every file a first visit downloads (all files but source maps). */
+  /** Every file a first visit downloads (all files but source maps and README.md). */
   totalBytes: number;
+  /** The same, gzip-compressed. */
+  totalGzipBytes: number;
 }
 
 async function bundleApp(entry: string, outFile: string, minify: boolean): Promise<void> {
@@ -99,12 +103,24 @@ async function ortRuntimeFiles(bundle: string): Promise<string[]> {
   return present;
 }
 
+async function gzipSize(path: string): Promise<number> {
+  const file = await Deno.open(path, { read: true });
+  let bytes = 0;
+  for await (const chunk of file.readable.pipeThrough(new CompressionStream("gzip"))) {
+    bytes += chunk.length;
+  }
+  return bytes;
+}
+
 async function listFiles(root: string, dir = root): Promise<SiteFile[]> {
   const out: SiteFile[] = [];
   for await (const entry of Deno.readDir(dir)) {
     const path = join(dir, entry.name);
     if (entry.isDirectory) out.push(...await listFiles(root, path));
-    else out.push({ path: relative(root, path), bytes: (await Deno.stat(path)).size });
+    else {
+      const bytes = (await Deno.stat(path)).size;
+      out.push({ path: relative(root, path), bytes, gzipBytes: await gzipSize(path) });
+    }
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
@@ -143,8 +159,15 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildReport
 
   const files = await listFiles(outDir);
   const bundleBytes = files.find((f) => f.path === basename(bundlePath))?.bytes ?? 0;
-  const totalBytes = files.filter((f) => !f.path.endsWith(".map")).reduce((s, f) => s + f.bytes, 0);
-  return { outDir, files, bundleBytes, totalBytes };
+  const loaded = files.filter((f) => isLoadedByPage(f.path));
+  const totalBytes = loaded.reduce((sum, f) => sum + f.bytes, 0);
+  const totalGzipBytes = loaded.reduce((sum, f) => sum + f.gzipBytes, 0);
+  return { outDir, files, bundleBytes, totalBytes, totalGzipBytes };
+}
+
+/** True for the files a first visit downloads (not source maps, not the README). */
+export function isLoadedByPage(path: string): boolean {
+  return !path.endsWith(".map") && path !== "README.md";
 }
 
 /** Formats a byte count for people (`12.3 MB`, `45.6 kB`). */

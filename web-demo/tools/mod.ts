@@ -10,6 +10,7 @@ export {
   DEFAULT_DIST_DIR,
   DEFAULT_MODEL_PATH,
   formatBytes,
+  isLoadedByPage,
   REPO_ROOT,
   SiteBuildError,
   type SiteFile,

@@ -71,11 +71,22 @@ export function staticSiteHandler(root: string): (request: Request) => Promise<R
       if ((await Deno.stat(file)).isDirectory) file = join(file, "index.html");
       const info = await Deno.stat(file);
       if (!info.isFile) return textResponse(404, "not found");
-      const headers = {
+      const headers: Record<string, string> = {
         ...SITE_HEADERS,
         "content-type": contentTypeFor(file),
         "content-length": String(info.size),
       };
+      // Revalidation (no-cache + Last-Modified) lets a browser reuse the 27 MB runtime and its
+      // compiled WebAssembly on the next visit after a cheap 304.
+      if (info.mtime !== null) {
+        const modified = Math.floor(info.mtime.getTime() / 1000) * 1000;
+        headers["last-modified"] = new Date(modified).toUTCString();
+        const since = Date.parse(request.headers.get("if-modified-since") ?? "");
+        if (!Number.isNaN(since) && since >= modified) {
+          delete headers["content-length"];
+          return new Response(null, { status: 304, headers });
+        }
+      }
       if (request.method === "HEAD") return new Response(null, { headers });
       const handle = await Deno.open(file, { read: true });
       return new Response(handle.readable, { headers });
