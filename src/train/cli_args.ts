@@ -122,7 +122,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
       },
     }));
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split("\n")[0]} (see --help)`);
+    throw new UsageError(`${(e as Error).message.replaceAll("\n", " ")} (see --help)`);
   }
   if (values.help) return { help: true };
   const o: Partial<TrainConfig> = {};
