@@ -30,7 +30,9 @@ Usage: deno task bench [options]
   --runs N            timed runs per measurement (the median is reported)                   [7]
   --budget S          skip a measurement whose runs would take longer than S seconds       [60]
   --no-tfjs           skip TF.js predict
-  --tuning            also time cpu at batch 32 with each optimisation level and 1/2 threads
+  --tuning            also time cpu at batch 1 and 32 with each optimisation level and 1 thread
+  --peer              also run the PyTorch CPU peer (../shared/bench/peer_torch.py) in the same run,
+                      to compare as ratios on a busy machine (takes minutes when the machine is busy)
   --json              print JSON ({results, machine, versions}) instead of Markdown
   -h, --help          show this help
 
@@ -81,6 +83,7 @@ function parse(argv: string[]) {
         budget: { type: "string", default: "60" },
         "no-tfjs": { type: "boolean", default: false },
         tuning: { type: "boolean", default: false },
+        peer: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -246,6 +249,42 @@ async function benchTfjs(batches: number[], runs: number, budgetMs: number): Pro
   }
 }
 
+const PEER_SCRIPT = new URL("../../shared/bench/peer_torch.py", import.meta.url);
+
+/**
+ * Runs the PyTorch peer (OpenBLAS, 2 threads, as `shared/bench/README.md` prescribes) and reads its generator
+ * rows (`INFER batch B: median M ms -> S samples/s`).
+ */
+async function benchTorchPeer(): Promise<Result[]> {
+  const path = PEER_SCRIPT.pathname;
+  const output = await new Deno.Command("/usr/bin/python3", {
+    args: [path, "--steps", "2", "--warmup", "1", "--threads", "2"],
+    env: { OMP_NUM_THREADS: "2", LD_LIBRARY_PATH: "/usr/lib/x86_64-linux-gnu/openblas-openmp" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output().catch((e: Error) => ({
+    success: false,
+    stdout: new Uint8Array(),
+    stderr: e.message,
+  }));
+  const text = new TextDecoder().decode(output.stdout);
+  const rows = [
+    ...text.matchAll(/INFER batch\s+(\d+): median\s+([\d.]+) ms -> \s*([\d.]+) samples\/s/g),
+  ];
+  if (!output.success || rows.length === 0) {
+    const why = typeof output.stderr === "string"
+      ? output.stderr
+      : new TextDecoder().decode(output.stderr).trim().split("\n").pop();
+    return [unavailable("pytorch-cpu", "peer", 1, `unavailable: ${why} (${path})`)];
+  }
+  return rows.map(([, batch, ms, rate]) => ({
+    ...unavailable("pytorch-cpu", "peer (OpenBLAS, 2 threads)", Number(batch), ""),
+    samplesPerSecond: Number(rate),
+    msPerBatch: Number(ms),
+    runs: Number(batch) === 1 ? 200 : Number(batch) === 32 ? 20 : 7,
+  }));
+}
+
 async function versions(): Promise<Record<string, string>> {
   const [ortNode, ortWeb] = await Promise.all([
     import("onnxruntime-node"),
@@ -324,6 +363,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (!args["no-tfjs"]) plan.push(() => benchTfjs(args.batches, args.runs, budgetMs));
+  if (args.peer) plan.push(benchTorchPeer);
   const bar = new ProgressBar("bench");
   const results: Result[] = [];
   for (const [i, step] of plan.entries()) {
