@@ -22,6 +22,7 @@ import {
   createTrainer,
   DEFAULT_CONFIG,
   drawStepBatch,
+  formatLogLine,
   parseTrainArgs,
   planRun,
   readHistory,
@@ -85,6 +86,21 @@ Deno.test("history: resume drops rows beyond the checkpoint and keeps extra colu
     "7",
   ]]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the log line is the reference's printf format, ties rounding half to even", () => {
+  assertEquals(
+    formatLogLine(0, 1.2725, 31.25, 0.9785),
+    "    0 [D loss: 1.272, acc.: 31.25%] [G loss: 0.979]",
+  );
+  assertEquals(
+    formatLogLine(12345, 0.5, 53.125, 2.0625),
+    "12345 [D loss: 0.500, acc.: 53.12%] [G loss: 2.062]",
+  );
+  assertEquals(
+    formatLogLine(7, 0.6875, 54.6875, -0.0005),
+    "    7 [D loss: 0.688, acc.: 54.69%] [G loss: -0.001]",
+  );
 });
 
 Deno.test("command-line options are parsed and checked", () => {

@@ -28,9 +28,29 @@ export class RunLog {
   }
 }
 
+/**
+ * Formats like C/Python `%.Nf`: exact binary ties round half to even (`53.125` → `53.12`), where
+ * JavaScript's `toFixed` rounds them up.
+ */
+export function printfFixed(x: number, digits: number): string {
+  // toFixed(100) is the exact decimal value of the double (for |x| ≥ 1e-21, which holds here).
+  const exact = Math.abs(x).toFixed(100);
+  const cut = exact.indexOf(".") + 1 + digits;
+  if (!/^50*$/.test(exact.slice(cut))) return x.toFixed(digits);
+  const kept = exact.slice(0, cut);
+  const even = Number(kept.at(-1)) % 2 === 0;
+  const rounded = even ? Number(kept) : Number(kept) + 10 ** -digits;
+  return (x < 0 ? "-" : "") + rounded.toFixed(digits);
+}
+
 /** The reference notebook's log line: `%5d [D loss: %.3f, acc.: %.2f%%] [G loss: %.3f]`. */
-export function formatLogLine(step: number, dLoss: number, dAccPercent: number, gLoss: number) {
-  return `${String(step).padStart(5)} [D loss: ${dLoss.toFixed(3)}, acc.: ${
-    dAccPercent.toFixed(2)
-  }%] [G loss: ${gLoss.toFixed(3)}]`;
+export function formatLogLine(
+  step: number,
+  dLoss: number,
+  dAccPercent: number,
+  gLoss: number,
+): string {
+  return `${String(step).padStart(5)} [D loss: ${printfFixed(dLoss, 3)}, acc.: ${
+    printfFixed(dAccPercent, 2)
+  }%] [G loss: ${printfFixed(gLoss, 3)}]`;
 }
