@@ -346,6 +346,34 @@ Deno.test({
         await page.close();
       });
 
+      await t.step(
+        "WebGPU asked for in a browser without it: WASM draws the same grid",
+        async () => {
+          const page = await context.newPage();
+          await page.addInitScript("delete Navigator.prototype.gpu");
+          const problems = watchPage(page);
+          await page.goto(`${base}?seed=${SEED}&backend=webgpu&rows=1`);
+          await page.waitForSelector(`body[data-state="ready"] #grid[data-seed="${SEED}"]`, {
+            timeout: 180_000,
+          });
+          assertMatchesReference(
+            (await readGrid(page)).grey,
+            reference.subarray(0, 8 * 28 * 28),
+            "fallback",
+          );
+          assert.match(
+            await page.textContent("#backend-text") ?? "",
+            /^WebAssembly \(WebGPU was asked for, but this browser has no WebGPU\)/,
+          );
+          assert.match(
+            await page.textContent("#message") ?? "",
+            /WebAssembly draws the digits instead/,
+          );
+          assert.deepEqual(problems, []);
+          await page.close();
+        },
+      );
+
       await t.step("a missing or corrupt model is explained in plain words", async () => {
         const page = await context.newPage();
         const problems = watchPage(page);

@@ -1,15 +1,20 @@
 /// <reference lib="dom" />
 // The same onnxruntime-web build as the inference module's browser entry (one shared `env`).
 import { env as ortEnv } from "onnxruntime-web/webgpu";
-import { createGenerator, type Generator, InferenceError } from "../../src/infer/browser.ts";
+import {
+  createGenerator,
+  type Generator,
+  InferenceError,
+  ProviderError,
+} from "../../src/infer/browser.ts";
 import type { GreyBatch } from "./digit_grid.ts";
 import type { BackendChoice } from "./params.ts";
 import { wasmUnsupportedReason } from "./wasm_support.ts";
 
 /** A failure the page shows to the user as it is: what happened, in plain words. */
 export class EngineError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "EngineError";
   }
 }
@@ -44,19 +49,26 @@ interface AdapterFacts {
   info?: { architecture?: string; description?: string; isFallbackAdapter?: boolean };
 }
 
-/**
- * Why WebGPU should not run the model here: no adapter, or one that is a software emulation of a GPU
- * (slower than WebAssembly for this model); null for a real GPU.
- */
-async function webgpuUnsuitable(): Promise<string | null> {
+/** What stands in WebGPU's way here. */
+interface WebGpuProblem {
+  /** `missing`: no WebGPU or no adapter; `software`: the adapter emulates a GPU on the CPU. */
+  kind: "missing" | "software";
+  text: string;
+}
+
+/** Why WebGPU should not run the model here, or null for a hardware adapter. */
+async function webgpuProblem(): Promise<WebGpuProblem | null> {
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return "this browser has no WebGPU";
+  if (!gpu) return { kind: "missing", text: "this browser has no WebGPU" };
   const adapter = await gpu.requestAdapter().catch(() => null) as AdapterFacts | null;
-  if (!adapter) return "WebGPU found no graphics adapter";
+  if (!adapter) return { kind: "missing", text: "WebGPU found no graphics adapter" };
   const info = adapter.info ?? {};
   const name = `${info.architecture ?? ""} ${info.description ?? ""}`.toLowerCase();
   if (adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader|llvmpipe/.test(name)) {
-    return "WebGPU here is a software emulation of a GPU, slower than WebAssembly";
+    return {
+      kind: "software",
+      text: "WebGPU here is a software emulation of a GPU, slower than WebAssembly",
+    };
   }
   return null;
 }
@@ -67,7 +79,10 @@ function plainReason(name: string, choice: BackendChoice, reason: string): strin
   return `WebGPU failed: ${reason.replace(/^auto: /, "").replace(/^skipped webgpu: /, "")}`;
 }
 
-/** Opens the model on `provider`; `bytes` stay usable (the proxy worker is sent a copy). */
+/**
+ * Opens the model on `provider`; `bytes` stay usable (the proxy worker is sent a copy). Errors of the
+ * inference module become {@link EngineError}s with the original as `cause`.
+ */
 async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Promise<Generator> {
   // On WebAssembly, run ONNX Runtime in a worker (its proxy mode) so the page stays responsive.
   if (provider === "wasm") ortEnv.wasm.proxy = true;
@@ -75,7 +90,9 @@ async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Pr
     return await createGenerator(bytes.slice(), { provider, wasmPaths: wasmPaths() });
   } catch (error) {
     if (!(error instanceof InferenceError)) throw error;
-    throw new EngineError(`The model file ${url} could not be opened: ${error.message}.`);
+    throw new EngineError(`The model file ${url} could not be opened: ${error.message}.`, {
+      cause: error,
+    });
   }
 }
 
@@ -97,8 +114,9 @@ export class Engine {
   }
 
   /**
-   * Downloads the model and opens it on `choice` (`auto`: WebGPU when the browser has an adapter,
-   * WebAssembly otherwise).
+   * Downloads the model and opens it on `choice` (`auto`: WebGPU on a hardware adapter, WebAssembly
+   * otherwise). A `webgpu` choice that cannot run here falls back to WebAssembly, saying why in
+   * `reason`.
    * @throws {EngineError} with a message for the page when the model or the backend cannot be used.
    */
   static async load(
@@ -112,19 +130,29 @@ export class Engine {
     if (noWasm !== null && choice === "wasm") throw new EngineError(noWasm);
     let provider: BackendChoice = noWasm !== null ? "webgpu" : choice;
     let reason: string | null = null;
-    if (provider === "auto") {
-      const unsuitable = await webgpuUnsuitable();
-      if (unsuitable !== null) {
-        provider = "wasm";
-        reason = unsuitable;
-      }
+    const problem = provider === "wasm" ? null : await webgpuProblem();
+    // Automatic mode avoids any problem; a forced WebGPU still runs on a software adapter.
+    if (
+      problem !== null && noWasm === null && (provider === "auto" || problem.kind === "missing")
+    ) {
+      reason = provider === "auto" ? problem.text : `WebGPU was asked for, but ${problem.text}`;
+      provider = "wasm";
     }
     onStage(
       provider === "wasm"
         ? "Starting ONNX Runtime on WebAssembly (compiling its runtime)…"
         : "Starting ONNX Runtime on WebGPU…",
     );
-    const engine = new Engine(await open(bytes, modelUrl, provider), modelUrl, bytes, choice);
+    let generator: Generator;
+    try {
+      generator = await open(bytes, modelUrl, provider);
+    } catch (error) {
+      const providerFailed = error instanceof EngineError && error.cause instanceof ProviderError;
+      if (provider !== "webgpu" || noWasm !== null || !providerFailed) throw error;
+      reason = `WebGPU could not run the model: ${(error.cause as Error).message}`;
+      generator = await open(bytes, modelUrl, "wasm");
+    }
+    const engine = new Engine(generator, modelUrl, bytes, choice);
     if (reason !== null) engine.reason = reason;
     return engine;
   }

@@ -141,6 +141,10 @@ class DemoPage {
     }
     const { engine } = this;
     this.#showBackend(engine);
+    if (backend !== "auto" && engine.backend !== backend) {
+      const note = `${engine.reason}. WebAssembly draws the digits instead.`;
+      this.showMessage([...this.params.problems, note].join(" "), "info");
+    }
     const megabytes = (engine.modelBytes.length / 1e6).toFixed(1);
     element("model-text").textContent = `${modelUrl} (${megabytes} MB): ${engine.latentDim} ` +
       `latent values → ${engine.height} × ${engine.width} grey image`;
