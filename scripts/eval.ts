@@ -206,9 +206,6 @@ try {
   const parseError = e instanceof TypeError &&
     (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
   if (!known && !parseError) throw e;
-  const hint = e instanceof ClassifierFileError
-    ? " (train it with `deno task train:classifier`)"
-    : "";
-  console.error(`eval: ${(e as Error).message}${hint}`);
+  console.error(`eval: ${(e as Error).message}`);
   Deno.exit(2);
 }

@@ -183,7 +183,7 @@ Deno.test("deno task eval: bad input gives one line and exit code 2", async () =
     [["--checkpoint", "/nonexistent/run"], /\/nonexistent\/run/],
     [
       ["--model", "test/eval_test.ts", "--classifier", "/nonexistent/c.onnx"],
-      /c\.onnx: cannot be loaded.*deno task train:classifier/,
+      /c\.onnx: not found \(train it with `deno task train:classifier`\)/,
     ],
     [["--bogus"], /bogus/],
   ];

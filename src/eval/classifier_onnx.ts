@@ -34,6 +34,12 @@ export class OnnxClassifier {
       const bytes = typeof source === "string" ? await Deno.readFile(source) : source;
       session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
     } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new ClassifierFileError(
+          name,
+          "not found (train it with `deno task train:classifier`)",
+        );
+      }
       throw new ClassifierFileError(
         name,
         `cannot be loaded (${(e as Error).message.split("\n")[0]})`,
