@@ -30,7 +30,7 @@ Usage: deno task bench [options]
   --runs N            timed runs per measurement (the median is reported)                   [7]
   --budget S          skip a measurement whose runs would take longer than S seconds       [60]
   --no-tfjs           skip TF.js predict
-  --tuning            also time cpu at batch 1 and 32 with each optimisation level and 1 thread
+  --tuning            also time cpu at batch 1 and 32 with each optimisation level, 1 thread, spinning
   --peer              also run the PyTorch CPU peer (../shared/bench/peer_torch.py) in the same run,
                       to compare as ratios on a busy machine (takes minutes when the machine is busy)
   --json              print JSON ({results, machine, versions}) instead of Markdown
@@ -354,6 +354,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.tuning) {
     const variants: Array<[SessionTuning, string]> = [
       [{ threads: 1 }, "threads=1"],
+      [{ spinning: true }, "spinning=on"],
       [{ optimization: "disabled" }, "optimization=disabled"],
       [{ optimization: "basic" }, "optimization=basic"],
       [{ optimization: "extended" }, "optimization=extended"],

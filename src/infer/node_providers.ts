@@ -67,6 +67,7 @@ async function nodeSession(
       graphOptimizationLevel: tuning.optimization ?? "all",
       intraOpNumThreads: tuning.threads ?? navigator.hardwareConcurrency,
       ...(tuning.optimizedModelPath ? { optimizedModelFilePath: tuning.optimizedModelPath } : {}),
+      extra: { session: { intra_op: { allow_spinning: tuning.spinning ? "1" : "0" } } },
     });
     return ortSession(session, ort.Tensor, info);
   } catch (e) {

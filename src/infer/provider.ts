@@ -26,6 +26,12 @@ export function isProviderName(name: string): name is ProviderName {
 export interface SessionTuning {
   /** Threads for one operator (onnxruntime-node cpu; default: 2, this project's CI machine). */
   threads?: number;
+  /**
+   * onnxruntime-node cpu: let idle intra-op threads spin-wait between operators (default false). Spinning saves a
+   * few wake-ups on a quiet machine; on a busy one it burns the CPU other work needs (`deno task bench --tuning`
+   * measured 1.8× more samples/s at batch 32 without it on this project's shared 2-core machine).
+   */
+  spinning?: boolean;
   /** ONNX Runtime graph optimisation level (default `all`). */
   optimization?: "disabled" | "basic" | "extended" | "all";
   /** onnxruntime-node cpu: also save the optimised graph to this path (a pre-optimised model for later loads). */
