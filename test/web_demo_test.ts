@@ -326,6 +326,15 @@ Deno.test({
         assert.match(await page.textContent("#seed-note") ?? "", /"abc" is not a seed/);
         assert.equal(await page.getAttribute("#seed", "aria-invalid"), "true");
         assert.equal((await readGrid(page)).seed, String(SEED));
+
+        // W starts the walk towards seed 8 (frames drawn between the seeds), W again stops it.
+        await page.focus("#grid .digit");
+        await page.keyboard.press("w");
+        assert.equal(await page.getAttribute("#walk", "aria-pressed"), "true");
+        await page.waitForSelector(`#grid[data-label="walk ${SEED}"]`, { timeout: 120_000 });
+        assert.equal((await readGrid(page)).seed, undefined);
+        await page.keyboard.press("w");
+        assert.equal(await page.getAttribute("#walk", "aria-pressed"), "false");
         assert.deepEqual(problems, []);
         await page.close();
       });
