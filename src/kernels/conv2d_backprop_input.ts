@@ -34,8 +34,47 @@ export function cropHW(
   });
 }
 
+/** The wasm backend's heap access, used to lay out small phase kernels directly. */
+export interface HeapBackend extends tf.KernelBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/**
+ * The kernel of one phase, `[taps_h, taps_w, outC, inC]`: taps `tap0 + stride·j` in reverse order, in/out channels
+ * swapped. A plain typed-array copy (at most the filter's size, no arithmetic): the backend's Reverse and
+ * StridedSlice kernels are an order of magnitude slower for this re-layout.
+ */
+function phaseKernel(
+  scope: KernelScope,
+  backend: HeapBackend,
+  filter: tf.TensorInfo,
+  ph: TransposedPhase,
+  pw: TransposedPhase,
+  strides: [number, number],
+): tf.TensorInfo {
+  const [, kw, inC, outC] = filter.shape;
+  const kernel = scope.adopt(backend.makeOutput([ph.taps, pw.taps, outC, inC], "float32"));
+  const target = backend.typedArrayFromHeap(kernel);
+  const source = backend.typedArrayFromHeap(filter);
+  for (let jh = 0; jh < ph.taps; jh++) {
+    const h = ph.tap0 + strides[0] * (ph.taps - 1 - jh);
+    for (let jw = 0; jw < pw.taps; jw++) {
+      const w = pw.tap0 + strides[1] * (pw.taps - 1 - jw);
+      const from = (h * kw + w) * inC * outC;
+      const to = (jh * pw.taps + jw) * outC * inC;
+      for (let ci = 0; ci < inC; ci++) {
+        const row = from + ci * outC;
+        for (let co = 0; co < outC; co++) target[to + co * inC + ci] = source[row + co];
+      }
+    }
+  }
+  return kernel;
+}
+
 function phaseConv(
   scope: KernelScope,
+  backend: HeapBackend,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   ph: TransposedPhase,
@@ -44,7 +83,6 @@ function phaseConv(
   batch: number,
   channels: number,
 ): tf.TensorInfo {
-  const [kh, kw, inC, outC] = filter.shape;
   if (ph.taps === 0 || pw.taps === 0 || ph.window.cropSize === 0 || pw.window.cropSize === 0) {
     return scope.run("Fill", {}, {
       shape: [batch, ph.outputs, pw.outputs, channels],
@@ -52,21 +90,7 @@ function phaseConv(
       dtype: "float32",
     });
   }
-  let taps = filter;
-  if (strides[0] > 1 || strides[1] > 1) {
-    taps = scope.run("StridedSlice", { x: filter }, {
-      begin: [ph.tap0, pw.tap0, 0, 0],
-      end: [kh, kw, inC, outC],
-      strides: [strides[0], strides[1], 1, 1],
-      beginMask: 0,
-      endMask: 0,
-      ellipsisMask: 0,
-      newAxisMask: 0,
-      shrinkAxisMask: 0,
-    });
-  }
-  const reversed = scope.run("Reverse", { x: taps }, { dims: [0, 1] });
-  const kernel = scope.run("Transpose", { x: reversed }, { perm: [0, 1, 3, 2] });
+  const kernel = phaseKernel(scope, backend, filter, ph, pw, strides);
   const source = cropHW(scope, dy, ph.window, pw.window);
   return scope.run("Conv2D", { x: source, filter: kernel }, {
     strides: [1, 1],
@@ -123,9 +147,10 @@ export function conv2dBackpropInput(
     width,
     info.outWidth,
   );
+  const heap = backend as HeapBackend;
   return withKernelScope(backend, backendName, (scope) => {
     if (rows.length === 1 && cols.length === 1) {
-      return phaseConv(scope, dy, filter, rows[0], cols[0], strides, batch, channels);
+      return phaseConv(scope, heap, dy, filter, rows[0], cols[0], strides, batch, channels);
     }
     const qh = rows[0].outputs;
     const qw = cols[0].outputs;
@@ -133,7 +158,7 @@ export function conv2dBackpropInput(
       const parts = cols.map((pw) => {
         const part = padTo(
           scope,
-          phaseConv(scope, dy, filter, ph, pw, strides, batch, channels),
+          phaseConv(scope, heap, dy, filter, ph, pw, strides, batch, channels),
           qh,
           qw,
         );

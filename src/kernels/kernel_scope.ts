@@ -34,6 +34,12 @@ export class KernelScope {
     return info;
   }
 
+  /** Takes ownership of `info` (made by the backend directly) so that {@link KernelScope.close} frees it. */
+  adopt(info: tf.TensorInfo): tf.TensorInfo {
+    this.owned.push(info);
+    return info;
+  }
+
   /** Hands `info` to the caller: {@link KernelScope.close} will not free it. */
   keep(info: tf.TensorInfo): tf.TensorInfo {
     const i = this.owned.lastIndexOf(info);
