@@ -19,6 +19,10 @@ export function drawGrey(
   index: number,
 ): void {
   const { width: w, height: h } = batch;
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
   const context = canvas.getContext("2d");
   if (context === null) throw new Error("this browser cannot draw on a canvas");
   const image = context.createImageData(w, h);
@@ -42,6 +46,9 @@ export class DigitGrid {
   readonly cells: HTMLButtonElement[] = [];
   readonly canvases: HTMLCanvasElement[] = [];
   #focused = 0;
+  /** Model pixels per digit side; cells are a whole number of device pixels per model pixel. */
+  #imageSize: number;
+  #fitCells = () => {};
 
   constructor(
     readonly root: HTMLElement,
@@ -50,6 +57,7 @@ export class DigitGrid {
     imageSize: number,
     onOpen: (index: number) => void,
   ) {
+    this.#imageSize = imageSize;
     for (let i = 0; i < cols * rows; i++) {
       const button = document.createElement("button");
       button.type = "button";
@@ -69,11 +77,15 @@ export class DigitGrid {
     root.replaceChildren(...this.cells);
     root.setAttribute("aria-label", `${rows} by ${cols} generated digits`);
     root.addEventListener("keydown", (event) => this.#onKey(event));
-    this.#watchSize(imageSize);
+    this.#watchSize();
   }
 
-  /** Draws a batch (one image per cell) and records `seed` on the grid element. */
+  /** Draws a batch (one image per cell) and records `label` (what it shows) on the grid element. */
   draw(batch: GreyBatch, label: string): void {
+    if (batch.width !== this.#imageSize) {
+      this.#imageSize = batch.width;
+      this.#fitCells();
+    }
     for (let i = 0; i < Math.min(batch.count, this.canvases.length); i++) {
       drawGrey(this.canvases[i], batch, i);
     }
@@ -107,18 +119,18 @@ export class DigitGrid {
   }
 
   /** Keeps each digit a whole number of device pixels per model pixel as the layout changes size. */
-  #watchSize(imageSize: number): void {
+  #watchSize(): void {
     const host = this.root.parentElement ?? this.root;
-    const update = () => {
+    this.#fitCells = () => {
       const dpr = globalThis.devicePixelRatio || 1;
       const gap = parseFloat(getComputedStyle(this.root).columnGap) || 0;
       const available = host.clientWidth - (this.cols + 1) * gap - 2;
-      const fit = Math.floor((available / this.cols) * dpr / imageSize);
+      const fit = Math.floor((available / this.cols) * dpr / this.#imageSize);
       const cap = Math.floor(MAX_CSS_PIXEL * dpr);
       const devicePixels = Math.max(1, Math.min(fit, cap));
-      this.root.style.setProperty("--cell", `${(imageSize * devicePixels) / dpr}px`);
+      this.root.style.setProperty("--cell", `${(this.#imageSize * devicePixels) / dpr}px`);
     };
-    new ResizeObserver(update).observe(host);
-    update();
+    new ResizeObserver(() => this.#fitCells()).observe(host);
+    this.#fitCells();
   }
 }

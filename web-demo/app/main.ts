@@ -72,6 +72,7 @@ class DemoPage {
     this.seedInput.value = String(this.params.seed);
     element<HTMLSelectElement>("backend").value = this.params.backend;
     this.#bindControls();
+    this.#setControlsEnabled(false);
     if (this.params.problems.length > 0) this.showMessage(this.params.problems.join(" "), "info");
   }
 
@@ -88,6 +89,13 @@ class DemoPage {
       location.search = paramsToSearch({ ...this.params, seed: this.currentSeed(), backend });
     });
     document.addEventListener("keydown", (event) => this.#onShortcut(event));
+  }
+
+  /** The buttons that need a loaded generator. */
+  #setControlsEnabled(enabled: boolean): void {
+    for (const button of [this.newButton, this.walkButton, this.drawButton]) {
+      button.disabled = !enabled;
+    }
   }
 
   #onShortcut(event: KeyboardEvent): void {
@@ -136,9 +144,9 @@ class DemoPage {
         ? error.message
         : `The generator could not start: ${(error as Error).message}`;
       this.showMessage(text);
-      for (const b of [this.newButton, this.walkButton, this.drawButton]) b.disabled = true;
       return;
     }
+    this.#setControlsEnabled(true);
     const { engine } = this;
     this.#showBackend(engine);
     if (backend !== "auto" && engine.backend !== backend) {
