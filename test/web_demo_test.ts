@@ -173,18 +173,19 @@ Deno.test("WebAssembly SIMD probe validates where SIMD exists (Deno's V8 has it)
 // ---- build --------------------------------------------------------------------------------------
 
 let built: Promise<{ dir: string; report: BuildReport }> | null = null;
+let builtDir: string | null = null;
 
 /** Builds the site once into a temporary folder, shared by the tests below. */
 function builtSite(): Promise<{ dir: string; report: BuildReport }> {
   built ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "web-demo-dist-" });
+    const dir = builtDir = await Deno.makeTempDir({ prefix: "web-demo-dist-" });
     return { dir, report: await buildSite({ outDir: dir }) };
   })();
   return built;
 }
 
 globalThis.addEventListener("unload", () => {
-  void built?.then(({ dir }) => Deno.removeSync(dir, { recursive: true }));
+  if (builtDir !== null) Deno.removeSync(builtDir, { recursive: true });
 });
 
 Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm and the model", async () => {
