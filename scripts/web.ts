@@ -11,7 +11,6 @@ import {
   DEFAULT_DIST_DIR,
   DEFAULT_MODEL_PATH,
   formatBytes,
-  REPO_ROOT,
   serveSite,
   SiteBuildError,
 } from "../web-demo/tools/mod.ts";
@@ -106,7 +105,7 @@ async function main(): Promise<void> {
     try {
       await Deno.stat(`${outDir}/index.html`);
     } catch {
-      fail(`${relative(REPO_ROOT, outDir)}/index.html not found; run without --no-build first`);
+      fail(`${outDir}/index.html not found; run without --no-build first`);
     }
   }
   if (args["build-only"]) return;

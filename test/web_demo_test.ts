@@ -14,6 +14,7 @@ import {
   REPO_ROOT,
   resolveUrlPath,
   serveSite,
+  SiteBuildError,
   staticSiteHandler,
 } from "../web-demo/tools/mod.ts";
 import { paramsToSearch, parseSeed, readParams } from "../web-demo/app/params.ts";
@@ -205,6 +206,15 @@ Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm
     "index.html must not load from other hosts",
   );
   assert.ok(report.bundleBytes > 0 && report.bundleBytes < 1_000_000, `${report.bundleBytes}`);
+  await assert.rejects(
+    buildSite({ outDir: join(dir, "never"), modelPath: join(REPO_ROOT, "README.md") }),
+    (e: Error) =>
+      e instanceof SiteBuildError && /README\.md is not a grey-image generator/.test(e.message),
+  );
+  await assert.rejects(
+    buildSite({ outDir: join(dir, "never"), modelPath: join(dir, "missing.onnx") }),
+    (e: Error) => e instanceof SiteBuildError && /missing\.onnx not found/.test(e.message),
+  );
   const loaded = report.files.filter((f) => !f.path.endsWith(".map") && f.path !== "README.md");
   assert.equal(report.totalBytes, loaded.reduce((sum, f) => sum + f.bytes, 0));
   assert.ok(report.totalGzipBytes < report.totalBytes);

@@ -1,5 +1,6 @@
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ModelError, readModelInfo } from "../../src/infer/browser.ts";
 
 /** The repository root (two folders above this file). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(
@@ -125,6 +126,27 @@ async function listFiles(root: string, dir = root): Promise<SiteFile[]> {
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** Fails with a {@link SiteBuildError} unless `path` is an ONNX generator the page can run. */
+async function checkModel(path: string): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch {
+    throw new SiteBuildError(
+      `model file ${path} not found; export one first (deno task export) or pass --model FILE`,
+    );
+  }
+  try {
+    const info = readModelInfo(bytes);
+    if (info.channels !== 1) throw new ModelError(`it makes ${info.channels}-channel images`);
+  } catch (error) {
+    if (!(error instanceof ModelError)) throw error;
+    throw new SiteBuildError(
+      `${path} is not a grey-image generator the page can run: ${error.message}`,
+    );
+  }
+}
+
 /**
  * Builds the static demo site: bundles `web-demo/app/main.ts` (with `deno bundle`) into `app.js`, copies
  * the HTML/CSS, the onnxruntime-web `.wasm`/`.mjs` files the bundle loads (into `ort/`) and the
@@ -133,13 +155,7 @@ async function listFiles(root: string, dir = root): Promise<SiteFile[]> {
 export async function buildSite(options: BuildOptions = {}): Promise<BuildReport> {
   const outDir = options.outDir ?? DEFAULT_DIST_DIR;
   const modelPath = options.modelPath ?? DEFAULT_MODEL_PATH;
-  try {
-    if (!(await Deno.stat(modelPath)).isFile) throw new Deno.errors.NotFound();
-  } catch {
-    throw new SiteBuildError(
-      `model file ${modelPath} not found; export one first or pass --model path/to/generator.onnx`,
-    );
-  }
+  await checkModel(modelPath);
   await Deno.remove(outDir, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
