@@ -166,6 +166,12 @@ export class Engine {
     return this.generator.latentDim;
   }
 
+  /** Training steps recorded in the model file (`training_steps` metadata), or null. */
+  get trainingSteps(): number | null {
+    const steps = Number(this.generator.info.metadata.training_steps ?? NaN);
+    return Number.isInteger(steps) && steps >= 0 ? steps : null;
+  }
+
   get height(): number {
     return this.generator.info.height;
   }

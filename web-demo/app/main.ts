@@ -154,8 +154,14 @@ class DemoPage {
       this.showMessage([...this.params.problems, note].join(" "), "info");
     }
     const megabytes = (engine.modelBytes.length / 1e6).toFixed(1);
-    element("model-text").textContent = `${modelUrl} (${megabytes} MB): ${engine.latentDim} ` +
-      `latent values → ${engine.height} × ${engine.width} grey image`;
+    const steps = engine.trainingSteps;
+    const trained = steps === null
+      ? ""
+      : steps === 0
+      ? ", untrained: 0 training steps"
+      : `, ${steps.toLocaleString("en-US")} training steps`;
+    element("model-text").textContent = `${modelUrl} (${megabytes} MB${trained}): ` +
+      `${engine.latentDim} latent values → ${engine.height} × ${engine.width} grey image`;
     await this.showSeed(this.params.seed);
     document.body.dataset.state = "ready";
   }
