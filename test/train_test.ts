@@ -71,13 +71,14 @@ Deno.test("history: resume drops rows beyond the checkpoint and keeps extra colu
     path,
     "step,d_loss,d_acc,g_loss,seconds,fid\n0,1,50,2,1.5,\n1,1,50,2,3.000,9.5\n2,1,50,2,4.5,\n",
   );
-  const { writer, lastSeconds } = await HistoryWriter.open(path, 2, ["fid"]);
+  const { writer, lastSeconds } = await HistoryWriter.open(path, 2, ["is"]);
   assertEquals(lastSeconds, 3);
   writer.append({ step: 2, dLoss: 0.5, dAcc: 75, gLoss: 1.25, seconds: 4, extra: { fid: 7 } });
   writer.close();
   assertEquals(
     await Deno.readTextFile(path),
-    "step,d_loss,d_acc,g_loss,seconds,fid\n0,1,50,2,1.5,\n1,1,50,2,3.000,9.5\n2,0.5,75,1.25,4.000,7\n",
+    "step,d_loss,d_acc,g_loss,seconds,fid,is\n0,1,50,2,1.5,,\n1,1,50,2,3.000,9.5,\n" +
+      "2,0.5,75,1.25,4.000,7,\n",
   );
   const rows = await readHistory(path);
   assertEquals(rows.map((r) => [r.step, r.dLoss, r.extra?.fid]), [[0, 1, ""], [1, 1, "9.5"], [

@@ -27,21 +27,17 @@ export class HistoryWriter {
   }
 
   /**
-   * Opens `path` for appending with the base columns plus `extraColumns`. Existing rows with
-   * `step < keepBelowStep` are kept (rows beyond a checkpoint are dropped when resuming after a crash),
-   * re-laid out under the new header by column name. Returns the writer and the last kept `seconds`.
+   * Opens `path` for appending with the base columns, the columns the file already has, and
+   * `extraColumns` (so a resume without a later stage's hooks keeps that stage's columns). Existing rows
+   * with `step < keepBelowStep` are kept (rows beyond a checkpoint are dropped when resuming after a
+   * crash), re-laid out under the new header by column name. Returns the writer and the last kept
+   * `seconds`.
    */
   static async open(
     path: string,
     keepBelowStep: number,
     extraColumns: readonly string[] = [],
   ): Promise<{ writer: HistoryWriter; lastSeconds: number }> {
-    const columns = [
-      ...HISTORY_COLUMNS,
-      ...extraColumns.filter((c) => !HISTORY_COLUMNS.some((b) => b === c)),
-    ];
-    const lines = [columns.join(",")];
-    let lastSeconds = 0;
     let text = "";
     try {
       text = await Deno.readTextFile(path);
@@ -49,8 +45,11 @@ export class HistoryWriter {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
     const [header, ...rows] = text.split("\n").filter((l) => l.length > 0);
+    const old = header ? header.split(",") : [];
+    const columns = [...new Set([...HISTORY_COLUMNS, ...old, ...extraColumns])];
+    const lines = [columns.join(",")];
+    let lastSeconds = 0;
     if (header) {
-      const old = header.split(",");
       for (const row of rows) {
         const cells = row.split(",");
         const value = (name: string) => cells[old.indexOf(name)] ?? "";
