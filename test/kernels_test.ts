@@ -227,3 +227,25 @@ Deno.test("wasm training gradients (BatchNorm, LeakyReLU, ReLU, tanh, sigmoid BC
     }
   });
 });
+
+Deno.test("BatchNorm gradient equals autodiff of the explicit formula (cpu)", async () => {
+  await tf.setBackend("cpu");
+  tf.tidy(() => {
+    const x = seeded([3, 5, 4, 6], 21);
+    const mean = seeded([6], 22).mul(0.1);
+    const variance = seeded([6], 23).abs().add(0.5);
+    const scale = seeded([6], 24);
+    const offset = seeded([6], 25);
+    const dy = seeded([3, 5, 4, 6], 26);
+    const inputs = [x, mean, variance, scale, offset];
+    const explicit = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      a.sub(m).mul(tf.rsqrt(v.add(1e-3))).mul(g).add(b).mul(dy).sum();
+    const fused = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      tf.batchNorm(a, m, v, b, g, 1e-3).mul(dy).sum();
+    const expected = tf.grads(explicit)(inputs);
+    const actual = tf.grads(fused)(inputs);
+    expected.forEach((e, i) => {
+      assert.ok(relError(actual[i].dataSync(), e.dataSync()) < 1e-5, `input ${i}`);
+    });
+  });
+});

@@ -1,13 +1,16 @@
 /**
  * The project's own TF.js kernels for the wasm backend: `Conv2DBackpropFilter` (missing in tfjs-backend-wasm) and a
- * fast `Conv2DBackpropInput` (the stock one is a naive loop), both built from the backend's XNNPACK Conv2D.
+ * fast `Conv2DBackpropInput` (the stock one is a naive loop), both built from the backend's XNNPACK Conv2D; and a
+ * BatchNorm gradient without full-size tiling.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { conv2dBackpropFilter, type Conv2DBackpropFilterAttrs } from "./conv2d_backprop_filter.ts";
 import { conv2dBackpropInput, type Conv2DBackpropInputAttrs } from "./conv2d_backprop_input.ts";
+import { batchNormGrads, registerBatchNormGradient } from "./batch_norm_grad.ts";
 
 export { conv2dBackpropFilter, conv2dBackpropInput };
+export { batchNormGrads, registerBatchNormGradient };
 export type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs };
 
 const BACKEND = "wasm";
@@ -19,8 +22,12 @@ function register(config: tf.KernelConfig): void {
   tf.registerKernel(config);
 }
 
-/** Registers the project's kernels on the `wasm` backend. Safe to call more than once. */
+/**
+ * Registers the project's kernels on the `wasm` backend, and the leaner BatchNorm gradient (shared by all backends,
+ * same values). Safe to call more than once.
+ */
 export function registerWasmKernels(): void {
+  registerBatchNormGradient();
   register({
     kernelName: "Conv2DBackpropInput",
     backendName: BACKEND,
