@@ -92,3 +92,22 @@ Deno.test("NHWC and float16 exports give the same images as the NCHW float32 one
     await Promise.all([reference, nhwc, half, halfIo].map((g) => g.dispose()));
   }
 });
+
+Deno.test("a model with a fixed batch size gets full batches (padded) and the same images", async () => {
+  const fixed = decodeModel(exportVariant("nchw"));
+  for (const v of [fixed.graph.input[0], fixed.graph.output[0]]) {
+    v.type.tensorType.shape.dim[0] = { dimValue: 2 };
+  }
+  const bytes = encodeModel(fixed);
+  assertEquals(readModelInfo(bytes).fixedBatch, 2);
+  const reference = await createGenerator(exportVariant("nchw"), { provider: "cpu" });
+  const pinned = await createGenerator(bytes, { provider: "cpu", maxBatch: 64 });
+  try {
+    assertEquals(pinned.maxBatch, 2);
+    const a = await pinned.sample(LATENTS, { seed: 4 });
+    assertEquals(a.count, LATENTS);
+    ok(maxAbsDiff(a.data, (await reference.sample(LATENTS, { seed: 4 })).data) < 1e-5);
+  } finally {
+    await Promise.all([reference.dispose(), pinned.dispose()]);
+  }
+});

@@ -3,14 +3,8 @@
  * @module
  */
 import type { ImageBatch } from "../image/mod.ts";
-import { InputError } from "./errors.ts";
-import {
-  checkCount,
-  checkSeed,
-  interpolateLatents,
-  type InterpolationMode,
-  seedLatents,
-} from "./latents.ts";
+import { InputError, ModelError } from "./errors.ts";
+import { checkCount, interpolateLatents, type InterpolationMode, seedLatents } from "./latents.ts";
 import { type ModelInfo, readModelInfo } from "./model_info.ts";
 import {
   openSession,
@@ -95,10 +89,7 @@ export class Generator {
 
   /** `n` images from the latents of `seed`: exactly `generate(latentsForSeed(seed, n, latentDim))`. */
   async sample(n: number, options: SampleOptions = {}): Promise<GeneratedImages> {
-    const seed = options.seed ?? 0;
-    checkSeed(seed);
-    checkCount(n);
-    return await this.generate(seedLatents(seed, n, this.info.latentDim), options);
+    return await this.generate(seedLatents(options.seed ?? 0, n, this.info.latentDim), options);
   }
 
   /** `steps` images along the walk from latent `a` to latent `b`, both included (see `interpolateLatents`). */
@@ -146,7 +137,7 @@ export class Generator {
         : padRows(latents.subarray(start * dim, (start + n) * dim), rows * dim);
       const raw = await session.run(chunk, rows);
       if (raw.length !== rows * perImage) {
-        throw new InputError(
+        throw new ModelError(
           `the model returned ${raw.length} values for ${rows} latents, expected ${
             rows * perImage
           }`,
