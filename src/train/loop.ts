@@ -4,6 +4,7 @@ import { type BackendChoice, initBackend } from "../backend/mod.ts";
 import type { CheckpointInfo } from "../checkpoint/mod.ts";
 import { type ImageDataset, loadTrainSet } from "../data/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
+import { startParallelKernels, stopParallelKernels } from "../parallel/mod.ts";
 import { latentsForSeed, Rng } from "../random/mod.ts";
 import { drawStepBatch } from "./batch.ts";
 import { UsageError } from "./cli_args.ts";
@@ -145,6 +146,9 @@ export async function train(
   resumeFrom?: CheckpointInfo,
 ): Promise<TrainSummary> {
   const backend = await initBackend(config.backend);
+  const workers = backend.name === "wasm"
+    ? await startParallelKernels({ workers: config.workers })
+    : 0;
   const dataset = await loadTrainSet(config.dataDir);
   checkImageSize(dataset);
   const runDir = config.outDir;
@@ -175,6 +179,9 @@ export async function train(
   };
   try {
     log.line(`Backend: ${backend.name} (${backend.reason})`);
+    if (backend.name === "wasm") {
+      log.line(`Kernel workers: ${workers} besides the main thread (convolutions split by batch)`);
+    }
     log.line(
       `${
         resumeFrom ? `Resuming ${resumeFrom.dir} at step ${startStep}` : "New run"
@@ -265,5 +272,6 @@ export async function train(
     trainer.dispose();
     session.generator.dispose();
     session.discriminator.dispose();
+    await stopParallelKernels();
   }
 }
