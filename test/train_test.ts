@@ -174,8 +174,13 @@ function makeTrainer() {
 
 Deno.test("a step is reproducible, and the dropout seeds change the discriminator's masks", async () => {
   const options = { batchSize: 2, latentDim: 100, labelNoise: 0.05, dropoutLayers: 4 };
-  const batch = drawStepBatch(new Rng(11), dataset, options);
+  const rng = new Rng(11);
+  const batch = drawStepBatch(rng, dataset, options);
   assertEquals(batch.dropoutSeeds.length, 12);
+  assertEquals(drawStepBatch(new Rng(11), dataset, options), batch);
+  // The next step draws new seeds, so the masks change from step to step.
+  const next = drawStepBatch(rng, dataset, options);
+  ok(next.dropoutSeeds.every((s, i) => s !== batch.dropoutSeeds[i]));
   assertEquals(batch.realLabels.length, 2);
   const losses = [];
   for (
