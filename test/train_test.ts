@@ -214,6 +214,49 @@ Deno.test("a step is reproducible, and the dropout seeds change the discriminato
   ok(losses.every((l) => l.dAcc >= 0 && l.dAcc <= 1 && l.dLoss > 0 && l.gLoss > 0));
 });
 
+Deno.test("BatchNorm statistics: the discriminator's move only in its own updates, the generator's in its update", async () => {
+  // Tiny networks whose BatchNorm sees the images directly, so the expected moving means are known.
+  const zIn = tf.input({ shape: [3] });
+  const g = tf.layers.dense({ units: 4, kernelInitializer: "ones" }).apply(
+    zIn,
+  ) as tf.SymbolicTensor;
+  const gNorm = tf.layers.batchNormalization({ momentum: 0.8 }).apply(g) as tf.SymbolicTensor;
+  const generator = tf.model({
+    inputs: zIn,
+    outputs: tf.layers.reshape({ targetShape: [2, 2, 1] }).apply(gNorm) as tf.SymbolicTensor,
+  });
+  const xIn = tf.input({ shape: [2, 2, 1] });
+  const flat = tf.layers.flatten().apply(xIn) as tf.SymbolicTensor;
+  const dNorm = tf.layers.batchNormalization({ momentum: 0.8 }).apply(flat) as tf.SymbolicTensor;
+  const discriminator = tf.model({
+    inputs: xIn,
+    outputs: tf.layers.dense({ units: 1, activation: "sigmoid" }).apply(dNorm) as tf.SymbolicTensor,
+  });
+  const trainer = createTrainer(generator, discriminator, { learningRate: 0.01, beta1: 0.5 });
+  const batch = {
+    real: Float32Array.from({ length: 8 }, (_, i) => i / 4 - 1),
+    noise: Float32Array.from([1, 2, 3, -1, 0.5, 0]),
+    realLabels: Float32Array.from([1, 1]),
+    fakeLabels: Float32Array.from([0, 0]),
+    dropoutSeeds: new Uint32Array(0),
+  };
+  const fake = tf.tidy(() => generator.predict(tf.tensor2d(batch.noise, [2, 3])) as tf.Tensor);
+  const column = (data: Float32Array, j: number) => (data[j] + data[4 + j]) / 2;
+  const fakeData = (await fake.data()) as Float32Array;
+  await trainer.step(batch);
+  const dMean = await discriminator.getLayer(discriminator.layers[2].name).getWeights()[2].data();
+  for (let j = 0; j < 4; j++) {
+    const expected = 0.8 * (0.2 * column(batch.real, j)) + 0.2 * column(fakeData, j);
+    ok(Math.abs(dMean[j] - expected) < 1e-5, `d moving mean ${j}: ${dMean[j]} vs ${expected}`);
+  }
+  const gMean = await generator.layers[2].getWeights()[2].data();
+  ok(gMean.some((m) => Math.abs(m) > 1e-3), "the generator's moving mean moved in its update");
+  fake.dispose();
+  trainer.dispose();
+  generator.dispose();
+  discriminator.dispose();
+});
+
 Deno.test("a non-finite loss stops training and keeps the last good checkpoint; hooks run", async () => {
   const dir = await Deno.makeTempDir();
   const events: string[] = [];
