@@ -313,6 +313,8 @@ Deno.test({
         assert.equal(notGrey, 0, "pixels that are not opaque grey");
         assertMatchesReference(grey, reference, "wasm");
         assert.match(await page.textContent("#backend-text") ?? "", /WebAssembly/);
+        // COOP/COEP took effect: the page may use SharedArrayBuffer (onnxruntime-web's threads).
+        assert.equal(await page.evaluate("crossOriginIsolated"), true);
         await page.screenshot({ path: join(ARTIFACTS, "web-demo-wasm.png"), fullPage: true });
 
         // Keyboard: into the grid, two steps right, one down, Enter enlarges digit index 10.
