@@ -106,7 +106,7 @@ Deno.test("a short run writes its folder, resumes, and a same-seed run matches i
   match(log, /^ {4}1 \[D loss: /m);
 
   const config = JSON.parse(await Deno.readTextFile(join(runDir, "config.json")));
-  assertEquals([config.seed, config.batchSize, config.steps, config.lr], [3, 2, 2, undefined]);
+  assertEquals([config.seed, config.batchSize, config.steps, config.learningRate], [3, 2, 2, 2e-4]);
   const latents = JSON.parse(await Deno.readTextFile(join(runDir, "latents.json")));
   assertEquals([latents.count, latents.latentDim, latents.latents.length], [32, 100, 32]);
   assertEquals(Float32Array.from(latents.latents.flat()), latentsForSeed(0, 32, 100));

@@ -204,6 +204,11 @@ Deno.test("a step is reproducible, and the dropout seeds change the discriminato
       assertEquals(b.map((w) => w.name), a.map((w) => w.name));
       assertEquals(await b[0].tensor.data(), new Int32Array([2]));
       assertEquals(await b[5].tensor.data(), await a[5].tensor.data());
+      const acc = (o: tf.Optimizer) => (o as unknown as { accBeta2: tf.Variable }).accBeta2.data();
+      // After 2 updates Adam holds β^3 as running float32 products.
+      const b2 = Math.fround(0.999);
+      assertEquals(saved.accBeta, [0.125, Math.fround(Math.fround(b2 * b2) * b2)]);
+      assertEquals(await acc(fresh), await acc(trainer.dOptimizer));
       fresh.dispose();
       await Deno.remove(dir, { recursive: true });
     }

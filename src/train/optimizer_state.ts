@@ -6,6 +6,18 @@ export interface OptimizerStateFile {
   file: string;
   /** The tensors in the file, in order: `iter` (int32), then first moments, then second moments. */
   weights: tf.io.WeightsManifestEntry[];
+  /**
+   * Adam's accumulated β1^t and β2^t (float32). TF.js's `setWeights` recomputes them as `pow(β, t)`,
+   * which differs in the last bits from the running product after ~100 steps; restoring the saved
+   * values makes a resumed run identical to an uninterrupted one.
+   */
+  accBeta?: [number, number];
+}
+
+/** The running products TF.js's Adam keeps in (TypeScript-private) fields. */
+interface AdamAccumulators {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
 }
 
 /**
@@ -22,7 +34,10 @@ export async function saveOptimizerState(
   // getWeights() creates a fresh `iter` scalar; the moment variables belong to the optimiser.
   named[0].tensor.dispose();
   await Deno.writeFile(`${dir}/${file}`, new Uint8Array(data));
-  return { file, weights: specs };
+  const { accBeta1, accBeta2 } = optimizer as unknown as AdamAccumulators;
+  if (!accBeta1 || !accBeta2) return { file, weights: specs };
+  const accBeta: [number, number] = [(await accBeta1.data())[0], (await accBeta2.data())[0]];
+  return { file, weights: specs, accBeta };
 }
 
 /**
@@ -56,4 +71,11 @@ export async function loadOptimizerState(
   const named = state.weights.map((s) => ({ name: s.name, tensor: map[s.name] }));
   await optimizer.setWeights(named);
   tf.dispose(Object.values(map));
+  const { accBeta1, accBeta2 } = optimizer as unknown as AdamAccumulators;
+  if (state.accBeta && accBeta1 && accBeta2) {
+    tf.tidy(() => {
+      accBeta1.assign(tf.scalar(state.accBeta![0]));
+      accBeta2.assign(tf.scalar(state.accBeta![1]));
+    });
+  }
 }
