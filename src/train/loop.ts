@@ -146,9 +146,6 @@ export async function train(
   resumeFrom?: CheckpointInfo,
 ): Promise<TrainSummary> {
   const backend = await initBackend(config.backend);
-  const workers = backend.name === "wasm"
-    ? await startParallelKernels({ workers: config.workers })
-    : 0;
   const dataset = await loadTrainSet(config.dataDir);
   checkImageSize(dataset);
   const runDir = config.outDir;
@@ -177,6 +174,10 @@ export async function train(
     stoppedBy: "steps",
     checkpoint: resumeFrom?.dir ?? null,
   };
+  // Started last, so that bad data or a bad checkpoint cannot leave kernel workers running.
+  const workers = backend.name === "wasm"
+    ? await startParallelKernels({ workers: config.workers })
+    : 0;
   try {
     log.line(`Backend: ${backend.name} (${backend.reason})`);
     if (backend.name === "wasm") {
