@@ -54,8 +54,9 @@ export const SAMPLE_COUNT = 32;
 export const SAMPLE_COLUMNS = 8;
 
 /**
- * Options that may differ when a run is resumed: they change how long and how verbosely it runs, not
- * what it computes. All others must match the run's `config.json`.
+ * Options that may differ when a run is resumed: how long, how verbosely, where and on what it runs
+ * (another backend or data folder may change the numbers, not the procedure). All others must match
+ * the run's `config.json`.
  */
 export const RESUMABLE_OPTIONS = [
   "steps",
