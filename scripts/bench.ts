@@ -149,7 +149,7 @@ async function measure(
     maxMs: Math.max(...times),
     samplesPerCpuSecond: (batch * n) / (cpu / 1000),
     runs: n,
-    note: n < runs ? `${n} runs (--budget)` : "",
+    note: n < runs ? `${n} run${n === 1 ? "" : "s"} (--budget)` : "",
   };
 }
 
