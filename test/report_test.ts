@@ -7,6 +7,7 @@ import { buildGenerator } from "../src/model/mod.ts";
 import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
 import type { Trainer, TrainSummary } from "../src/train/mod.ts";
 import {
+  CAPTION_CHARS,
   decodeGrey,
   downsample,
   elapsedSeconds,
@@ -18,6 +19,7 @@ import {
   RunFolderError,
   smoothEma,
   trainingReportHooks,
+  withCaption,
   writeReport,
 } from "../src/report/mod.ts";
 
@@ -136,12 +138,12 @@ Deno.test("writeReport: a self-contained report.html and a progress GIF of every
     assert.ok(html.includes("IS <b>6.75</b>") && html.includes("MNIST-FID\n<b>12.50</b>"));
     assert.ok(html.includes("step 40 &lt;done&gt;"), "log tail, escaped");
     assert.ok((html.match(/<svg /g)?.length ?? 0) >= 6, "charts");
-    // The GIF: header, logical screen = grid width × (grid height + 4-pixel progress bar).
+    // The GIF: header, logical screen = grid width × (grid height + 4-pixel progress bar + caption).
     const gif = await Deno.readFile(files.gif!);
     assert.equal(new TextDecoder().decode(gif.subarray(0, 6)), "GIF89a");
     const grid = decodeGrey(await Deno.readFile(join(dir, "samples", "step-00040.png")));
     assert.equal(gif[6] | (gif[7] << 8), grid.width);
-    assert.equal(gif[8] | (gif[9] << 8), grid.height + 4);
+    assert.equal(gif[8] | (gif[9] << 8), grid.height + 4 + 9);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -207,4 +209,19 @@ Deno.test("training hooks: evaluation every N steps into eval.csv and history co
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("captions: glyph pixels land under the image, unknown characters are blank", () => {
+  const image = { width: 40, height: 2, channels: 1 as const, data: new Uint8Array(80).fill(128) };
+  const captioned = withCaption(image, "1", 1);
+  assert.equal(captioned.height, 2 + 9);
+  assert.deepEqual(captioned.data.subarray(0, 80), image.data, "image kept");
+  // "1" = rows 010, 110, 010, 010, 111 starting at x = 2, y = 2 + 2.
+  const lit = (x: number, y: number) => captioned.data[(2 + 2 + y) * 40 + 2 + x] === 230;
+  assert.deepEqual([0, 1, 2].map((x) => lit(x, 0)), [false, true, false]);
+  assert.deepEqual([0, 1, 2].map((x) => lit(x, 1)), [true, true, false]);
+  assert.deepEqual([0, 1, 2].map((x) => lit(x, 4)), [true, true, true]);
+  const blank = withCaption(image, "?", 1);
+  assert.ok(blank.data.subarray(80).every((v) => v === 24));
+  assert.ok(CAPTION_CHARS.includes("s") && CAPTION_CHARS.includes("9"));
 });

@@ -18,6 +18,7 @@ export {
   type ReferenceLine,
 } from "./svg_chart.ts";
 export { decodeGrey, progressGif, withProgressBar } from "./progress_gif.ts";
+export { CAPTION_CHARS, withCaption } from "./caption.ts";
 export { encodeBase64 } from "./base64.ts";
 export {
   EVAL_HISTORY_COLUMNS,

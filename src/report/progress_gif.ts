@@ -1,6 +1,7 @@
 /** `samples/progress.gif`: the fixed-latent sample grids of a run, one frame per saved step. */
 import { decode } from "fast-png";
 import { encodeGif, type Image8 } from "../image/mod.ts";
+import { withCaption } from "./caption.ts";
 import type { SampleFile } from "./run_data.ts";
 
 /** Height in pixels of the bar under each frame that shows how far training had got. */
@@ -36,7 +37,8 @@ export function withProgressBar(image: Image8, fraction: number): Image8 {
 
 /**
  * Builds the progress GIF from sample grids (oldest first): each frame is one grid with a bar showing its step
- * relative to the last one; the last frame is held 2 s. Grids of another size than the first are skipped.
+ * relative to the last one and a `step N` caption; the last frame is held 2 s. Grids of another size than the
+ * first are skipped.
  */
 export async function progressGif(
   samples: SampleFile[],
@@ -47,9 +49,11 @@ export async function progressGif(
   const frames: Image8[] = [];
   for (const s of samples) {
     const grid = decodeGrey(await Deno.readFile(s.path));
-    if (frames.length && grid.width !== frames[0].width) continue;
-    if (frames.length && grid.height + BAR_HEIGHT !== frames[0].height) continue;
-    frames.push(withProgressBar(grid, s.step / last));
+    const scale = grid.width >= 200 ? 2 : 1;
+    const frame = withCaption(withProgressBar(grid, s.step / last), `step ${s.step}`, scale);
+    if (frames.length && frame.width !== frames[0].width) continue;
+    if (frames.length && frame.height !== frames[0].height) continue;
+    frames.push(frame);
   }
   return encodeGif(frames, { delayMs, holdLastMs: 2000 });
 }
