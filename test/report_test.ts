@@ -84,6 +84,11 @@ Deno.test("line chart: one path per series, references, escaped title", () => {
   assert.equal(svg.match(/<circle /g)?.length, 2);
   assert.ok(svg.includes("a &lt; b") && svg.includes("target"));
   assert.ok(lineChart({ title: "t", series: [] }).includes("no data yet"));
+  const single = lineChart({
+    title: "t",
+    series: [{ label: "x", color: "#000", points: [[3, 1]] }],
+  });
+  assert.equal(single.match(/<circle /g)?.length, 1, "a lone point is drawn as a dot");
 });
 
 async function makeRun(dir: string): Promise<void> {

@@ -10,7 +10,7 @@ export interface ChartSeries {
   width?: number;
   /** Stroke opacity (default 1). */
   opacity?: number;
-  /** Draw a dot at each point (for sparse series such as evaluations). */
+  /** Draw a dot at each point (for sparse series such as evaluations; always for a single point). */
   dots?: boolean;
   /** Leave the series out of the legend. */
   hideInLegend?: boolean;
@@ -135,7 +135,7 @@ export function lineChart(options: ChartOptions): string {
         `stroke-width="${s.width ?? 2}" stroke-opacity="${s.opacity ?? 1}" ` +
         `stroke-linejoin="round" stroke-linecap="round"/>`,
     );
-    if (s.dots) {
+    if (s.dots || s.points.length === 1) {
       for (const [x, y] of s.points) {
         parts.push(
           `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"/>`,
