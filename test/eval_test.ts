@@ -7,12 +7,14 @@ import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
 import {
   appendEvalRow,
   buildClassifier,
+  checkTargets,
   classHistogram,
   CLASSIFIER_OUTPUTS,
   EVAL_CSV,
   EVAL_CSV_HEADER,
   Evaluator,
   featureStats,
+  formatFiguresTable,
   frechetDistance,
   generatorOnnxBytes,
   inceptionScore,
@@ -193,4 +195,20 @@ Deno.test("deno task eval: bad input gives one line and exit code 2", async () =
     assert.equal(stderr.split("\n").length, 1, `one line for ${args.join(" ")}: ${stderr}`);
     assert.match(stderr, pattern);
   }
+});
+
+Deno.test("targets and table: IS ≥ 9, every digit 7–13 %, FID ≤ 3 × train-vs-test", () => {
+  const good = {
+    count: 10,
+    inceptionScore: 9.2,
+    histogram: [0.07, 0.13, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
+    confidence: 0.97,
+    fid: 1.79,
+  };
+  assert.deepEqual(checkTargets(good, 0.6), { inceptionScore: true, balance: true, fid: true });
+  const bad = { ...good, inceptionScore: 8.99, histogram: [0.069, ...good.histogram.slice(1)] };
+  assert.deepEqual(checkTargets(bad, 0.59), { inceptionScore: false, balance: false, fid: false });
+  const table = formatFiguresTable([{ label: "generator", figures: good }]).split("\n");
+  assert.equal(table.length, 3);
+  assert.match(table[2], /^generator\s+10\s+9\.20\s+1\.79\s+0\.970 \|\s+7\.0\s+13\.0\s+10\.0/);
 });
