@@ -9,6 +9,11 @@ import { parentPort, workerData } from "node:worker_threads";
 import { initBackend } from "../backend/mod.ts";
 import { CONTROL, ERROR_BYTES, type KernelJob, STATE, type WorkerInit } from "./protocol.ts";
 
+/** The wasm backend's view of its heap (read the output without an intermediate copy). */
+interface HeapBackend extends tf.KernelBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
 const init = workerData as WorkerInit;
 const control = new Int32Array(init.control);
 const errors = new Uint8Array(init.errors);
@@ -31,7 +36,7 @@ function run(job: KernelJob): void {
     );
   }
   const out = tf.engine().runKernel(job.kernel, inputs, job.attrs as tf.NamedAttrMap) as tf.Tensor;
-  const values = out.dataSync() as Float32Array;
+  const values = (tf.backend() as HeapBackend).typedArrayFromHeap(out);
   if (values.length > job.outputCapacity) {
     throw new Error(`kernel worker: ${job.kernel} output (${values.length}) exceeds its slot`);
   }
