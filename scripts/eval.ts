@@ -6,31 +6,44 @@
  */
 import { parseArgs } from "node:util";
 import { BackendError, initBackend } from "../src/backend/mod.ts";
-import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
+import { join } from "node:path";
+import {
+  CheckpointNotFoundError,
+  listCheckpoints,
+  loadLayersModel,
+  ModelFileError,
+} from "../src/checkpoint/mod.ts";
 import { IdxError, loadTrainSet } from "../src/data/mod.ts";
 import {
   checkTargets,
   ClassifierFileError,
   DEFAULT_CLASSIFIER,
+  EVAL_CSV,
+  evaluatedSteps,
   Evaluator,
   type FiguresRow,
   formatFiguresTable,
   GeneratorFileError,
   generatorOnnxBytes,
+  mergeEvalRow,
   ProgressBar,
   type QualityFigures,
 } from "../src/eval/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
 import { resolveModelSource } from "../src/onnx/mod.ts";
+import { RunFolderError, writeReport } from "../src/report/mod.ts";
 import { Rng } from "../src/random/mod.ts";
 
 const HELP = `Measure the sample quality of a DCGAN generator with the project's MNIST classifier.
 
-Usage: deno task eval (--model FILE.onnx | --checkpoint PATH) [options]
+Usage: deno task eval (--model FILE.onnx | --checkpoint PATH | --run DIR) [options]
 
   --model FILE        an exported generator (.onnx, input "latent", output "image")
   --checkpoint PATH   a run folder (newest checkpoint), checkpoint folder or generator model folder;
                       exported to ONNX in memory
+  --run DIR           every checkpoint of a run folder not yet in its eval.csv (all with --redo):
+                      writes DIR/eval.csv and updates DIR/report.html (use e.g. -n 2000)
+  --redo              with --run: evaluate checkpoints that eval.csv already has again
   -n, --count N       samples to generate and judge                                  [10000]
   --seed N            seed of the latents (latentsForSeed) and of the MNIST-train sample    [0]
   --classifier FILE   the classifier                                  [${DEFAULT_CLASSIFIER}]
@@ -63,6 +76,8 @@ function parse(args: string[]) {
     options: {
       model: { type: "string" },
       checkpoint: { type: "string" },
+      run: { type: "string" },
+      redo: { type: "boolean", default: false },
       count: { type: "string", short: "n", default: "10000" },
       seed: { type: "string", default: "0" },
       classifier: { type: "string", default: DEFAULT_CLASSIFIER },
@@ -72,13 +87,18 @@ function parse(args: string[]) {
       help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (!values.help && (values.model === undefined) === (values.checkpoint === undefined)) {
-    throw new UsageError("give exactly one of --model FILE.onnx or --checkpoint PATH (see --help)");
+  const sources = [values.model, values.checkpoint, values.run].filter((v) => v !== undefined);
+  if (!values.help && sources.length !== 1) {
+    throw new UsageError(
+      "give exactly one of --model FILE.onnx, --checkpoint PATH or --run DIR (see --help)",
+    );
   }
   return {
     help: values.help,
     model: values.model,
     checkpoint: values.checkpoint,
+    run: values.run,
+    redo: values.redo,
     count: nonNegativeInt("count", values.count, 2),
     seed: nonNegativeInt("seed", values.seed),
     classifier: values.classifier,
@@ -119,12 +139,57 @@ function trainSample(images: Uint8Array, total: number, count: number, seed: num
   return out;
 }
 
+/** `--run DIR`: evaluates the run's checkpoints into eval.csv and refreshes its report. */
+async function evaluateRun(opts: Options, runDir: string): Promise<number> {
+  const checkpoints = await listCheckpoints(runDir);
+  if (checkpoints.length === 0) {
+    throw new CheckpointNotFoundError(runDir, "holds no checkpoint (expected a run folder)");
+  }
+  const done = opts.redo ? new Set<number>() : await evaluatedSteps(runDir);
+  const todo = checkpoints.filter((c) => !done.has(c.step));
+  await initBackend("cpu");
+  const evaluator = await Evaluator.create(opts.classifier, opts.data);
+  const results: { step: number; figures: QualityFigures }[] = [];
+  const bar = new ProgressBar("checkpoints");
+  for (const [i, c] of todo.entries()) {
+    const generator = await loadLayersModel(c.generatorDir);
+    const figures = await evaluator.evaluateGenerator(generator, opts.count, opts.seed);
+    generator.dispose();
+    await mergeEvalRow(runDir, c.step, figures);
+    results.push({ step: c.step, figures });
+    bar.update(i + 1, todo.length);
+  }
+  bar.done();
+  const reference = evaluator.reference.figures;
+  await evaluator.close();
+  const report = await writeReport(runDir);
+  if (opts.json) {
+    const checkpoints = results.map((r) => ({ step: r.step, ...r.figures }));
+    console.log(JSON.stringify(
+      { run: runDir, count: opts.count, seed: opts.seed, checkpoints },
+      null,
+      2,
+    ));
+    return 0;
+  }
+  const skipped = checkpoints.length - todo.length;
+  console.log(
+    `${runDir}: ${todo.length} checkpoint(s) evaluated with ${opts.count} samples, seed ` +
+      `${opts.seed}` + (skipped ? ` (${skipped} already in ${EVAL_CSV}; --redo to redo)` : ""),
+  );
+  const rows: FiguresRow[] = results.map((r) => ({ label: `step ${r.step}`, figures: r.figures }));
+  console.log(formatFiguresTable([...rows, { label: "MNIST test (ref.)", figures: reference }]));
+  console.log(`wrote ${join(runDir, EVAL_CSV)} and ${report.html}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const opts = parse(Deno.args);
   if (opts.help) {
     console.log(HELP);
     return 0;
   }
+  if (opts.run !== undefined) return await evaluateRun(opts, opts.run);
   const { bytes, label } = await generatorBytes(opts);
   const evaluator = await Evaluator.create(opts.classifier, opts.data);
   const started = performance.now();
@@ -201,7 +266,7 @@ try {
 } catch (e) {
   const known = e instanceof UsageError || e instanceof BackendError || e instanceof IdxError ||
     e instanceof ClassifierFileError || e instanceof CheckpointNotFoundError ||
-    e instanceof GeneratorFileError ||
+    e instanceof GeneratorFileError || e instanceof RunFolderError ||
     e instanceof ModelFileError;
   const parseError = e instanceof TypeError &&
     (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");

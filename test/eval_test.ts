@@ -2,6 +2,12 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/mod.ts";
+import {
+  checkpointDirName,
+  CHECKPOINTS_DIR,
+  GENERATOR_DIR,
+  saveLayersModel,
+} from "../src/checkpoint/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
 import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
 import {
@@ -12,6 +18,7 @@ import {
   CLASSIFIER_OUTPUTS,
   EVAL_CSV,
   EVAL_CSV_HEADER,
+  evaluatedSteps,
   Evaluator,
   featureStats,
   formatFiguresTable,
@@ -19,6 +26,7 @@ import {
   generatorOnnxBytes,
   inceptionScore,
   meanConfidence,
+  mergeEvalRow,
   OnnxClassifier,
   sqrtSymmetric,
 } from "../src/eval/mod.ts";
@@ -163,6 +171,10 @@ Deno.test("evaluation end to end: untrained generator judged by an untrained cla
     assert.equal(lines[0], EVAL_CSV_HEADER);
     assert.deepEqual(lines.slice(1).map((l) => Number(l.split(",")[0])), [10, 15]);
     assert.equal(lines[1].split(",").length, 15);
+    // Evaluating checkpoints afterwards keeps later lines and replaces a step's own line.
+    await mergeEvalRow(dir, 5, b);
+    await mergeEvalRow(dir, 15, b);
+    assert.deepEqual([...await evaluatedSteps(dir)], [5, 10, 15]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -179,7 +191,9 @@ async function runEval(args: string[]) {
 
 Deno.test("deno task eval: bad input gives one line and exit code 2", async () => {
   const cases: [string[], RegExp][] = [
-    [[], /exactly one of --model FILE.onnx or --checkpoint PATH/],
+    [[], /exactly one of --model FILE.onnx, --checkpoint PATH or --run DIR/],
+    [["--model", "a.onnx", "--run", "runs/x"], /exactly one of/],
+    [["--run", "/nonexistent/run"], /\/nonexistent\/run: holds no checkpoint/],
     [["--model", "a.onnx", "-n", "1"], /--count must be an integer ≥ 2/],
     [["--model", "/nonexistent.onnx"], /\/nonexistent\.onnx: cannot be read/],
     [["--checkpoint", "/nonexistent/run"], /\/nonexistent\/run/],
@@ -211,4 +225,37 @@ Deno.test("targets and table: IS ≥ 9, every digit 7–13 %, FID ≤ 3 × train
   const table = formatFiguresTable([{ label: "generator", figures: good }]).split("\n");
   assert.equal(table.length, 3);
   assert.match(table[2], /^generator\s+10\s+9\.20\s+1\.79\s+0\.970 \|\s+7\.0\s+13\.0\s+10\.0/);
+});
+
+Deno.test("deno task eval --run: every checkpoint into eval.csv, report refreshed, then skipped", async () => {
+  await initBackend("cpu");
+  const dir = await Deno.makeTempDir({ prefix: "eval_run_test_" });
+  try {
+    await Deno.writeTextFile(join(dir, "history.csv"), "step,d_loss,d_acc,g_loss,seconds\n");
+    await saveLayersModel(
+      buildGenerator({ seed: 0 }),
+      join(dir, CHECKPOINTS_DIR, checkpointDirName(3), GENERATOR_DIR),
+    );
+    const first = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "scripts/eval.ts", "--run", dir, "-n", "16", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(first.code, 0, new TextDecoder().decode(first.stderr));
+    const out = JSON.parse(new TextDecoder().decode(first.stdout));
+    assert.deepEqual(out.checkpoints.map((c: { step: number }) => c.step), [3]);
+    assert.equal(out.checkpoints[0].count, 16);
+    assert.deepEqual([...await evaluatedSteps(dir)], [3]);
+    assert.ok(
+      (await Deno.readTextFile(join(dir, "report.html"))).includes("Evaluation over training"),
+    );
+    const again = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "scripts/eval.ts", "--run", dir, "-n", "16", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(again.stdout)).checkpoints, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

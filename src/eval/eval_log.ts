@@ -1,5 +1,6 @@
 /**
- * The run folder's `eval.csv`: one line per evaluation during training (`--eval-every N`), read by the report.
+ * The run folder's `eval.csv`: one line per evaluation (steps completed), written during training
+ * (`--eval-every N`) or afterwards for every checkpoint (`deno task eval --run DIR`), read by the report.
  * Columns: `step,count,inception_score,fid,confidence,digit_0,…,digit_9` (digit shares in [0, 1]).
  */
 import { join } from "node:path";
@@ -30,23 +31,39 @@ export function evalCsvLine(step: number, f: QualityFigures): string {
   ].join(",");
 }
 
+const stepOf = (line: string) => Number(line.split(",")[0]);
+
+async function readRows(runDir: string): Promise<string[]> {
+  try {
+    const lines = (await Deno.readTextFile(join(runDir, EVAL_CSV))).split("\n");
+    return lines.slice(1).filter((l) => l.trim() !== "");
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+async function writeRows(runDir: string, rows: string[]): Promise<void> {
+  const sorted = [...rows].sort((a, b) => stepOf(a) - stepOf(b));
+  await Deno.writeTextFile(join(runDir, EVAL_CSV), [EVAL_CSV_HEADER, ...sorted].join("\n") + "\n");
+}
+
+/** The steps that `runDir/eval.csv` already holds (empty when there is no file). */
+export async function evaluatedSteps(runDir: string): Promise<Set<number>> {
+  return new Set((await readRows(runDir)).map(stepOf));
+}
+
 /**
- * Appends the figures of `step` to `runDir/eval.csv`, writing the header first when the file is new. Lines of
+ * Appends the figures of `step` during training, writing the header first when the file is new. Lines of
  * later steps than `step` (left by a run that is being resumed) are dropped first, so the file stays ordered.
  */
-export async function appendEvalRow(
-  runDir: string,
-  step: number,
-  f: QualityFigures,
-): Promise<void> {
-  const path = join(runDir, EVAL_CSV);
-  let lines: string[] = [];
-  try {
-    lines = (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim() !== "");
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  const kept = lines.slice(1).filter((l) => Number(l.split(",")[0]) < step);
-  const text = [EVAL_CSV_HEADER, ...kept, evalCsvLine(step, f)].join("\n") + "\n";
-  await Deno.writeTextFile(path, text);
+export async function appendEvalRow(runDir: string, step: number, f: QualityFigures): Promise<void> {
+  const kept = (await readRows(runDir)).filter((l) => stepOf(l) < step);
+  await writeRows(runDir, [...kept, evalCsvLine(step, f)]);
+}
+
+/** Adds or replaces the line of `step`, keeping every other line (evaluating checkpoints afterwards). */
+export async function mergeEvalRow(runDir: string, step: number, f: QualityFigures): Promise<void> {
+  const kept = (await readRows(runDir)).filter((l) => stepOf(l) !== step);
+  await writeRows(runDir, [...kept, evalCsvLine(step, f)]);
 }
