@@ -57,7 +57,11 @@ export async function evaluatedSteps(runDir: string): Promise<Set<number>> {
  * Appends the figures of `step` during training, writing the header first when the file is new. Lines of
  * later steps than `step` (left by a run that is being resumed) are dropped first, so the file stays ordered.
  */
-export async function appendEvalRow(runDir: string, step: number, f: QualityFigures): Promise<void> {
+export async function appendEvalRow(
+  runDir: string,
+  step: number,
+  f: QualityFigures,
+): Promise<void> {
   const kept = (await readRows(runDir)).filter((l) => stepOf(l) < step);
   await writeRows(runDir, [...kept, evalCsvLine(step, f)]);
 }
