@@ -24,7 +24,8 @@ Usage: deno task bench:train [options]
   --steps N          timed steps per backend after warm-up (default 10; the median is reported)
   --warmup N         warm-up steps (default 2)
   --batch N          batch size (default 32, the reference)
-  --max-seconds S    stop timing a backend after S seconds even below --steps (default 300)
+  --max-seconds S    stop timing a backend after S seconds even below --steps (default 120); a backend
+                     with no result after 2×S seconds (software WebGPU) is stopped and reported
   --peer-steps N     timed steps of the PyTorch peer (default 10)
   --no-peer          do not run the PyTorch peer
   --python PATH      python with torch (default /usr/bin/python3)
@@ -61,7 +62,7 @@ function parse() {
         steps: { type: "string", default: "10" },
         warmup: { type: "string", default: "2" },
         batch: { type: "string", default: "32" },
-        "max-seconds": { type: "string", default: "300" },
+        "max-seconds": { type: "string", default: "120" },
         "peer-steps": { type: "string", default: "10" },
         "no-peer": { type: "boolean", default: false },
         python: { type: "string", default: "/usr/bin/python3" },
@@ -165,12 +166,27 @@ async function measureInChild(args: Args, target: Target): Promise<StepBenchResu
     "--max-seconds",
     String(args.maxSeconds),
   ];
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: childArgs,
     env,
     stdout: "piped",
     stderr: "inherit",
-  }).output();
+  }).spawn();
+  // A backend that cannot finish its warm-up and one timed step in time (software WebGPU) is stopped.
+  const limitSeconds = 2 * args.maxSeconds;
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, limitSeconds * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  if (killed) {
+    return {
+      backend: target,
+      error: `no result within ${limitSeconds} s (too slow here), stopped`,
+    };
+  }
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
   try {
     return JSON.parse(text) as StepBenchResult | Failure;
@@ -236,10 +252,6 @@ async function main(): Promise<void> {
   }
   const main = results.find((r) => r.backend === "wasm") ?? results[0];
   const ratio = main && peer && "msPerStep" in peer ? main.msPerStep / peer.msPerStep : null;
-  const { default: tfPackage } = await import("@tensorflow/tfjs/package.json", {
-    with: { type: "json" },
-  })
-    .catch(() => ({ default: { version: "unknown" } }));
   const report = {
     results,
     failures,
