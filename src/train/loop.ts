@@ -176,7 +176,7 @@ export async function train(
   };
   // Started last, so that bad data or a bad checkpoint cannot leave kernel workers running.
   const workers = backend.name === "wasm"
-    ? await startParallelKernels({ workers: config.workers })
+    ? await startParallelKernels({ workers: config.workers ?? 0 })
     : 0;
   try {
     log.line(`Backend: ${backend.name} (${backend.reason})`);
