@@ -18,9 +18,10 @@ const HELP = `Time the reference training step (predict, two D updates, one G up
 
 Usage: deno task bench:train [options]
 
-  --backends LIST    comma-separated: wasm, wasm1 (wasm single-threaded), webgpu, tensorflow, cpu, or all
-                     (default: wasm,wasm1,webgpu,tensorflow; cpu is the pure-JS backend, minutes per step)
-  --workers N        kernel workers for wasm besides the main thread (default ${defaultWorkerCount()}: CPUs − 1)
+  --backends LIST    comma-separated: wasm (as training uses it: single-threaded), wasm-workers (wasm with
+                     --workers kernel workers), webgpu, tensorflow, cpu, or all (default:
+                     wasm,wasm-workers,webgpu,tensorflow; cpu is the pure-JS backend, minutes per step)
+  --workers N        kernel workers of wasm-workers besides the main thread (default ${defaultWorkerCount()}: CPUs − 1)
   --steps N          timed steps per backend after warm-up (default 10; the median is reported)
   --warmup N         warm-up steps (default 2)
   --batch N          batch size (default 32, the reference)
@@ -34,9 +35,9 @@ Usage: deno task bench:train [options]
   --only BACKEND     measure one backend in this process and print its JSON result (used per backend)
   -h, --help         show this help`;
 
-const ALL = ["wasm", "wasm1", "webgpu", "tensorflow", "cpu"] as const;
+const ALL = ["wasm", "wasm-workers", "webgpu", "tensorflow", "cpu"] as const;
 type Target = typeof ALL[number];
-const DEFAULT_TARGETS: Target[] = ["wasm", "wasm1", "webgpu", "tensorflow"];
+const DEFAULT_TARGETS: Target[] = ["wasm", "wasm-workers", "webgpu", "tensorflow"];
 const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
 
 function fail(message: string): never {
@@ -121,10 +122,10 @@ function progress(label: string, total: number): (i: number, ms: number) => void
 
 /** Measures one backend in this process (the child side of {@link measureInChild}). */
 async function measureHere(args: Args, target: Target): Promise<StepBenchResult> {
-  const backend = target === "wasm1" ? "wasm" : target;
+  const backend = target === "wasm-workers" ? "wasm" : target;
   return await benchTrainStep({
     backend,
-    workers: target === "wasm1" ? 0 : args.workers,
+    workers: target === "wasm-workers" ? args.workers : 0,
     batch: args.batch,
     warmup: args.warmup,
     steps: args.steps,
@@ -233,7 +234,10 @@ async function main(): Promise<void> {
     if (!args.json) console.error(`measuring ${target} ...`);
     const r = await measureInChild(args, target);
     if ("error" in r) failures.push(r);
-    else results.push({ ...r, backend: target === "wasm1" ? "wasm (single-threaded)" : r.backend });
+    else {
+      const label = target === "wasm-workers" ? `wasm + ${r.workers} kernel workers` : r.backend;
+      results.push({ ...r, backend: label });
+    }
   }
   let peer: PeerResult | { error: string } | null = null;
   if (args.peer) {
@@ -243,7 +247,7 @@ async function main(): Promise<void> {
       threads: 2,
       steps: args.peerSteps,
     };
-    options.threads = Math.max(1, Math.min(navigator.hardwareConcurrency, args.workers + 1));
+    options.threads = Math.max(1, Math.min(navigator.hardwareConcurrency, 2));
     const why = await peerUnavailable(options);
     if (!args.json) console.error(why ?? "measuring the PyTorch peer ...");
     peer = why
@@ -257,7 +261,7 @@ async function main(): Promise<void> {
     failures,
     peer,
     ratio,
-    ratioOf: main ? `${main.backend} (${main.workers} workers) / peer` : null,
+    ratioOf: main ? `${main.backend} / peer` : null,
     machine: { ...machine(), loadAverageBefore: loadBefore },
     versions: {
       deno: Deno.version.deno,

@@ -2,6 +2,8 @@
  * Both cores for the wasm backend: the heavy convolution kernels (forward, input and filter gradients) split along
  * the batch between the main thread and kernel workers, each running the same XNNPACK kernels on its rows. The
  * training algorithm is unchanged (BatchNorm, dropout and losses still see the whole batch on the main thread).
+ * It pays only when the cores are otherwise idle: each split call ends in a barrier, so a worker descheduled by
+ * other processes stalls the main thread (on a shared 2-core machine it made the step slower). Off by default.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
