@@ -1,0 +1,10 @@
+/**
+ * Command-line plumbing shared by the `scripts/`: a progress bar with rate and ETA, duration
+ * formatting, {@link UsageError} with a strict `parseArgs` wrapper, and {@link runCli}, which turns
+ * what `main` throws into one line on stderr and the exit code (2 bad input, 1 failure).
+ * @module
+ */
+export { formatDuration } from "./format_duration.ts";
+export { ProgressBar, type ProgressOptions } from "./progress.ts";
+export { parseCommandLine, UsageError } from "./usage.ts";
+export { type CliOptions, type ErrorClass, runCli } from "./run_cli.ts";
