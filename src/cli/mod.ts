@@ -6,5 +6,5 @@
  */
 export { formatDuration } from "./format_duration.ts";
 export { ProgressBar, type ProgressOptions } from "./progress.ts";
-export { parseCommandLine, UsageError } from "./usage.ts";
+export { integerOption, parseCommandLine, UsageError } from "./usage.ts";
 export { type CliOptions, type ErrorClass, runCli } from "./run_cli.ts";

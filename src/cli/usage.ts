@@ -22,3 +22,21 @@ export function parseCommandLine<T extends ParseArgsConfig>(
     throw new UsageError(`${(e as Error).message.replaceAll("\n", " ")} (see --help)`);
   }
 }
+
+/**
+ * The integer value of option `--name` (given as `text`), at least `min`.
+ * @throws {UsageError} `--name must be a positive integer, got "x"` (`a non-negative integer` for
+ * `min` 0, `an integer ≥ min` otherwise).
+ */
+export function integerOption(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+    const want = min === 0
+      ? "a non-negative integer"
+      : min === 1
+      ? "a positive integer"
+      : `an integer ≥ ${min}`;
+    throw new UsageError(`--${name} must be ${want}, got "${text}"`);
+  }
+  return n;
+}
