@@ -3,6 +3,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { runCli } from "../src/cli/mod.ts";
 import { BackendError } from "../src/backend/mod.ts";
 import { CheckpointNotFoundError } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
@@ -14,15 +15,8 @@ import {
   train,
   TRAIN_HELP,
   TrainingDivergedError,
-  UsageError,
 } from "../src/train/mod.ts";
 import { trainingReportHooks } from "../src/report/mod.ts";
-
-/** Errors caused by what the user passed: one line on stderr, exit code 2. */
-function isInputError(e: unknown): e is Error {
-  return e instanceof UsageError || e instanceof IdxError || e instanceof CheckpointNotFoundError ||
-    e instanceof BackendError || e instanceof ClassifierFileError;
-}
 
 async function main(): Promise<number> {
   const args = parseTrainArgs(Deno.args);
@@ -44,16 +38,8 @@ async function main(): Promise<number> {
   return summary.stoppedBy === "steps" ? 0 : 130;
 }
 
-try {
-  Deno.exit(await main());
-} catch (e) {
-  if (isInputError(e)) {
-    console.error(`train: ${e.message}`);
-    Deno.exit(2);
-  }
-  if (e instanceof TrainingDivergedError) {
-    console.error(`train: ${e.message}`);
-    Deno.exit(1);
-  }
-  throw e;
-}
+await runCli(main, {
+  prefix: "train",
+  inputErrors: [IdxError, CheckpointNotFoundError, BackendError, ClassifierFileError],
+  failures: [TrainingDivergedError],
+});

@@ -28,8 +28,8 @@ import {
   readHistory,
   train,
   TrainingDivergedError,
-  UsageError,
 } from "../src/train/mod.ts";
+import { UsageError } from "../src/cli/mod.ts";
 import { HistoryWriter } from "../src/train/history.ts";
 import { loadOptimizerState, saveOptimizerState } from "../src/train/optimizer_state.ts";
 

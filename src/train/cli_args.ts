@@ -1,14 +1,6 @@
-import { parseArgs } from "node:util";
+import { integerOption, parseCommandLine, UsageError } from "../cli/mod.ts";
 import { BACKEND_NAMES, type BackendName, isBackendName } from "../backend/mod.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
-
-/** Bad command-line input: the message says what was wrong and what to do (exit code 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 /** What the command line asked for. */
 export type TrainArgs =
@@ -72,15 +64,6 @@ Output:
 Ctrl-C / SIGTERM finish the current step, write a checkpoint and exit; resume with --resume DIR.
 `;
 
-function integer(name: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isSafeInteger(n) || n < min) {
-    const want = min === 0 ? "a non-negative integer" : "a positive integer";
-    throw new UsageError(`--${name} must be ${want}, got "${text}"`);
-  }
-  return n;
-}
-
 function real(name: string, text: string, ok: (x: number) => boolean, want: string): number {
   const x = Number(text);
   if (text.trim() === "" || !Number.isFinite(x) || !ok(x)) {
@@ -94,64 +77,61 @@ function real(name: string, text: string, ok: (x: number) => boolean, want: stri
  * @throws {UsageError} with a one-line message on any bad input.
  */
 export function parseTrainArgs(args: string[]): TrainArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        steps: { type: "string" },
-        "batch-size": { type: "string" },
-        lr: { type: "string" },
-        beta1: { type: "string" },
-        "latent-dim": { type: "string" },
-        "label-noise": { type: "string" },
-        seed: { type: "string" },
-        "sample-seed": { type: "string" },
-        "log-every": { type: "string" },
-        "sample-every": { type: "string" },
-        "checkpoint-at": { type: "string" },
-        "checkpoint-every": { type: "string" },
-        out: { type: "string" },
-        resume: { type: "string" },
-        backend: { type: "string" },
-        workers: { type: "string" },
-        data: { type: "string" },
-        "eval-every": { type: "string" },
-        "eval-count": { type: "string" },
-        summary: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.replaceAll("\n", " ")} (see --help)`);
-  }
+  const { values } = parseCommandLine({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      steps: { type: "string" },
+      "batch-size": { type: "string" },
+      lr: { type: "string" },
+      beta1: { type: "string" },
+      "latent-dim": { type: "string" },
+      "label-noise": { type: "string" },
+      seed: { type: "string" },
+      "sample-seed": { type: "string" },
+      "log-every": { type: "string" },
+      "sample-every": { type: "string" },
+      "checkpoint-at": { type: "string" },
+      "checkpoint-every": { type: "string" },
+      out: { type: "string" },
+      resume: { type: "string" },
+      backend: { type: "string" },
+      workers: { type: "string" },
+      data: { type: "string" },
+      "eval-every": { type: "string" },
+      "eval-count": { type: "string" },
+      summary: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) return { help: true };
   const o: Partial<TrainConfig> = {};
   const v = values;
-  if (v.steps !== undefined) o.steps = integer("steps", v.steps, 1);
-  if (v["batch-size"] !== undefined) o.batchSize = integer("batch-size", v["batch-size"], 1);
+  if (v.steps !== undefined) o.steps = integerOption("steps", v.steps, 1);
+  if (v["batch-size"] !== undefined) o.batchSize = integerOption("batch-size", v["batch-size"], 1);
   if (v.lr !== undefined) o.learningRate = real("lr", v.lr, (x) => x > 0, "a positive number");
   if (v.beta1 !== undefined) {
     o.beta1 = real("beta1", v.beta1, (x) => x >= 0 && x < 1, "a number in [0, 1)");
   }
-  if (v["latent-dim"] !== undefined) o.latentDim = integer("latent-dim", v["latent-dim"], 1);
+  if (v["latent-dim"] !== undefined) o.latentDim = integerOption("latent-dim", v["latent-dim"], 1);
   if (v["label-noise"] !== undefined) {
     o.labelNoise = real("label-noise", v["label-noise"], (x) => x >= 0, "a non-negative number");
   }
-  if (v.seed !== undefined) o.seed = integer("seed", v.seed, 0);
-  if (v["sample-seed"] !== undefined) o.sampleSeed = integer("sample-seed", v["sample-seed"], 0);
-  if (v["log-every"] !== undefined) o.logEvery = integer("log-every", v["log-every"], 1);
+  if (v.seed !== undefined) o.seed = integerOption("seed", v.seed, 0);
+  if (v["sample-seed"] !== undefined) {
+    o.sampleSeed = integerOption("sample-seed", v["sample-seed"], 0);
+  }
+  if (v["log-every"] !== undefined) o.logEvery = integerOption("log-every", v["log-every"], 1);
   if (v["sample-every"] !== undefined) {
-    o.sampleEvery = integer("sample-every", v["sample-every"], 0);
+    o.sampleEvery = integerOption("sample-every", v["sample-every"], 0);
   }
   if (v["checkpoint-at"] !== undefined) {
     const list = v["checkpoint-at"].split(",").map((s) => s.trim()).filter((s) => s !== "");
-    o.checkpointAt = list.map((s) => integer("checkpoint-at", s, 1));
+    o.checkpointAt = list.map((s) => integerOption("checkpoint-at", s, 1));
   }
   if (v["checkpoint-every"] !== undefined) {
-    o.checkpointEvery = integer("checkpoint-every", v["checkpoint-every"], 0);
+    o.checkpointEvery = integerOption("checkpoint-every", v["checkpoint-every"], 0);
   }
   if (v.backend !== undefined) {
     if (!isBackendName(v.backend)) {
@@ -161,7 +141,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     }
     o.backend = v.backend as BackendName;
   }
-  if (v.workers !== undefined) o.workers = integer("workers", v.workers, 0);
+  if (v.workers !== undefined) o.workers = integerOption("workers", v.workers, 0);
   if (v.out !== undefined) o.outDir = v.out;
   if (v.data !== undefined) o.dataDir = v.data;
   if (v.resume !== undefined && v.out !== undefined) {
@@ -174,7 +154,9 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     summary: v.summary ?? false,
     resume: v.resume,
     options: o,
-    evalEvery: v["eval-every"] === undefined ? 0 : integer("eval-every", v["eval-every"], 0),
-    evalCount: v["eval-count"] === undefined ? 2000 : integer("eval-count", v["eval-count"], 2),
+    evalEvery: v["eval-every"] === undefined ? 0 : integerOption("eval-every", v["eval-every"], 0),
+    evalCount: v["eval-count"] === undefined
+      ? 2000
+      : integerOption("eval-count", v["eval-count"], 2),
   };
 }

@@ -7,10 +7,9 @@ import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
 import { startParallelKernels, stopParallelKernels } from "../parallel/mod.ts";
 import { latentsForSeed, Rng } from "../random/mod.ts";
 import { drawStepBatch } from "./batch.ts";
-import { UsageError } from "./cli_args.ts";
+import { ProgressBar, UsageError } from "../cli/mod.ts";
 import { checkpointDue, SAMPLE_COUNT, sampleDue, type TrainConfig } from "./config.ts";
 import { type HistoryRecord, HistoryWriter } from "./history.ts";
-import { ProgressBar } from "./progress.ts";
 import {
   initRunFolder,
   loadCheckpoint,
@@ -199,7 +198,12 @@ export async function train(
     stop.install((signal) =>
       log.line(`${signal}: finishing this step, then writing a checkpoint (again to quit at once)`)
     );
-    const progress = new ProgressBar(startStep, config.steps);
+    const progress = new ProgressBar({
+      total: config.steps,
+      first: startStep,
+      unit: "steps",
+      stream: "stdout",
+    });
     log.progress = progress;
     const started = performance.now();
     const batchOptions = {

@@ -21,7 +21,7 @@ export {
   sampleDue,
   type TrainConfig,
 } from "./config.ts";
-export { parseTrainArgs, TRAIN_HELP, type TrainArgs, UsageError } from "./cli_args.ts";
+export { parseTrainArgs, TRAIN_HELP, type TrainArgs } from "./cli_args.ts";
 export { planRun, type RunPlan } from "./resolve_config.ts";
 export {
   type StepEvent,

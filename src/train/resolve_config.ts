@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from "node:path";
 import { type CheckpointInfo, resolveCheckpoint } from "../checkpoint/mod.ts";
-import { UsageError } from "./cli_args.ts";
+import { UsageError } from "../cli/mod.ts";
 import { DEFAULT_CONFIG, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
 import { RUN_FILES } from "./run_folder.ts";
 

@@ -1,4 +1,4 @@
-import type { ProgressBar } from "./progress.ts";
+import type { ProgressBar } from "../cli/mod.ts";
 
 /** Prints lines to stdout (above the progress bar) and appends them to the run's `log.txt`. */
 export class RunLog {
