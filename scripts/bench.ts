@@ -6,10 +6,9 @@
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/mod.ts";
-import { ProgressBar } from "../src/eval/progress.ts";
+import { parseCommandLine, ProgressBar, runCli, UsageError } from "../src/cli/mod.ts";
 import {
   createGenerator,
   type Generator,
@@ -58,8 +57,6 @@ interface Result {
   note: string;
 }
 
-class UsageError extends Error {}
-
 function list(name: string, text: string, parse: (s: string) => boolean): string[] {
   const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const bad = items.find((s) => !parse(s));
@@ -70,27 +67,22 @@ function list(name: string, text: string, parse: (s: string) => boolean): string
 }
 
 function parse(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        model: { type: "string", default: "models/generator.onnx" },
-        providers: { type: "string", default: "cpu,cuda,webgpu,wasm,web-webgpu" },
-        batches: { type: "string", default: "1,32,256" },
-        runs: { type: "string", default: "7" },
-        budget: { type: "string", default: "60" },
-        "no-tfjs": { type: "boolean", default: false },
-        tuning: { type: "boolean", default: false },
-        peer: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see --help)`);
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    strict: true,
+    options: {
+      model: { type: "string", default: "models/generator.onnx" },
+      providers: { type: "string", default: "cpu,cuda,webgpu,wasm,web-webgpu" },
+      batches: { type: "string", default: "1,32,256" },
+      runs: { type: "string", default: "7" },
+      budget: { type: "string", default: "60" },
+      "no-tfjs": { type: "boolean", default: false },
+      tuning: { type: "boolean", default: false },
+      peer: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
   const positive = (s: string) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 4096;
   const known = ["cpu", "cuda", "webgpu", "wasm", "web-webgpu"];
   const providers = list("providers", values.providers, (s) => known.includes(s));
@@ -365,13 +357,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!args["no-tfjs"]) plan.push(() => benchTfjs(args.batches, args.runs, budgetMs));
   if (args.peer) plan.push(benchTorchPeer);
-  const bar = new ProgressBar("bench");
+  const bar = new ProgressBar({ label: "bench", total: plan.length, unit: "runs" });
   const results: Result[] = [];
   for (const [i, step] of plan.entries()) {
-    bar.update(i, plan.length);
+    bar.update(i);
     results.push(...await step());
   }
-  bar.update(plan.length, plan.length);
+  bar.update(plan.length);
   bar.done();
   const v = await versions();
   console.log(
@@ -383,10 +375,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(e instanceof UsageError || e instanceof InferenceError ? 2 : 1);
-  }
+  await runCli(() => main(Deno.args), { inputErrors: [InferenceError], failures: [Error] });
 }

@@ -6,9 +6,9 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
 import { initBackend } from "../src/backend/mod.ts";
 import { loadLayersModel, saveLayersModel } from "../src/checkpoint/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
@@ -35,28 +35,21 @@ interface Lap {
   cpu: number;
 }
 
-function fail(message: string): never {
-  console.error(`error: ${message}`);
-  Deno.exit(2);
-}
-
 function parse() {
-  try {
-    const { values } = parseArgs({
-      args: Deno.args,
-      strict: true,
-      options: {
-        checkpoint: { type: "string" },
-        reps: { type: "string", default: "5" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-    const reps = Number(values.reps);
-    if (!Number.isInteger(reps) || reps < 2) fail(`--reps ${values.reps}: use an integer ≥ 2`);
-    return { ...values, reps };
-  } catch (e) {
-    fail(`${(e as Error).message} (see --help)`);
+  const { values } = parseCommandLine({
+    args: Deno.args,
+    strict: true,
+    options: {
+      checkpoint: { type: "string" },
+      reps: { type: "string", default: "5" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const reps = Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 2) {
+    throw new UsageError(`--reps ${values.reps}: use an integer ≥ 2`);
   }
+  return { ...values, reps };
 }
 
 /** Runs `fn` and returns its result with the wall-clock and CPU (user + system) milliseconds it took. */
@@ -141,4 +134,4 @@ async function main() {
   }
 }
 
-await main();
+await runCli(main);

@@ -4,7 +4,13 @@
  * untrained generator and for real MNIST digits (the two ends of the scale).
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  integerOption,
+  parseCommandLine,
+  ProgressBar,
+  runCli,
+  UsageError,
+} from "../src/cli/mod.ts";
 import { BackendError, initBackend } from "../src/backend/mod.ts";
 import { join } from "node:path";
 import {
@@ -26,7 +32,6 @@ import {
   GeneratorFileError,
   generatorOnnxBytes,
   mergeEvalRow,
-  ProgressBar,
   type QualityFigures,
 } from "../src/eval/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
@@ -59,18 +64,8 @@ digits vs the test set) are the two ends of the scale; "MNIST test" is the refer
 Targets for a shipped generator: IS >= 9, every digit 7-13 %, FID <= 3 x the MNIST-train FID.
 Exit status: 0 ok, 2 bad input.`;
 
-class UsageError extends Error {}
-
-function nonNegativeInt(name: string, value: string, min = 0): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
-  }
-  return n;
-}
-
 function parse(args: string[]) {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     strict: true,
     options: {
@@ -99,8 +94,8 @@ function parse(args: string[]) {
     checkpoint: values.checkpoint,
     run: values.run,
     redo: values.redo,
-    count: nonNegativeInt("count", values.count, 2),
-    seed: nonNegativeInt("seed", values.seed),
+    count: integerOption("count", values.count, 2),
+    seed: integerOption("seed", values.seed, 0),
     classifier: values.classifier,
     data: values.data,
     baselines: !values["no-baselines"],
@@ -150,14 +145,14 @@ async function evaluateRun(opts: Options, runDir: string): Promise<number> {
   await initBackend("cpu");
   const evaluator = await Evaluator.create(opts.classifier, opts.data);
   const results: { step: number; figures: QualityFigures }[] = [];
-  const bar = new ProgressBar("checkpoints");
+  const bar = new ProgressBar({ label: "checkpoints", total: todo.length, unit: "checkpoints" });
   for (const [i, c] of todo.entries()) {
     const generator = await loadLayersModel(c.generatorDir);
     const figures = await evaluator.evaluateGenerator(generator, opts.count, opts.seed);
     generator.dispose();
     await mergeEvalRow(runDir, c.step, figures);
     results.push({ step: c.step, figures });
-    bar.update(i + 1, todo.length);
+    bar.update(i + 1);
   }
   bar.done();
   const reference = evaluator.reference.figures;
@@ -194,12 +189,12 @@ async function main(): Promise<number> {
   const evaluator = await Evaluator.create(opts.classifier, opts.data);
   const started = performance.now();
   const rows: FiguresRow[] = [];
-  const bar = new ProgressBar("generating");
+  const bar = new ProgressBar({ label: "generating", unit: "samples" });
   const model = await evaluator.evaluateOnnx(
     bytes,
     opts.count,
     opts.seed,
-    (d, t) => bar.update(d, t),
+    (d, t) => bar.update(d, { total: t }),
   );
   bar.done();
   rows.push({ label: "generator", figures: model });
@@ -207,12 +202,12 @@ async function main(): Promise<number> {
   let mnistTrain: QualityFigures | null = null;
   if (opts.baselines) {
     await initBackend("cpu");
-    const noise = new ProgressBar("untrained ");
+    const noise = new ProgressBar({ label: "untrained ", unit: "samples" });
     untrained = await evaluator.evaluateOnnx(
       generatorOnnxBytes(buildGenerator({ seed: 0 })),
       opts.count,
       opts.seed,
-      (d, t) => noise.update(d, t),
+      (d, t) => noise.update(d, { total: t }),
     );
     noise.done();
     const train = await loadTrainSet(opts.data);
@@ -261,16 +256,15 @@ async function main(): Promise<number> {
   return 0;
 }
 
-try {
-  Deno.exit(await main());
-} catch (e) {
-  const known = e instanceof UsageError || e instanceof BackendError || e instanceof IdxError ||
-    e instanceof ClassifierFileError || e instanceof CheckpointNotFoundError ||
-    e instanceof GeneratorFileError || e instanceof RunFolderError ||
-    e instanceof ModelFileError;
-  const parseError = e instanceof TypeError &&
-    (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-  if (!known && !parseError) throw e;
-  console.error(`eval: ${(e as Error).message}`);
-  Deno.exit(2);
-}
+await runCli(main, {
+  prefix: "eval",
+  inputErrors: [
+    BackendError,
+    IdxError,
+    ClassifierFileError,
+    CheckpointNotFoundError,
+    GeneratorFileError,
+    RunFolderError,
+    ModelFileError,
+  ],
+});

@@ -4,9 +4,9 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
+import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
 import { BackendError, initBackend, isBackendName } from "../src/backend/mod.ts";
 import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
 import {
@@ -52,9 +52,6 @@ Usage: deno task export --checkpoint PATH [options]
 
 Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16), 2 bad input.`;
 
-/** A problem with the command line or the inputs: one line on stderr, exit code 2. */
-class UsageError extends Error {}
-
 interface ExportArgs {
   checkpoint: string;
   kind: ModelKind;
@@ -70,30 +67,25 @@ interface ExportArgs {
 }
 
 function parse(argv: string[]): ExportArgs | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        checkpoint: { type: "string" },
-        model: { type: "string", default: "generator" },
-        out: { type: "string" },
-        opset: { type: "string", default: String(DEFAULT_OPSET) },
-        layout: { type: "string", default: "nchw" },
-        fp16: { type: "boolean", default: false },
-        "fp16-io": { type: "boolean", default: false },
-        "no-fold-bn": { type: "boolean", default: false },
-        verify: { type: "boolean", default: true },
-        "no-verify": { type: "boolean", default: false },
-        "batch-sizes": { type: "string", default: "1,7,64" },
-        backend: { type: "string", default: "auto" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see --help)`);
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    strict: true,
+    options: {
+      checkpoint: { type: "string" },
+      model: { type: "string", default: "generator" },
+      out: { type: "string" },
+      opset: { type: "string", default: String(DEFAULT_OPSET) },
+      layout: { type: "string", default: "nchw" },
+      fp16: { type: "boolean", default: false },
+      "fp16-io": { type: "boolean", default: false },
+      "no-fold-bn": { type: "boolean", default: false },
+      verify: { type: "boolean", default: true },
+      "no-verify": { type: "boolean", default: false },
+      "batch-sizes": { type: "string", default: "1,7,64" },
+      backend: { type: "string", default: "auto" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
   if (values.help) return null;
   if (!values.checkpoint) {
     throw new UsageError("--checkpoint is required: a run, checkpoint or model folder");
@@ -232,29 +224,15 @@ async function run(args: ExportArgs): Promise<number> {
   return ok ? 0 : 1;
 }
 
-const INPUT_ERRORS = [
-  UsageError,
-  ModelFileError,
-  CheckpointNotFoundError,
-  UnsupportedLayerError,
-  BackendError,
-];
-
 async function main(): Promise<number> {
-  try {
-    const args = parse(Deno.args);
-    if (!args) {
-      console.log(HELP);
-      return 0;
-    }
-    return await run(args);
-  } catch (e) {
-    if (INPUT_ERRORS.some((cls) => e instanceof cls)) {
-      console.error(`error: ${(e as Error).message}`);
-      return 2;
-    }
-    throw e;
+  const args = parse(Deno.args);
+  if (!args) {
+    console.log(HELP);
+    return 0;
   }
+  return await run(args);
 }
 
-Deno.exit(await main());
+await runCli(main, {
+  inputErrors: [ModelFileError, CheckpointNotFoundError, UnsupportedLayerError, BackendError],
+});

@@ -3,7 +3,7 @@
  * `samples/progress.gif`.
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
 import { RunFolderError, writeReport } from "../src/report/mod.ts";
 
 const HELP = `Regenerate the training report of a run folder.
@@ -17,10 +17,8 @@ Writes RUN_DIR/report.html (self-contained: open it from disk in any browser) an
 RUN_DIR/samples/progress.gif (the fixed-latent sample grids across training).
 Exit status: 0 ok, 2 bad input.`;
 
-class UsageError extends Error {}
-
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: Deno.args,
     strict: true,
     allowPositionals: true,
@@ -41,12 +39,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-try {
-  Deno.exit(await main());
-} catch (e) {
-  const parseError = e instanceof TypeError &&
-    (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-  if (!(e instanceof UsageError || e instanceof RunFolderError || parseError)) throw e;
-  console.error(`report: ${(e as Error).message}`);
-  Deno.exit(2);
-}
+await runCli(main, { prefix: "report", inputErrors: [RunFolderError] });

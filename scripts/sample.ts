@@ -5,8 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { ProgressBar } from "../src/eval/progress.ts";
+import { parseCommandLine, ProgressBar, runCli, UsageError } from "../src/cli/mod.ts";
 import {
   createGenerator,
   type GeneratedImages,
@@ -47,9 +46,6 @@ Exit status: 0 ok, 2 bad input (arguments, model file, unavailable provider), 1 
 WebGPU on Linux without a GPU: run with LD_LIBRARY_PATH=/usr/lib/chromium
 VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader; slow).`;
 
-/** A problem with the command line: one line on stderr, exit code 2. */
-class UsageError extends Error {}
-
 type Format = "png" | "png-dir" | "npy";
 
 interface SampleArgs {
@@ -85,34 +81,29 @@ function integer(
 }
 
 function parse(argv: string[]): SampleArgs | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        model: { type: "string", default: "models/generator.onnx" },
-        count: { type: "string", short: "n", default: "64" },
-        seed: { type: "string", default: "0" },
-        provider: { type: "string", default: "auto" },
-        out: { type: "string" },
-        format: { type: "string", default: "png" },
-        cols: { type: "string" },
-        scale: { type: "string", default: "1" },
-        padding: { type: "string", default: "2" },
-        interpolate: { type: "string" },
-        steps: { type: "string", default: "10" },
-        mode: { type: "string", default: "slerp" },
-        gif: { type: "boolean", default: false },
-        threads: { type: "string" },
-        "max-batch": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see --help)`);
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      model: { type: "string", default: "models/generator.onnx" },
+      count: { type: "string", short: "n", default: "64" },
+      seed: { type: "string", default: "0" },
+      provider: { type: "string", default: "auto" },
+      out: { type: "string" },
+      format: { type: "string", default: "png" },
+      cols: { type: "string" },
+      scale: { type: "string", default: "1" },
+      padding: { type: "string", default: "2" },
+      interpolate: { type: "string" },
+      steps: { type: "string", default: "10" },
+      mode: { type: "string", default: "slerp" },
+      gif: { type: "boolean", default: false },
+      threads: { type: "string" },
+      "max-batch": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
   if (values.help) return null;
   const format = values.format;
   if (format !== "png" && format !== "png-dir" && format !== "npy") {
@@ -164,8 +155,8 @@ function parse(argv: string[]): SampleArgs | null {
 }
 
 async function generateImages(generator: Generator, args: SampleArgs): Promise<GeneratedImages> {
-  const bar = new ProgressBar(args.walk ? "walk" : "sample");
-  const onProgress = (done: number, total: number) => bar.update(done, total);
+  const bar = new ProgressBar({ label: args.walk ? "walk" : "sample", unit: "samples" });
+  const onProgress = (done: number, total: number) => bar.update(done, { total });
   try {
     if (args.walk) {
       const [a, b] = args.walk.map((seed) => seedLatents(seed, 1, generator.latentDim));
@@ -230,11 +221,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    const bad = e instanceof UsageError || e instanceof InferenceError;
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(bad ? 2 : 1);
-  }
+  await runCli(() => main(Deno.args), { inputErrors: [InferenceError], failures: [Error] });
 }

@@ -3,8 +3,15 @@
  * ONNX with the project's exporter and checks the ONNX file's test accuracy with onnxruntime-node.
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
+import {
+  formatDuration,
+  integerOption,
+  parseCommandLine,
+  ProgressBar,
+  runCli,
+  UsageError,
+} from "../src/cli/mod.ts";
 import { BackendError, initBackend, isBackendName } from "../src/backend/mod.ts";
 import { IdxError, loadTestSet, loadTrainSet, scalePixels } from "../src/data/mod.ts";
 import {
@@ -12,9 +19,7 @@ import {
   argmaxRow,
   buildClassifier,
   CLASSIFIER_OUTPUTS,
-  formatDuration,
   OnnxClassifier,
-  ProgressBar,
   trainClassifier,
 } from "../src/eval/mod.ts";
 import { convertLayersModel, encodeModel, writeFileAtomic } from "../src/onnx/mod.ts";
@@ -35,18 +40,8 @@ Usage: deno task train:classifier [options]
 Prints the test accuracy after each epoch (TF.js) and of the written ONNX file (onnxruntime-node).
 Exit status: 0 ok, 1 the ONNX accuracy differs from TF.js's, 2 bad input.`;
 
-class UsageError extends Error {}
-
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
-  }
-  return n;
-}
-
 function parse(args: string[]) {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     strict: true,
     options: {
@@ -72,9 +67,9 @@ function parse(args: string[]) {
   return {
     help: values.help,
     stopAt,
-    epochs: positiveInt("epochs", values.epochs),
-    batchSize: positiveInt("batch-size", values["batch-size"]),
-    seed: positiveInt("seed", values.seed),
+    epochs: integerOption("epochs", values.epochs, 1),
+    batchSize: integerOption("batch-size", values["batch-size"], 1),
+    seed: integerOption("seed", values.seed, 1),
     out: resolve(values.out),
     data: values.data,
     backend: values.backend,
@@ -92,13 +87,13 @@ async function main(): Promise<number> {
   const [train, test] = await Promise.all([loadTrainSet(opts.data), loadTestSet(opts.data)]);
   const model = buildClassifier({ seed: opts.seed });
   const started = performance.now();
-  const bar = new ProgressBar("training");
+  const bar = new ProgressBar({ label: "training", unit: "batches" });
   let accuracy = 0;
   const epochs = await trainClassifier(model, train, {
     epochs: opts.epochs,
     batchSize: opts.batchSize,
     seed: opts.seed,
-    onBatch: (done, total, loss) => bar.update(done, total, `loss ${loss.toFixed(4)}`),
+    onBatch: (done, total, loss) => bar.update(done, { total, note: `loss ${loss.toFixed(4)}` }),
     onEpoch: (epoch, loss) => {
       bar.done();
       accuracy = accuracyOf(model, test);
@@ -143,16 +138,4 @@ async function main(): Promise<number> {
   return Math.abs(onnxAccuracy - accuracy) <= 0.0005 ? 0 : 1;
 }
 
-try {
-  Deno.exit(await main());
-} catch (e) {
-  if (e instanceof UsageError || e instanceof BackendError || e instanceof IdxError) {
-    console.error(`train:classifier: ${e.message}`);
-    Deno.exit(2);
-  }
-  if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-    console.error(`train:classifier: ${e.message} (see --help)`);
-    Deno.exit(2);
-  }
-  throw e;
-}
+await runCli(main, { prefix: "train:classifier", inputErrors: [BackendError, IdxError] });

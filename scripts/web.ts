@@ -3,7 +3,7 @@
  * `deno task web:build` only builds (the folder is then a static site to publish as it is).
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
 import { relative, resolve } from "node:path";
 import {
   type BuildReport,
@@ -35,31 +35,21 @@ The site is self-contained: app.js (page + onnxruntime-web), ort/*.wasm, models/
 Open http://127.0.0.1:8000/?seed=7 for the grid of "deno task sample --seed 7";
 add &backend=wasm or &backend=webgpu to force a backend.`;
 
-/** Stops with one line on stderr and exit code 2. */
-function fail(message: string): never {
-  console.error(`web: ${message}`);
-  Deno.exit(2);
-}
-
 function parseCli() {
-  try {
-    return parseArgs({
-      args: Deno.args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "build-only": { type: "boolean", default: false },
-        "no-build": { type: "boolean", default: false },
-        "no-minify": { type: "boolean", default: false },
-        port: { type: "string", default: "8000" },
-        model: { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message}; see --help`);
-  }
+  return parseCommandLine({
+    args: Deno.args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      "build-only": { type: "boolean", default: false },
+      "no-build": { type: "boolean", default: false },
+      "no-minify": { type: "boolean", default: false },
+      port: { type: "string", default: "8000" },
+      model: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }).values;
 }
 
 function printReport(report: BuildReport): void {
@@ -86,26 +76,23 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args["build-only"] && args["no-build"]) fail("--build-only and --no-build contradict");
+  if (args["build-only"] && args["no-build"]) {
+    throw new UsageError("--build-only and --no-build contradict");
+  }
   const port = Number(args.port);
   if (!/^\d+$/.test(args.port) || port > 65535) {
-    fail(`--port must be a whole number from 0 to 65535, got "${args.port}"`);
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${args.port}"`);
   }
   const outDir = args.out ? resolve(args.out) : DEFAULT_DIST_DIR;
   const modelPath = args.model ? resolve(args.model) : DEFAULT_MODEL_PATH;
 
   if (!args["no-build"]) {
-    try {
-      printReport(await buildSite({ outDir, modelPath, minify: !args["no-minify"] }));
-    } catch (error) {
-      if (error instanceof SiteBuildError) fail(error.message);
-      throw error;
-    }
+    printReport(await buildSite({ outDir, modelPath, minify: !args["no-minify"] }));
   } else {
     try {
       await Deno.stat(`${outDir}/index.html`);
     } catch {
-      fail(`${outDir}/index.html not found; run without --no-build first`);
+      throw new UsageError(`${outDir}/index.html not found; run without --no-build first`);
     }
   }
   if (args["build-only"]) return;
@@ -118,10 +105,12 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
-      fail(`port ${port} is already in use; pass --port with another number (or 0 for any)`);
+      throw new UsageError(
+        `port ${port} is already in use; pass --port with another number (or 0 for any)`,
+      );
     }
     throw error;
   }
 }
 
-await main();
+await runCli(main, { prefix: "web", inputErrors: [SiteBuildError] });

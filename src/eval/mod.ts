@@ -29,7 +29,6 @@ export {
 } from "./classifier_model.ts";
 export { accuracyOf, type ClassifierTrainOptions, trainClassifier } from "./classifier_train.ts";
 export { ClassifierFileError, type ClassifierOutputs, OnnxClassifier } from "./classifier_onnx.ts";
-export { formatDuration, ProgressBar } from "./progress.ts";
 export {
   checkTargets,
   computeReference,
