@@ -195,6 +195,7 @@ Deno.test("shipped models/generator.onnx keeps the documented contract and runs"
   const image = (await session.run({ latent: z })).image;
   const layout = meta.output_layout === "NHWC" ? [3, 28, 28, 1] : [3, 1, 28, 28];
   assertEquals(image.dims, layout);
-  assert((image.data as Float32Array).every((v) => v >= -1 && v <= 1));
+  // tanh range; ONNX Runtime's Tanh approximation may overshoot saturated values by one float32 ulp.
+  assert((image.data as Float32Array).every((v) => Math.abs(v) <= 1 + 2 ** -22));
   await session.release();
 });
