@@ -18,10 +18,15 @@ const HELP = `Time the reference training step (predict, two D updates, one G up
 
 Usage: deno task bench:train [options]
 
-  --backends LIST    comma-separated: wasm (as training uses it: single-threaded), wasm-workers (wasm with
-                     --workers kernel workers), webgpu, tensorflow, cpu, or all (default:
-                     wasm,wasm-workers,webgpu,tensorflow; cpu is the pure-JS backend, minutes per step)
+  --backends LIST    comma-separated, or all:
+                       wasm          the fallback as training uses it (--kernels auto: convolutions in
+                                     onnxruntime-node's native kernels when its binding loads)
+                       wasm-workers  wasm kernels split across --workers kernel workers
+                       wasm-single   wasm kernels, single-threaded
+                       webgpu, tensorflow, cpu (the pure-JS backend, minutes per step)
+                     (default: wasm,wasm-workers,webgpu,tensorflow)
   --workers N        kernel workers of wasm-workers besides the main thread (default ${defaultWorkerCount()}: CPUs − 1)
+  --threads N        onnxruntime intra-op threads of wasm (default ${navigator.hardwareConcurrency}: logical CPUs)
   --steps N          timed steps per backend after warm-up (default 10; the median is reported)
   --warmup N         warm-up steps (default 2)
   --batch N          batch size (default 32, the reference)
@@ -31,11 +36,12 @@ Usage: deno task bench:train [options]
   --no-peer          do not run the PyTorch peer
   --python PATH      python with torch (default /usr/bin/python3)
   --peer-script P    the peer (default ../shared/bench/peer_torch.py)
-  --json             print one JSON object: { results, peer, ratio, machine, versions }
+  --json             print one JSON object: { results, peer, ratio, machine, versions }; the ratio is
+                     the first backend's ms/step over the peer's
   --only BACKEND     measure one backend in this process and print its JSON result (used per backend)
   -h, --help         show this help`;
 
-const ALL = ["wasm", "wasm-workers", "webgpu", "tensorflow", "cpu"] as const;
+const ALL = ["wasm", "wasm-workers", "wasm-single", "webgpu", "tensorflow", "cpu"] as const;
 type Target = typeof ALL[number];
 const DEFAULT_TARGETS: Target[] = ["wasm", "wasm-workers", "webgpu", "tensorflow"];
 const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
@@ -60,6 +66,7 @@ function parse() {
       options: {
         backends: { type: "string", default: DEFAULT_TARGETS.join(",") },
         workers: { type: "string", default: String(defaultWorkerCount()) },
+        threads: { type: "string", default: String(navigator.hardwareConcurrency) },
         steps: { type: "string", default: "10" },
         warmup: { type: "string", default: "2" },
         batch: { type: "string", default: "32" },
@@ -90,6 +97,7 @@ function parse() {
     only: values.only as Target | undefined,
     targets: targets as Target[],
     workers: positiveInt("workers", values.workers, 0),
+    threads: positiveInt("threads", values.threads),
     steps: positiveInt("steps", values.steps),
     warmup: positiveInt("warmup", values.warmup, 0),
     batch: positiveInt("batch", values.batch),
@@ -122,10 +130,12 @@ function progress(label: string, total: number): (i: number, ms: number) => void
 
 /** Measures one backend in this process (the child side of {@link measureInChild}). */
 async function measureHere(args: Args, target: Target): Promise<StepBenchResult> {
-  const backend = target === "wasm-workers" ? "wasm" : target;
+  const backend = target.startsWith("wasm") ? "wasm" : target as Exclude<Target, `wasm-${string}`>;
   return await benchTrainStep({
     backend,
+    kernels: target === "wasm" ? "auto" : "wasm",
     workers: target === "wasm-workers" ? args.workers : 0,
+    threads: args.threads,
     batch: args.batch,
     warmup: args.warmup,
     steps: args.steps,
@@ -158,6 +168,8 @@ async function measureInChild(args: Args, target: Target): Promise<StepBenchResu
     target,
     "--workers",
     String(args.workers),
+    "--threads",
+    String(args.threads),
     "--steps",
     String(args.steps),
     "--warmup",
@@ -194,6 +206,14 @@ async function measureInChild(args: Args, target: Target): Promise<StepBenchResu
   } catch {
     return { backend: target, error: `exited with code ${out.code}` };
   }
+}
+
+/** The name a result is printed under: the backend, and for wasm where its convolutions ran. */
+function label(target: Target, r: StepBenchResult): string {
+  if (r.kernels === "onnxruntime") return `wasm + onnxruntime kernels (${r.workers} threads)`;
+  if (target === "wasm-single") return "wasm, single-threaded";
+  if (r.kernels === "wasm") return `wasm + ${r.workers} kernel workers`;
+  return r.backend;
 }
 
 function machine() {
@@ -235,8 +255,7 @@ async function main(): Promise<void> {
     const r = await measureInChild(args, target);
     if ("error" in r) failures.push(r);
     else {
-      const label = target === "wasm-workers" ? `wasm + ${r.workers} kernel workers` : r.backend;
-      results.push({ ...r, backend: label });
+      results.push({ ...r, backend: label(target, r) });
     }
   }
   let peer: PeerResult | { error: string } | null = null;
@@ -254,7 +273,8 @@ async function main(): Promise<void> {
       ? { error: why }
       : await runPeer(options).catch((e) => ({ error: (e as Error).message }));
   }
-  const main = results.find((r) => r.backend === "wasm") ?? results[0];
+  // The ratio is of the fallback as training uses it (the first target, wasm, by default).
+  const main = results[0];
   const ratio = main && peer && "msPerStep" in peer ? main.msPerStep / peer.msPerStep : null;
   const report = {
     results,

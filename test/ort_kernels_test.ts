@@ -1,0 +1,111 @@
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-cpu";
+import assert from "node:assert/strict";
+import { initBackend } from "../src/backend/mod.ts";
+import { startWasmKernels, stopWasmKernels } from "../src/backend/wasm_kernels.ts";
+import { ortKernelsActive, startOrtKernels, stopOrtKernels } from "../src/ort_kernels/mod.ts";
+import { conv2dBackpropInputGraph } from "../src/ort_kernels/graphs.ts";
+import type { StepLosses } from "../src/train/mod.ts";
+import { CASES, convGrads, relError, seeded } from "./conv_cases.ts";
+import { assertSameStatistics, lossHistory, STEPS } from "./step_history.ts";
+
+await initBackend("wasm");
+
+/** Runs `body` with the onnxruntime kernels routing the wasm backend's convolutions, then restores them. */
+async function withOrtKernels<T>(body: () => Promise<T>): Promise<T> {
+  assert.equal(
+    startOrtKernels({ threads: 2 }),
+    null,
+    "onnxruntime-node's binding should load here",
+  );
+  try {
+    return await body();
+  } finally {
+    stopOrtKernels();
+  }
+}
+
+for (const c of CASES) {
+  Deno.test(`onnxruntime conv kernels equal cpu: ${c.name}`, async () => {
+    const expected = await convGrads(c, "cpu");
+    const actual = await withOrtKernels(() => convGrads(c, "wasm"));
+    assert.ok(relError(actual.y, expected.y) < 1e-4, `Conv2D of ${c.name}`);
+    assert.ok(relError(actual.dx, expected.dx) < 1e-4, `Conv2DBackpropInput (dx) of ${c.name}`);
+    assert.ok(relError(actual.dw, expected.dw) < 1e-4, `Conv2DBackpropFilter (dw) of ${c.name}`);
+    if (typeof c.pad === "string") {
+      assert.ok(
+        relError(actual.transposed, expected.transposed) < 1e-4,
+        `conv2dTranspose of ${c.name}`,
+      );
+    }
+  });
+}
+
+/** FusedConv2D with a bias and each activation (PReLU goes to the wasm kernel), on `backend`. */
+async function fusedOutputs(backend: string): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = seeded([3, 9, 9, 6], 31) as tf.Tensor4D;
+    const filter = seeded([3, 3, 6, 5], 32) as tf.Tensor4D;
+    const bias = seeded([5], 33);
+    const activations = [
+      "linear",
+      "relu",
+      "relu6",
+      "elu",
+      "sigmoid",
+      "leakyrelu",
+      "prelu",
+    ] as const;
+    return activations.map((activation) =>
+      tf.fused.conv2d({
+        x,
+        filter,
+        strides: 2,
+        pad: "same",
+        bias,
+        activation,
+        leakyreluAlpha: 0.3,
+        preluActivationWeights: activation === "prelu" ? tf.fill([5], 0.25) : undefined,
+      }).dataSync() as Float32Array
+    );
+  });
+}
+
+Deno.test("onnxruntime FusedConv2D applies bias and every fused activation like cpu", async () => {
+  const expected = await fusedOutputs("cpu");
+  const actual = await withOrtKernels(() => fusedOutputs("wasm"));
+  expected.forEach((e, i) => assert.ok(relError(actual[i], e) < 1e-5, `activation ${i}`));
+});
+
+Deno.test("a transposed convolution with an empty phase is left to the wasm kernel", () => {
+  // Kernel 1, stride 2: odd output rows receive nothing; the graph builder declines.
+  const info = tf.backend_util.computeConv2DInfo([1, 6, 6, 2], [1, 1, 2, 3], 2, 1, "valid");
+  assert.equal(conv2dBackpropInputGraph(info), null);
+});
+
+Deno.test("startWasmKernels: auto picks onnxruntime, wasm keeps the wasm kernels, stop restores", async () => {
+  const auto = await startWasmKernels({ threads: 2 });
+  try {
+    assert.equal(auto.kernels, "onnxruntime");
+    assert.equal(auto.threads, 2);
+    assert.ok(ortKernelsActive());
+  } finally {
+    await stopWasmKernels();
+  }
+  assert.ok(!ortKernelsActive());
+  const wasm = await startWasmKernels({ kernels: "wasm", workers: 0 });
+  await stopWasmKernels();
+  assert.deepEqual([wasm.kernels, wasm.threads], ["wasm", 0]);
+  assert.ok(!ortKernelsActive());
+});
+
+Deno.test(`seeded ${STEPS}-step training: onnxruntime kernels follow the plain loss history`, async () => {
+  const plain = await lossHistory();
+  const [first, second] = await withOrtKernels(
+    async () => [await lossHistory(), await lossHistory()],
+  );
+  // Deterministic for a fixed thread count: the same seed gives the same history, bit for bit.
+  assert.deepEqual(second, first);
+  assertSameStatistics(plain, first as StepLosses[]);
+});
