@@ -11,13 +11,13 @@ import { assertSameStatistics, lossHistory, STEPS } from "./step_history.ts";
 
 await initBackend("wasm");
 
-/** Runs `body` with the onnxruntime kernels routing the wasm backend's convolutions, then restores them. */
-async function withOrtKernels<T>(body: () => Promise<T>): Promise<T> {
-  assert.equal(
-    startOrtKernels({ threads: 2 }),
-    null,
-    "onnxruntime-node's binding should load here",
-  );
+/**
+ * Runs `body` with the onnxruntime kernels routing the wasm backend's convolutions, then restores them. A patch
+ * limit of 0 selects the graphs built on onnxruntime's Conv; the default selects patch-matrix GEMMs on small shapes.
+ */
+async function withOrtKernels<T>(body: () => Promise<T>, patchLimit?: number): Promise<T> {
+  const failure = startOrtKernels({ threads: 2, patchLimit });
+  assert.equal(failure, null, "onnxruntime-node's binding should load here");
   try {
     return await body();
   } finally {
@@ -28,15 +28,18 @@ async function withOrtKernels<T>(body: () => Promise<T>): Promise<T> {
 for (const c of CASES) {
   Deno.test(`onnxruntime conv kernels equal cpu: ${c.name}`, async () => {
     const expected = await convGrads(c, "cpu");
-    const actual = await withOrtKernels(() => convGrads(c, "wasm"));
-    assert.ok(relError(actual.y, expected.y) < 1e-4, `Conv2D of ${c.name}`);
-    assert.ok(relError(actual.dx, expected.dx) < 1e-4, `Conv2DBackpropInput (dx) of ${c.name}`);
-    assert.ok(relError(actual.dw, expected.dw) < 1e-4, `Conv2DBackpropFilter (dw) of ${c.name}`);
-    if (typeof c.pad === "string") {
-      assert.ok(
-        relError(actual.transposed, expected.transposed) < 1e-4,
-        `conv2dTranspose of ${c.name}`,
-      );
+    for (const patchLimit of [undefined, 0]) {
+      const actual = await withOrtKernels(() => convGrads(c, "wasm"), patchLimit);
+      const where = `${c.name}, patch limit ${patchLimit ?? "default"}`;
+      assert.ok(relError(actual.y, expected.y) < 1e-4, `Conv2D of ${where}`);
+      assert.ok(relError(actual.dx, expected.dx) < 1e-4, `Conv2DBackpropInput (dx) of ${where}`);
+      assert.ok(relError(actual.dw, expected.dw) < 1e-4, `Conv2DBackpropFilter (dw) of ${where}`);
+      if (typeof c.pad === "string") {
+        assert.ok(
+          relError(actual.transposed, expected.transposed) < 1e-4,
+          `conv2dTranspose of ${where}`,
+        );
+      }
     }
   });
 }

@@ -12,6 +12,7 @@ import {
   FUSED_ACTIVATIONS,
   type FusedActivation,
   type KernelGraph,
+  PATCH_LIMIT,
 } from "./graphs.ts";
 import { KernelSession, type RuntimeOptions } from "./runtime.ts";
 
@@ -40,7 +41,7 @@ interface ConvAttrs {
 export class SessionCache {
   private readonly sessions = new Map<string, KernelSession | null>();
 
-  constructor(private readonly options: RuntimeOptions = {}) {}
+  constructor(readonly options: RuntimeOptions = {}) {}
 
   /** The session for `key`, compiled from `build()` on first use; null when `build` declines the call. */
   get(key: string, build: () => KernelGraph | null): KernelSession | null {
@@ -106,12 +107,16 @@ export function ortKernelConfigs(
   backendName: string,
   base: (kernelName: string) => tf.KernelFunc,
 ): tf.KernelConfig[] {
+  const limit = cache.options.patchLimit ?? PATCH_LIMIT;
   const conv2d: tf.KernelFunc = (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const a = args.attrs as unknown as ConvAttrs;
     if (!isNhwc(a)) return base("Conv2D")(args);
     const info = forwardInfo(x, filter, a);
-    const session = cache.get(keyOf("Conv2D", x.shape, filter.shape, a), () => conv2dGraph(info));
+    const session = cache.get(
+      keyOf("Conv2D", x.shape, filter.shape, a),
+      () => conv2dGraph(info, false, "linear", 0.2, limit),
+    );
     return runInto(args.backend as HeapBackend, session!, [x, filter], info.outShape);
   };
 
@@ -135,7 +140,7 @@ export function ortKernelConfigs(
     const alpha = a.leakyreluAlpha ?? 0.2;
     const session = cache.get(
       keyOf("FusedConv2D", x!.shape, filter!.shape, bias !== undefined, a),
-      () => conv2dGraph(info, bias !== undefined, activation as FusedActivation, alpha),
+      () => conv2dGraph(info, bias !== undefined, activation as FusedActivation, alpha, limit),
     );
     const inputs = bias === undefined ? [x!, filter!] : [x!, filter!, bias];
     return runInto(args.backend as HeapBackend, session!, inputs, info.outShape);
@@ -155,7 +160,7 @@ export function ortKernelConfigs(
     );
     const session = cache.get(
       keyOf("Conv2DBackpropInput", dy.shape, filter.shape, a),
-      () => conv2dBackpropInputGraph(info),
+      () => conv2dBackpropInputGraph(info, limit),
     );
     if (session === null) return base("Conv2DBackpropInput")(args);
     return runInto(args.backend as HeapBackend, session, [dy, filter], info.inShape);
@@ -175,7 +180,7 @@ export function ortKernelConfigs(
     );
     const session = cache.get(
       keyOf("Conv2DBackpropFilter", x.shape, dy.shape, a),
-      () => conv2dBackpropFilterGraph(info),
+      () => conv2dBackpropFilterGraph(info, limit),
     );
     return runInto(args.backend as HeapBackend, session!, [x, dy], a.filterShape!);
   };

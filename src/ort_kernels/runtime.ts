@@ -57,6 +57,11 @@ export function loadOrtBinding(): string | null {
 export interface RuntimeOptions {
   /** Intra-op threads (default: logical CPUs). */
   threads?: number;
+  /**
+   * Largest patch matrix (values) a kernel graph gathers for one matrix product instead of using onnxruntime's
+   * Conv (default `PATCH_LIMIT`; 0 always uses Conv where it can). Changes speed, not results beyond rounding.
+   */
+  patchLimit?: number;
 }
 
 /** A compiled kernel graph that reads and writes `Float32Array`s (views into the wasm heap included). */
