@@ -81,6 +81,40 @@ Deno.test("onnxruntime FusedConv2D applies bias and every fused activation like 
   expected.forEach((e, i) => assert.ok(relError(actual[i], e) < 1e-5, `activation ${i}`));
 });
 
+/** Large Sum/Mean reductions and BatchMatMuls (over the native threshold) on `backend`. */
+async function reductionsAndProducts(backend: string): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = seeded([8, 20, 20, 24], 41);
+    const a = seeded([1, 64, 300], 42);
+    const b = seeded([1, 300, 256], 43);
+    const c = seeded([3, 40, 300], 44);
+    const d = seeded([3, 300, 50], 45);
+    const outputs = [
+      x.sum([0, 1, 2]),
+      x.sum(3, true),
+      x.sum([1, -1]),
+      x.mean([0, 1, 2]),
+      x.mean(1, true),
+      tf.matMul(a, b),
+      tf.matMul(b, a, true, true),
+      tf.matMul(c, d),
+      tf.matMul(c, d.transpose([0, 2, 1]), false, true),
+      tf.matMul(c.transpose([0, 2, 1]), d, true, false),
+    ];
+    return outputs.map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+Deno.test("onnxruntime Sum, Mean and BatchMatMul equal cpu (axes, keepDims, transposes, batches)", async () => {
+  const expected = await reductionsAndProducts("cpu");
+  const actual = await withOrtKernels(() => reductionsAndProducts("wasm"));
+  expected.forEach((e, i) => {
+    assert.equal(actual[i].length, e.length, `output ${i} size`);
+    assert.ok(relError(actual[i], e) < 1e-5, `output ${i}: ${relError(actual[i], e)}`);
+  });
+});
+
 Deno.test("a transposed convolution with an empty phase is left to the wasm kernel", () => {
   // Kernel 1, stride 2: odd output rows receive nothing; the graph builder declines.
   const info = tf.backend_util.computeConv2DInfo([1, 6, 6, 2], [1, 1, 2, 3], 2, 1, "valid");

@@ -1,11 +1,12 @@
 /**
- * TF.js kernel functions for the wasm backend that run the convolution kernels through onnxruntime-node's native CPU
+ * TF.js kernel functions for the wasm backend that run convolutions, large matrix products and reductions through onnxruntime-node's native CPU
  * kernels (MLAS, all cores), reading TF.js's tensors in the wasm heap and writing the result straight into it.
  * Calls a graph cannot express (NCHW data, PReLU) go to the kernel registered before.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  batchMatMulGraph,
   conv2dBackpropFilterGraph,
   conv2dBackpropInputGraph,
   conv2dGraph,
@@ -13,6 +14,7 @@ import {
   type FusedActivation,
   type KernelGraph,
   PATCH_LIMIT,
+  reduceGraph,
 } from "./graphs.ts";
 import { KernelSession, type RuntimeOptions } from "./runtime.ts";
 
@@ -69,6 +71,9 @@ export class SessionCache {
   }
 }
 
+/** Smallest tensor (values) whose reduction or matrix product is worth a native call; smaller ones stay in wasm. */
+const MIN_VALUES = 1 << 16;
+
 /** Enough for a training run's layers × kernels × the few batch sizes it uses (training, samples, evaluation). */
 const MAX_SESSIONS = 256;
 
@@ -101,7 +106,7 @@ function forwardInfo(x: tf.TensorInfo, filter: tf.TensorInfo, a: ConvAttrs) {
 
 const keyOf = (kernel: string, ...parts: unknown[]) => `${kernel}|${JSON.stringify(parts)}`;
 
-/** The four kernels, each falling back to `base(kernelName)` for calls it does not handle. */
+/** The native kernels, each falling back to `base(kernelName)` for calls it does not handle. */
 export function ortKernelConfigs(
   cache: SessionCache,
   backendName: string,
@@ -185,7 +190,38 @@ export function ortKernelConfigs(
     return runInto(args.backend as HeapBackend, session!, [x, dy], a.filterShape!);
   };
 
+  const reduce = (op: "sum" | "mean", kernelName: string): tf.KernelFunc => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const a = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== "float32" || tf.util.sizeFromShape(x.shape) < MIN_VALUES) {
+      return base(kernelName)(args);
+    }
+    const axes = tf.util.parseAxisParam(a.axis, x.shape).sort((p, q) => p - q);
+    const session = cache.get(
+      keyOf(kernelName, x.shape, axes, a.keepDims),
+      () => reduceGraph(op, x.shape, axes, a.keepDims),
+    )!;
+    return runInto(args.backend as HeapBackend, session, [x], session.outputShape);
+  };
+
+  const batchMatMul: tf.KernelFunc = (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const t = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const rank3 = a.shape.length === 3 && b.shape.length === 3 && a.shape[0] === b.shape[0];
+    const floats = a.dtype === "float32" && b.dtype === "float32";
+    const size = tf.util.sizeFromShape(a.shape) + tf.util.sizeFromShape(b.shape);
+    if (!rank3 || !floats || size < MIN_VALUES) return base("BatchMatMul")(args);
+    const session = cache.get(
+      keyOf("BatchMatMul", a.shape, b.shape, t.transposeA, t.transposeB),
+      () => batchMatMulGraph(a.shape, b.shape, t.transposeA, t.transposeB),
+    )!;
+    return runInto(args.backend as HeapBackend, session, [a, b], session.outputShape);
+  };
+
   return [
+    { kernelName: "Sum", backendName, kernelFunc: reduce("sum", "Sum") },
+    { kernelName: "Mean", backendName, kernelFunc: reduce("mean", "Mean") },
+    { kernelName: "BatchMatMul", backendName, kernelFunc: batchMatMul },
     { kernelName: "Conv2D", backendName, kernelFunc: conv2d },
     { kernelName: "FusedConv2D", backendName, kernelFunc: fusedConv2d },
     { kernelName: "Conv2DBackpropInput", backendName, kernelFunc: backpropInput },

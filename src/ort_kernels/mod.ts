@@ -1,7 +1,7 @@
 /**
- * Native convolutions for the wasm backend: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput` and
- * `Conv2DBackpropFilter` run as small ONNX graphs in onnxruntime-node (MLAS kernels, every core), while everything
- * else (BatchNorm, activations, dropout, losses, Adam) stays in TF.js's wasm backend. Where tfjs-node cannot be
+ * Native kernels for the wasm backend: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, and
+ * large `BatchMatMul`, `Sum` and `Mean` calls run as small ONNX graphs in onnxruntime-node (MLAS kernels, every
+ * core), while everything else (BatchNorm, activations, dropout, losses, Adam) stays in TF.js's wasm backend. Where tfjs-node cannot be
  * installed, onnxruntime-node usually can (its npm package carries its binaries), and it is a dependency already.
  *
  * The algorithm is unchanged; results equal the reference `cpu` backend within float rounding (tested).
@@ -15,7 +15,15 @@ export { loadOrtBinding };
 export type { RuntimeOptions };
 
 const BACKEND = "wasm";
-const KERNELS = ["Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
+const KERNELS = [
+  "Sum",
+  "Mean",
+  "BatchMatMul",
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropInput",
+  "Conv2DBackpropFilter",
+];
 
 let running: { cache: SessionCache; bases: tf.KernelConfig[] } | null = null;
 

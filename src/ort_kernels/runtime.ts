@@ -91,6 +91,11 @@ export class KernelSession {
     return new KernelSession(session, graph, loaded.ort);
   }
 
+  /** Shape of the graph's output. */
+  get outputShape(): number[] {
+    return this.graph.outputShape;
+  }
+
   /** Runs the graph on `inputs` (in the graph's input order) and writes the result into `output`. */
   run(inputs: Float32Array[], output: Float32Array): void {
     const feeds: Record<string, OrtTensor> = {};
