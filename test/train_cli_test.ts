@@ -43,6 +43,8 @@ Deno.test("bad input: one line on stderr and exit code 2", async () => {
     [["--batch-size=-4"], /--batch-size must be a positive integer, got "-4"/],
     [["--lr", "-1"], /'--lr' argument is ambiguous.* use '--lr=-XYZ'/],
     [["--backend", "tpu"], /--backend must be one of auto, tensorflow, wasm, webgpu, cpu/],
+    [["--kernels", "gpu"], /--kernels must be one of auto, onnxruntime, wasm, got "gpu"/],
+    [["--threads", "0"], /--threads must be a positive integer, got "0"/],
     [
       ["--data", join(empty, "nope"), "--backend", "cpu"],
       /nope\/train-images-idx3-ubyte: not found/,
@@ -75,7 +77,8 @@ Deno.test("--help lists every option and --summary prints both models", async ()
       "--label-noise",
     ]
       .concat(["--seed", "--log-every", "--sample-every", "--checkpoint-at", "--checkpoint-every"])
-      .concat(["--out", "--resume", "--backend", "--data", "--summary"])
+      .concat(["--out", "--resume", "--backend", "--kernels", "--threads", "--workers"])
+      .concat(["--data", "--summary"])
   ) ok(help.stdout.includes(option), option);
   match(help.stdout, /default 10000\)/);
   const summary = await run(["--summary"]);
