@@ -25,6 +25,7 @@ import {
   MAX_OPSET,
   MIN_OPSET,
   type ModelKind,
+  portableSourcePath,
   resolveModelSource,
   summarizeModel,
   UnsupportedLayerError,
@@ -173,7 +174,7 @@ async function run(args: ExportArgs): Promise<number> {
     layout: args.layout,
     precision,
     step: source.step,
-    source: source.modelDir,
+    source: portableSourcePath(source.modelDir, Deno.cwd()),
   } as const;
   const proto = convertLayersModel(model, {
     opset: args.opset,

@@ -7,6 +7,7 @@ import {
   DataType,
   decodeModel,
   IR_VERSION,
+  portableSourcePath,
   PRODUCER_NAME,
 } from "../src/onnx/mod.ts";
 import { emulateTraining, exportBytes, opsOf, useWasm } from "./onnx_fixtures.ts";
@@ -198,4 +199,15 @@ Deno.test("shipped models/generator.onnx keeps the documented contract and runs"
   // tanh range; ONNX Runtime's Tanh approximation may overshoot saturated values by one float32 ulp.
   assert((image.data as Float32Array).every((v) => Math.abs(v) <= 1 + 2 ** -22));
   await session.release();
+});
+
+Deno.test("portableSourcePath: relative inside the working folder, last four components outside", () => {
+  assertEquals(
+    portableSourcePath("/home/me/proj/runs/r1/checkpoints/step-00010/generator", "/home/me/proj"),
+    "runs/r1/checkpoints/step-00010/generator",
+  );
+  assertEquals(
+    portableSourcePath("/tmp/x/r1/checkpoints/step-00010/generator", "/home/me/proj"),
+    "r1/checkpoints/step-00010/generator",
+  );
 });

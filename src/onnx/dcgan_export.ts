@@ -1,4 +1,4 @@
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { MODEL_JSON, resolveCheckpoint, STATE_JSON } from "../checkpoint/mod.ts";
 import type { ImageLayout } from "./convert.ts";
@@ -83,6 +83,16 @@ export interface DcganMetadataInput {
   precision: FloatPrecision;
   step: number | null;
   source: string;
+}
+
+/**
+ * The checkpoint folder as recorded in a shipped model: relative to `cwd` when inside it, else its last four
+ * components (`<run>/checkpoints/step-N/<model>`), so that no local absolute path leaks into the file.
+ */
+export function portableSourcePath(dir: string, cwd: string): string {
+  const rel = relative(cwd, dir);
+  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return rel.split(sep).join("/");
+  return resolve(dir).split(sep).filter((p) => p !== "").slice(-4).join("/");
 }
 
 /** The `metadata_props` of an exported DCGAN generator or discriminator. */

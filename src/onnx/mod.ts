@@ -24,6 +24,7 @@ export {
   kindMismatch,
   type ModelKind,
   type ModelSource,
+  portableSourcePath,
   resolveModelSource,
   writeFileAtomic,
 } from "./dcgan_export.ts";
