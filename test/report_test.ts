@@ -89,6 +89,13 @@ Deno.test("line chart: one path per series, references, escaped title", () => {
     series: [{ label: "x", color: "#000", points: [[3, 1]] }],
   });
   assert.equal(single.match(/<circle /g)?.length, 1, "a lone point is drawn as a dot");
+  // One evaluation at step 1000: distinct round step ticks around it (not 999 / 1k / 1k).
+  const lone = lineChart({
+    title: "t",
+    series: [{ label: "x", color: "#000", points: [[1000, 5]] }],
+  });
+  const xTicks = [...lone.matchAll(/text-anchor="middle">([^<]+)<\/text>/g)].map((m) => m[1]);
+  assert.deepEqual(xTicks, ["600", "800", "1k", "1.2k", "1.4k"]);
 });
 
 async function makeRun(dir: string): Promise<void> {

@@ -77,7 +77,11 @@ export function lineChart(options: ChartOptions): string {
   const ys = [...all.map((p) => p[1]), ...refs.map((r) => r.y)];
   let x0 = xs.length ? Math.min(...xs) : 0;
   let x1 = xs.length ? Math.max(...xs) : 1;
-  if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
+  if (x1 === x0) {
+    // One x value (a single evaluation): centre it in a range wide enough for distinct round ticks.
+    const half = Math.max(1, Math.abs(x0) / 2);
+    [x0, x1] = [x0 - half, x1 + half];
+  }
   let y0 = options.yMin ?? (ys.length ? Math.min(...ys) : 0);
   let y1 = options.yMax ?? (ys.length ? Math.max(...ys) : 1);
   if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
