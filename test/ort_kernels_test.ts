@@ -5,6 +5,7 @@ import { initBackend } from "../src/backend/mod.ts";
 import { startWasmKernels, stopWasmKernels } from "../src/backend/wasm_kernels.ts";
 import { ortKernelsActive, startOrtKernels, stopOrtKernels } from "../src/ort_kernels/mod.ts";
 import { conv2dBackpropInputGraph } from "../src/ort_kernels/graphs.ts";
+import { SessionCache } from "../src/ort_kernels/kernels.ts";
 import type { StepLosses } from "../src/train/mod.ts";
 import { CASES, convGrads, relError, seeded } from "./conv_cases.ts";
 import { assertSameStatistics, lossHistory, STEPS } from "./step_history.ts";
@@ -113,6 +114,23 @@ Deno.test("onnxruntime Sum, Mean and BatchMatMul equal cpu (axes, keepDims, tran
     assert.equal(actual[i].length, e.length, `output ${i} size`);
     assert.ok(relError(actual[i], e) < 1e-5, `output ${i}: ${relError(actual[i], e)}`);
   });
+});
+
+Deno.test("a graph onnxruntime rejects leaves that call shape to the wasm kernel, said once", () => {
+  const cache = new SessionCache({ threads: 1 });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => warnings.push(message);
+  try {
+    const broken = () => ({ inputs: [], outputShape: [1], model: new Uint8Array([8, 1, 2]) });
+    assert.equal(cache.get("Conv2D|[1]", broken), null);
+    assert.equal(cache.get("Conv2D|[1]", broken), null);
+  } finally {
+    console.warn = warn;
+    cache.dispose();
+  }
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /Conv2D for this shape failed to compile .*; using the wasm kernel/);
 });
 
 Deno.test("a transposed convolution with an empty phase is left to the wasm kernel", () => {

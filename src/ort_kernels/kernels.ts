@@ -45,11 +45,22 @@ export class SessionCache {
 
   constructor(readonly options: RuntimeOptions = {}) {}
 
-  /** The session for `key`, compiled from `build()` on first use; null when `build` declines the call. */
+  /**
+   * The session for `key`, compiled from `build()` on first use; null when `build` declines the call or
+   * onnxruntime rejects the graph (said once on stderr), so that the caller keeps the wasm kernel for it.
+   */
   get(key: string, build: () => KernelGraph | null): KernelSession | null {
     if (this.sessions.has(key)) return this.sessions.get(key)!;
-    const graph = build();
-    const session = graph === null ? null : KernelSession.create(graph, this.options);
+    let session: KernelSession | null = null;
+    try {
+      const graph = build();
+      if (graph !== null) session = KernelSession.create(graph, this.options);
+    } catch (e) {
+      console.warn(
+        `onnxruntime kernels: ${key.split("|")[0]} for this shape failed to compile ` +
+          `(${(e as Error).message.split("\n")[0]}); using the wasm kernel for it`,
+      );
+    }
     this.sessions.set(key, session);
     if (this.sessions.size > MAX_SESSIONS) {
       const [oldest, evicted] = this.sessions.entries().next().value!;
@@ -113,16 +124,30 @@ export function ortKernelConfigs(
   base: (kernelName: string) => tf.KernelFunc,
 ): tf.KernelConfig[] {
   const limit = cache.options.patchLimit ?? PATCH_LIMIT;
+  /** Runs `kernelName`'s graph for this call shape, or the wasm kernel when there is none. */
+  const native = (
+    kernelName: string,
+    args: Parameters<tf.KernelFunc>[0],
+    shapeKey: unknown[],
+    build: () => KernelGraph | null,
+    inputs: tf.TensorInfo[],
+  ): tf.TensorInfo => {
+    const session = cache.get(keyOf(kernelName, ...shapeKey), build);
+    if (session === null) return base(kernelName)(args) as tf.TensorInfo;
+    return runInto(args.backend as HeapBackend, session, inputs, session.outputShape);
+  };
   const conv2d: tf.KernelFunc = (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const a = args.attrs as unknown as ConvAttrs;
     if (!isNhwc(a)) return base("Conv2D")(args);
     const info = forwardInfo(x, filter, a);
-    const session = cache.get(
-      keyOf("Conv2D", x.shape, filter.shape, a),
+    return native(
+      "Conv2D",
+      args,
+      [x.shape, filter.shape, a],
       () => conv2dGraph(info, false, "linear", 0.2, limit),
+      [x, filter],
     );
-    return runInto(args.backend as HeapBackend, session!, [x, filter], info.outShape);
   };
 
   const fusedConv2d: tf.KernelFunc = (args) => {
@@ -143,12 +168,13 @@ export function ortKernelConfigs(
       return base("FusedConv2D")(args);
     }
     const alpha = a.leakyreluAlpha ?? 0.2;
-    const session = cache.get(
-      keyOf("FusedConv2D", x!.shape, filter!.shape, bias !== undefined, a),
+    return native(
+      "FusedConv2D",
+      args,
+      [x!.shape, filter!.shape, bias !== undefined, a],
       () => conv2dGraph(info, bias !== undefined, activation as FusedActivation, alpha, limit),
+      bias === undefined ? [x!, filter!] : [x!, filter!, bias],
     );
-    const inputs = bias === undefined ? [x!, filter!] : [x!, filter!, bias];
-    return runInto(args.backend as HeapBackend, session!, inputs, info.outShape);
   };
 
   const backpropInput: tf.KernelFunc = (args) => {
@@ -163,12 +189,13 @@ export function ortKernelConfigs(
       a.pad,
       a.dimRoundingMode,
     );
-    const session = cache.get(
-      keyOf("Conv2DBackpropInput", dy.shape, filter.shape, a),
+    return native(
+      "Conv2DBackpropInput",
+      args,
+      [dy.shape, filter.shape, a],
       () => conv2dBackpropInputGraph(info, limit),
+      [dy, filter],
     );
-    if (session === null) return base("Conv2DBackpropInput")(args);
-    return runInto(args.backend as HeapBackend, session, [dy, filter], info.inShape);
   };
 
   const backpropFilter: tf.KernelFunc = (args) => {
@@ -183,11 +210,13 @@ export function ortKernelConfigs(
       a.pad,
       a.dimRoundingMode,
     );
-    const session = cache.get(
-      keyOf("Conv2DBackpropFilter", x.shape, dy.shape, a),
+    return native(
+      "Conv2DBackpropFilter",
+      args,
+      [x.shape, dy.shape, a],
       () => conv2dBackpropFilterGraph(info, limit),
+      [x, dy],
     );
-    return runInto(args.backend as HeapBackend, session!, [x, dy], a.filterShape!);
   };
 
   const reduce = (op: "sum" | "mean", kernelName: string): tf.KernelFunc => (args) => {
@@ -197,11 +226,13 @@ export function ortKernelConfigs(
       return base(kernelName)(args);
     }
     const axes = tf.util.parseAxisParam(a.axis, x.shape).sort((p, q) => p - q);
-    const session = cache.get(
-      keyOf(kernelName, x.shape, axes, a.keepDims),
+    return native(
+      kernelName,
+      args,
+      [x.shape, axes, a.keepDims],
       () => reduceGraph(op, x.shape, axes, a.keepDims),
-    )!;
-    return runInto(args.backend as HeapBackend, session, [x], session.outputShape);
+      [x],
+    );
   };
 
   const batchMatMul: tf.KernelFunc = (args) => {
@@ -211,11 +242,13 @@ export function ortKernelConfigs(
     const floats = a.dtype === "float32" && b.dtype === "float32";
     const size = tf.util.sizeFromShape(a.shape) + tf.util.sizeFromShape(b.shape);
     if (!rank3 || !floats || size < MIN_VALUES) return base("BatchMatMul")(args);
-    const session = cache.get(
-      keyOf("BatchMatMul", a.shape, b.shape, t.transposeA, t.transposeB),
+    return native(
+      "BatchMatMul",
+      args,
+      [a.shape, b.shape, t.transposeA, t.transposeB],
       () => batchMatMulGraph(a.shape, b.shape, t.transposeA, t.transposeB),
-    )!;
-    return runInto(args.backend as HeapBackend, session, [a, b], session.outputShape);
+      [a, b],
+    );
   };
 
   return [
