@@ -13,6 +13,7 @@ import {
   UsageError,
 } from "../src/cli/mod.ts";
 import { BackendError, initBackend, isBackendName } from "../src/backend/mod.ts";
+import { startWasmKernels } from "../src/backend/wasm_kernels.ts";
 import { IdxError, loadTestSet, loadTrainSet, scalePixels } from "../src/data/mod.ts";
 import {
   accuracyOf,
@@ -84,6 +85,7 @@ async function main(): Promise<number> {
   }
   const backend = await initBackend(opts.backend);
   console.log(`backend: ${backend.name} (${backend.reason})`);
+  if (backend.name === "wasm") console.log((await startWasmKernels()).description);
   const [train, test] = await Promise.all([loadTrainSet(opts.data), loadTestSet(opts.data)]);
   const model = buildClassifier({ seed: opts.seed });
   const started = performance.now();
