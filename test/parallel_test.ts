@@ -8,19 +8,10 @@ import {
   stopParallelKernels,
 } from "../src/parallel/mod.ts";
 import type { StepLosses } from "../src/train/mod.ts";
+import { relError } from "./conv_cases.ts";
 import { assertSameStatistics, lossHistory, STEPS } from "./step_history.ts";
 
 await initBackend("wasm");
-
-function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 Deno.test("splitRows: contiguous parts differing by at most one row", () => {
   assert.deepEqual(splitRows(32, 2), [0, 16, 32]);
@@ -74,7 +65,7 @@ Deno.test("split convolutions equal the single-threaded kernels", async () => {
     assert.deepEqual(split.yFused, plain.yFused);
     assert.deepEqual(split.dx, plain.dx);
     // The filter gradient is a sum of per-part sums: equal up to float rounding order.
-    assert.ok(maxRelDiff(split.dw, plain.dw) < 1e-5);
+    assert.ok(relError(split.dw, plain.dw) < 1e-5);
   } finally {
     await stopParallelKernels();
   }

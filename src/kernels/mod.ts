@@ -6,12 +6,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { conv2dBackpropFilter, type Conv2DBackpropFilterAttrs } from "./conv2d_backprop_filter.ts";
-import { conv2dBackpropInput, type Conv2DBackpropInputAttrs } from "./conv2d_backprop_input.ts";
+import {
+  conv2dBackpropInput,
+  type Conv2DBackpropInputAttrs,
+  type HeapBackend,
+} from "./conv2d_backprop_input.ts";
 import { batchNormGrads, registerBatchNormGradient } from "./batch_norm_grad.ts";
 
 export { conv2dBackpropFilter, conv2dBackpropInput };
 export { batchNormGrads, registerBatchNormGradient };
-export type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs };
+export type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, HeapBackend };
 
 const BACKEND = "wasm";
 

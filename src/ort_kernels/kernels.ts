@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { HeapBackend } from "../kernels/mod.ts";
 import {
   batchMatMulGraph,
   conv2dBackpropFilterGraph,
@@ -20,12 +21,6 @@ import { KernelSession, type RuntimeOptions } from "./runtime.ts";
 
 type Shape4 = [number, number, number, number];
 type ConvPad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-
-/** The wasm backend's heap access. */
-interface HeapBackend extends tf.KernelBackend {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 interface ConvAttrs {
   strides: number | [number, number];

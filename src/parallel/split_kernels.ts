@@ -5,16 +5,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { HeapBackend } from "../kernels/mod.ts";
 import type { JobTensor, KernelWorker } from "./worker_pool.ts";
 
 type Shape4 = [number, number, number, number];
 type ConvPad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-
-/** The wasm backend methods the split kernels use to read and write its heap. */
-interface HeapBackend extends tf.KernelBackend {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 /** How a kernel is split: which inputs are cut along the batch, how parts combine, its geometry. */
 interface SplitSpec {
