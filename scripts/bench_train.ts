@@ -212,7 +212,7 @@ async function measureInChild(args: Args, target: Target): Promise<StepBenchResu
 function label(target: Target, r: StepBenchResult): string {
   if (r.kernels === "onnxruntime") return `wasm + onnxruntime kernels (${r.workers} threads)`;
   if (target === "wasm-single") return "wasm, single-threaded";
-  if (r.kernels === "wasm") return `wasm + ${r.workers} kernel workers`;
+  if (r.kernels === "wasm") return `wasm + ${r.workers} kernel worker${r.workers === 1 ? "" : "s"}`;
   return r.backend;
 }
 
@@ -294,9 +294,14 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`Training step, batch ${args.batch} (median of timed steps after warm-up):`);
+  const width = Math.max(
+    24,
+    ...results.map((r) => r.backend.length),
+    ...failures.map((f) => f.backend.length),
+  );
   for (const r of results) {
     console.log(
-      `  ${r.backend.padEnd(24)} ${r.msPerStep.toFixed(0).padStart(7)} ms/step  ` +
+      `  ${r.backend.padEnd(width)} ${r.msPerStep.toFixed(0).padStart(7)} ms/step  ` +
         `(min ${r.minMs.toFixed(0)}, max ${
           r.maxMs.toFixed(0)
         }, n=${r.steps}, workers ${r.workers}, ` +
@@ -305,10 +310,10 @@ async function main(): Promise<void> {
         } h`,
     );
   }
-  for (const f of failures) console.log(`  ${f.backend.padEnd(24)} unavailable: ${f.error}`);
+  for (const f of failures) console.log(`  ${f.backend.padEnd(width)} unavailable: ${f.error}`);
   if (peer && "msPerStep" in peer) {
     console.log(
-      `  ${"PyTorch peer".padEnd(24)} ${peer.msPerStep.toFixed(0).padStart(7)} ms/step  ` +
+      `  ${"PyTorch peer".padEnd(width)} ${peer.msPerStep.toFixed(0).padStart(7)} ms/step  ` +
         `(torch ${peer.torch}, ${peer.threads} threads, BLAS ${peer.blas})`,
     );
   } else if (peer) {
