@@ -2,7 +2,8 @@
  * Chooses and initialises the TF.js backend used for training and TF.js inference.
  *
  * `auto` prefers `tensorflow` (@tensorflow/tfjs-node, native libtensorflow) when its binding loads, and otherwise
- * falls back to `wasm` (XNNPACK, with the project's own gradient kernels registered).
+ * falls back to `wasm` (its heavy kernels then go native through `wasm_kernels.ts`, or stay in XNNPACK with the
+ * project's own gradient kernels).
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -104,8 +105,7 @@ export async function initBackend(requested: BackendName = "auto"): Promise<Back
     await activate("wasm");
     return {
       name: "wasm",
-      reason:
-        `tfjs-node is not available (${failure}); using the WebAssembly backend (XNNPACK + project kernels)`,
+      reason: `tfjs-node is not available (${failure}); using the WebAssembly backend`,
     };
   }
   await activate(requested);

@@ -1,6 +1,7 @@
 /**
- * ONNX graphs, one per convolution kernel call shape, that compute TF.js's NHWC convolution kernels: the layout
- * changes happen inside the graph, so one `run` takes TF.js's tensors as they are and returns TF.js's layout.
+ * ONNX graphs, one per kernel call shape, that compute TF.js's NHWC convolution kernels (and large reductions and
+ * matrix products): layout changes happen inside the graph, so one `run` takes TF.js's tensors as they are and
+ * returns TF.js's layout.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
