@@ -65,11 +65,6 @@ export class SessionCache {
     return session;
   }
 
-  /** Number of compiled sessions held. */
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** Frees every session. */
   dispose(): void {
     for (const session of this.sessions.values()) session?.dispose();
@@ -99,12 +94,18 @@ function isNhwc(attrs: ConvAttrs): boolean {
   return (attrs.dataFormat ?? "NHWC") === "NHWC";
 }
 
-function forwardInfo(x: tf.TensorInfo, filter: tf.TensorInfo, a: ConvAttrs) {
+/** Geometry of the convolution a kernel call describes (gradient kernels carry no dilation). */
+function convInfo(
+  inShape: number[],
+  filterShape: number[],
+  a: ConvAttrs,
+  dilations = a.dilations ?? 1,
+) {
   return tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    filter.shape as Shape4,
+    inShape as Shape4,
+    filterShape as Shape4,
     a.strides,
-    a.dilations ?? 1,
+    dilations,
     a.pad,
     a.dimRoundingMode,
   );
@@ -135,12 +136,11 @@ export function ortKernelConfigs(
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const a = args.attrs as unknown as ConvAttrs;
     if (!isNhwc(a)) return base("Conv2D")(args);
-    const info = forwardInfo(x, filter, a);
     return native(
       "Conv2D",
       args,
       [x.shape, filter.shape, a],
-      () => conv2dGraph(info, false, "linear", 0.2, limit),
+      () => conv2dGraph(convInfo(x.shape, filter.shape, a), false, "linear", 0.2, limit),
       [x, filter],
     );
   };
@@ -152,9 +152,8 @@ export function ortKernelConfigs(
     >;
     const a = args.attrs as unknown as ConvAttrs;
     const activation = a.activation ?? "linear";
-    const info = forwardInfo(x!, filter!, a);
     const plainBias = bias === undefined ||
-      (bias.shape.length === 1 && bias.shape[0] === info.outChannels);
+      (bias.shape.length === 1 && bias.shape[0] === filter!.shape[3]);
     if (
       !isNhwc(a) || preluActivationWeights !== undefined ||
       !FUSED_ACTIVATIONS.includes(activation) ||
@@ -167,7 +166,14 @@ export function ortKernelConfigs(
       "FusedConv2D",
       args,
       [x!.shape, filter!.shape, bias !== undefined, a],
-      () => conv2dGraph(info, bias !== undefined, activation as FusedActivation, alpha, limit),
+      () =>
+        conv2dGraph(
+          convInfo(x!.shape, filter!.shape, a),
+          bias !== undefined,
+          activation as FusedActivation,
+          alpha,
+          limit,
+        ),
       bias === undefined ? [x!, filter!] : [x!, filter!, bias],
     );
   };
@@ -176,19 +182,11 @@ export function ortKernelConfigs(
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const a = args.attrs as unknown as ConvAttrs;
     if (!isNhwc(a)) return base("Conv2DBackpropInput")(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape!,
-      filter.shape as Shape4,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
     return native(
       "Conv2DBackpropInput",
       args,
       [dy.shape, filter.shape, a],
-      () => conv2dBackpropInputGraph(info, limit),
+      () => conv2dBackpropInputGraph(convInfo(a.inputShape!, filter.shape, a, 1), limit),
       [dy, filter],
     );
   };
@@ -197,19 +195,11 @@ export function ortKernelConfigs(
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const a = args.attrs as unknown as ConvAttrs;
     if (!isNhwc(a)) return base("Conv2DBackpropFilter")(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as Shape4,
-      a.filterShape!,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
     return native(
       "Conv2DBackpropFilter",
       args,
       [x.shape, dy.shape, a],
-      () => conv2dBackpropFilterGraph(info, limit),
+      () => conv2dBackpropFilterGraph(convInfo(x.shape, a.filterShape!, a, 1), limit),
       [x, dy],
     );
   };

@@ -11,7 +11,6 @@ import * as tf from "@tensorflow/tfjs";
 import { ortKernelConfigs, SessionCache } from "./kernels.ts";
 import { loadOrtBinding, type RuntimeOptions } from "./runtime.ts";
 
-export { loadOrtBinding };
 export type { RuntimeOptions };
 
 const BACKEND = "wasm";
