@@ -15,6 +15,7 @@ import {
   InferenceError,
   type SessionTuning,
 } from "../src/infer/mod.ts";
+import { peerRatioRefusal, peerUnavailable, runPeer } from "../src/bench/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
 import { latentsForSeed } from "../src/random/mod.ts";
 
@@ -30,8 +31,9 @@ Usage: deno task bench [options]
   --budget S          skip a measurement whose runs would take longer than S seconds       [60]
   --no-tfjs           skip TF.js predict
   --tuning            also time cpu at batch 1 and 32 with each optimisation level, 1 thread, spinning
-  --peer              also run the PyTorch CPU peer (../shared/bench/peer_torch.py) in the same run,
-                      to compare as ratios on a busy machine (takes minutes when the machine is busy)
+  --peer              also run the project's PyTorch CPU peer (src/bench/peer_torch.py) in the same run,
+                      to compare as ratios on a busy machine (takes minutes when the machine is busy);
+                      a peer on an unoptimised BLAS is reported, not compared
   --json              print JSON ({results, machine, versions}) instead of Markdown
   -h, --help          show this help
 
@@ -241,39 +243,34 @@ async function benchTfjs(batches: number[], runs: number, budgetMs: number): Pro
   }
 }
 
-const PEER_SCRIPT = new URL("../../shared/bench/peer_torch.py", import.meta.url);
-
-/**
- * Runs the PyTorch peer (OpenBLAS, 2 threads, as `shared/bench/README.md` prescribes) and reads its generator
- * rows (`INFER batch B: median M ms -> S samples/s`).
- */
-async function benchTorchPeer(): Promise<Result[]> {
-  const path = PEER_SCRIPT.pathname;
-  const output = await new Deno.Command("/usr/bin/python3", {
-    args: [path, "--steps", "2", "--warmup", "1", "--threads", "2"],
-    env: { OMP_NUM_THREADS: "2", LD_LIBRARY_PATH: "/usr/lib/x86_64-linux-gnu/openblas-openmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output().catch((e: Error) => ({
-    success: false,
-    stdout: new Uint8Array(),
-    stderr: e.message,
-  }));
-  const text = new TextDecoder().decode(output.stdout);
-  const rows = [
-    ...text.matchAll(/INFER batch\s+(\d+): median\s+([\d.]+) ms -> \s*([\d.]+) samples\/s/g),
-  ];
-  if (!output.success || rows.length === 0) {
-    const why = typeof output.stderr === "string"
-      ? output.stderr
-      : new TextDecoder().decode(output.stderr).trim().split("\n").pop();
-    return [unavailable("pytorch-cpu", "peer", 1, `unavailable: ${why} (${path})`)];
+/** The PyTorch peer's generator rows, or one row saying why there are none to compare with. */
+async function benchTorchPeer(batches: number[]): Promise<Result[]> {
+  const options = {
+    threads: Math.min(2, navigator.hardwareConcurrency),
+    steps: 2,
+    warmup: 1,
+    batches,
+  };
+  const why = await peerUnavailable(options);
+  if (why) return [unavailable("pytorch-cpu", "peer", batches[0], `unavailable: ${why}`)];
+  let peer;
+  try {
+    peer = await runPeer(options);
+  } catch (e) {
+    return [unavailable("pytorch-cpu", "peer", batches[0], (e as Error).message)];
   }
-  return rows.map(([, batch, ms, rate]) => ({
-    ...unavailable("pytorch-cpu", "peer (OpenBLAS, 2 threads)", Number(batch), ""),
-    samplesPerSecond: Number(rate),
-    msPerBatch: Number(ms),
-    runs: Number(batch) === 1 ? 200 : Number(batch) === 32 ? 20 : 7,
+  const refusal = peerRatioRefusal(peer);
+  if (refusal) return [unavailable("pytorch-cpu", "peer", batches[0], refusal)];
+  return peer.infer.map((row) => ({
+    ...unavailable(
+      "pytorch-cpu",
+      `peer (${peer.blas.split(" ")[0]}, ${peer.threads} threads)`,
+      row.batch,
+      "",
+    ),
+    samplesPerSecond: row.samplesPerSecond,
+    msPerBatch: row.msPerBatch,
+    runs: Math.max(3, Math.min(200, Math.floor(2000 / row.batch))),
   }));
 }
 
@@ -356,7 +353,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (!args["no-tfjs"]) plan.push(() => benchTfjs(args.batches, args.runs, budgetMs));
-  if (args.peer) plan.push(benchTorchPeer);
+  if (args.peer) plan.push(() => benchTorchPeer(args.batches));
   const bar = new ProgressBar({ label: "bench", total: plan.length, unit: "runs" });
   const results: Result[] = [];
   for (const [i, step] of plan.entries()) {

@@ -7,6 +7,8 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import {
   benchTrainStep,
+  PEER_SCRIPT,
+  peerRatioRefusal,
   type PeerResult,
   peerUnavailable,
   runPeer,
@@ -35,9 +37,10 @@ Usage: deno task bench:train [options]
   --peer-steps N     timed steps of the PyTorch peer (default 10)
   --no-peer          do not run the PyTorch peer
   --python PATH      python with torch (default /usr/bin/python3)
-  --peer-script P    the peer (default ../shared/bench/peer_torch.py)
+  --peer-script P    the peer (default: the project's src/bench/peer_torch.py)
   --json             print one JSON object: { results, peer, ratio, machine, versions }; the ratio is
-                     the first backend's ms/step over the peer's
+                     the first backend's ms/step over the peer's, null (with ratioRefused saying why)
+                     when the peer did not run on an optimised BLAS
   --only BACKEND     measure one backend in this process and print its JSON result (used per backend)
   -h, --help         show this help`;
 
@@ -74,7 +77,7 @@ function parse() {
         "peer-steps": { type: "string", default: "10" },
         "no-peer": { type: "boolean", default: false },
         python: { type: "string", default: "/usr/bin/python3" },
-        "peer-script": { type: "string", default: "../shared/bench/peer_torch.py" },
+        "peer-script": { type: "string", default: PEER_SCRIPT },
         json: { type: "boolean", default: false },
         only: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
@@ -275,12 +278,16 @@ async function main(): Promise<void> {
   }
   // The ratio is of the fallback as training uses it (the first target, wasm, by default).
   const main = results[0];
-  const ratio = main && peer && "msPerStep" in peer ? main.msPerStep / peer.msPerStep : null;
+  const ratioRefused = peer && "msPerStep" in peer ? peerRatioRefusal(peer) : null;
+  const ratio = main && peer && "msPerStep" in peer && !ratioRefused
+    ? main.msPerStep / peer.msPerStep
+    : null;
   const report = {
     results,
     failures,
     peer,
     ratio,
+    ratioRefused,
     ratioOf: main ? `${main.backend} / peer` : null,
     machine: { ...machine(), loadAverageBefore: loadBefore },
     versions: {
@@ -316,10 +323,17 @@ async function main(): Promise<void> {
       `  ${"PyTorch peer".padEnd(width)} ${peer.msPerStep.toFixed(0).padStart(7)} ms/step  ` +
         `(torch ${peer.torch}, ${peer.threads} threads, BLAS ${peer.blas})`,
     );
+    if (peer.floorMs !== null) {
+      console.log(
+        `  ${"floor".padEnd(width)} ${String(peer.floorMs).padStart(7)} ms/step  ` +
+          `(the step's FLOPs at the peer's best matrix rate, ${peer.gemmGflops} GFLOP/s)`,
+      );
+    }
   } else if (peer) {
     console.log(`  PyTorch peer: ${peer.error}`);
   }
   if (ratio !== null) console.log(`Ratio ${report.ratioOf}: ${ratio.toFixed(2)}×`);
+  if (ratioRefused) console.log(ratioRefused);
   const load = report.machine.loadAverage.map((l) => l.toFixed(1)).join(" ");
   console.log(`Machine: ${report.machine.cpu}, ${report.machine.logicalCpus} CPUs, load ${load}`);
 }

@@ -10,7 +10,10 @@ export {
 } from "./train_step_bench.ts";
 export {
   parsePeerOutput,
+  PEER_SCRIPT,
+  type PeerInferRow,
   type PeerOptions,
+  peerRatioRefusal,
   type PeerResult,
   peerUnavailable,
   runPeer,
