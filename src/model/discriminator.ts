@@ -14,7 +14,7 @@ export interface DiscriminatorOptions {
 }
 
 /**
- * Builds the reference DCGAN discriminator (see `shared/reference/dcgan.md`): four strided convolutions with
+ * Builds the reference DCGAN discriminator (see `src/model/README.md`): four strided convolutions with
  * LeakyReLU and Dropout(0.2) (BatchNorm(0.8) on the last three), then Flatten → Dense(1, sigmoid).
  * Blocks 3 and 4 use Keras's default LeakyReLU slope 0.3, as the notebook's `LeakyReLU()` does.
  * For 28×28×1 it has 694,785 parameters (693,889 trainable).

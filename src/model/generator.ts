@@ -12,7 +12,7 @@ export interface GeneratorOptions {
 }
 
 /**
- * Builds the reference DCGAN generator (see `shared/reference/dcgan.md`):
+ * Builds the reference DCGAN generator (see `src/model/README.md`):
  * Dense(128·7·7) → Reshape(7,7,128) → [Conv2DTranspose(128,4,s2) → Conv2D(k,4) → BN(0.8) → ReLU] × 2
  * → Conv2D(channels, 7, tanh). With latent 100 it has 1,555,329 parameters (1,554,945 trainable).
  * Layer names are fixed so checkpoints and exports are stable across runs.

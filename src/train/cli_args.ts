@@ -23,7 +23,7 @@ const d = DEFAULT_CONFIG;
 
 /** The `--help` text of `deno task train`. */
 export const TRAIN_HELP =
-  `Train the reference MNIST DCGAN (shared/reference/dcgan.md) with TensorFlow.js.
+  `Train the reference MNIST DCGAN (src/model/README.md) with TensorFlow.js.
 
 Usage: deno task train [options]
 

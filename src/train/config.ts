@@ -37,7 +37,7 @@ export interface TrainConfig {
   dataDir?: string;
 }
 
-/** The reference's settings (see `shared/reference/dcgan.md`), used for every option not given. */
+/** The reference's settings (see `src/model/README.md`), used for every option not given. */
 export const DEFAULT_CONFIG: Omit<TrainConfig, "outDir" | "seed"> = {
   steps: 10_000,
   batchSize: 32,
