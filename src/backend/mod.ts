@@ -13,6 +13,9 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { registerWasmKernels } from "../kernels/mod.ts";
+import { loadTfjsNode, TFJS_NODE_INSTALL } from "./tfjs_node.ts";
+
+export { describeTfjsNodeFailure } from "./tfjs_node.ts";
 
 /** Backends a user may ask for on the command line. */
 export const BACKEND_NAMES = ["auto", "tensorflow", "wasm", "webgpu", "cpu"] as const;
@@ -53,17 +56,6 @@ function configureWasm(): void {
   wasmPathsSet = true;
 }
 
-async function tryTensorflow(): Promise<string | null> {
-  try {
-    // The specifier is built at run time so that Deno does not require the package to be installed.
-    const specifier = ["npm:@tensorflow", "tfjs-node@4.22.0"].join("/");
-    await import(specifier);
-    return null;
-  } catch (e) {
-    return (e as Error).message.split("\n")[0];
-  }
-}
-
 async function activate(name: Exclude<BackendName, "auto">): Promise<void> {
   if (name === "wasm") configureWasm();
   if (name === "webgpu") {
@@ -90,7 +82,7 @@ async function activate(name: Exclude<BackendName, "auto">): Promise<void> {
  */
 export async function initBackend(requested: BackendName = "auto"): Promise<BackendChoice> {
   if (requested === "tensorflow" || requested === "auto") {
-    const failure = await tryTensorflow();
+    const failure = await loadTfjsNode();
     if (failure === null) {
       await activate("tensorflow");
       return { name: "tensorflow", reason: "@tensorflow/tfjs-node native binding loaded" };
@@ -98,14 +90,13 @@ export async function initBackend(requested: BackendName = "auto"): Promise<Back
     if (requested === "tensorflow") {
       throw new BackendError(
         `tensorflow: @tensorflow/tfjs-node is not usable (${failure}). Install it with ` +
-          "`deno install --allow-scripts=npm:@tensorflow/tfjs-node npm:@tensorflow/tfjs-node@4.22.0`, " +
-          "or use --backend wasm",
+          `\`${TFJS_NODE_INSTALL}\`, or use --backend wasm`,
       );
     }
     await activate("wasm");
     return {
       name: "wasm",
-      reason: `tfjs-node is not available (${failure}); using the WebAssembly backend`,
+      reason: `tfjs-node is not available: ${failure}; using the WebAssembly backend`,
     };
   }
   await activate(requested);
