@@ -4,9 +4,9 @@
  * graph's own shapes and final activation, so generators from other tools work too.
  * @module
  */
-// The schema file, not `src/onnx/mod.ts`: that entry pulls in TF.js and `node:` modules, and this file must bundle
-// for browsers.
-import { decodeModel, type ModelProto, type ValueInfoProto } from "../onnx/schema.ts";
+// The protobuf leaf, not `src/onnx/mod.ts`: that entry pulls in TF.js and `node:` modules, and this file must
+// bundle for browsers.
+import { decodeModel, type ModelProto, type ValueInfoProto } from "../onnx_proto/mod.ts";
 import { ModelError } from "./errors.ts";
 
 /** Element types the module accepts at a generator's input and output. */

@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { UnsupportedLayerError } from "./errors.ts";
-import type { GraphBuilder } from "./graph_builder.ts";
+import type { GraphBuilder } from "../onnx_proto/mod.ts";
 import type { Value } from "./layout.ts";
 
 /** A weight of a Keras layer: its Keras shape and float32 values. */

@@ -2,10 +2,15 @@ import type * as tf from "@tensorflow/tfjs";
 import { batchNormAffine, batchNormParams, normalisesChannels } from "./batch_norm.ts";
 import type { ChannelAffine, LayerContext, Weight } from "./context.ts";
 import { UnsupportedLayerError } from "./errors.ts";
-import { type FloatPrecision, GraphBuilder } from "./graph_builder.ts";
+import { type FloatPrecision, GraphBuilder } from "../onnx_proto/mod.ts";
 import { chwOrder, invertPerm, samePerm, type Value } from "./layout.ts";
 import { convertLayer } from "./layers.ts";
-import { DataType, type Dimension, type ModelProto, type ValueInfoProto } from "./schema.ts";
+import {
+  DataType,
+  type Dimension,
+  type ModelProto,
+  type ValueInfoProto,
+} from "../onnx_proto/mod.ts";
 
 /** ONNX IR version written (ONNX 1.10–1.12). */
 export const IR_VERSION = 8;

@@ -2,7 +2,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import type * as tf from "@tensorflow/tfjs";
 import { MODEL_JSON, resolveCheckpoint, STATE_JSON } from "../checkpoint/mod.ts";
 import type { ImageLayout } from "./convert.ts";
-import type { FloatPrecision } from "./graph_builder.ts";
+import type { FloatPrecision } from "../onnx_proto/mod.ts";
 
 /** Which network of a DCGAN checkpoint to export. */
 export type ModelKind = "generator" | "discriminator";

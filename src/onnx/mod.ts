@@ -29,8 +29,9 @@ export {
   writeFileAtomic,
 } from "./dcgan_export.ts";
 export { UnsupportedLayerError } from "./errors.ts";
-export type { FloatPrecision } from "./graph_builder.ts";
+export type { FloatPrecision } from "../onnx_proto/mod.ts";
+// The protobuf codec, for callers that write or read what the exporter produces.
+export { DataType, decodeModel, encodeModel, type ModelProto } from "../onnx_proto/mod.ts";
 export { SUPPORTED_LAYERS } from "./layers.ts";
-export { DataType, decodeModel, encodeModel, type ModelProto } from "./schema.ts";
 export { formatGraphSummary, type GraphSummary, summarizeModel } from "./summary.ts";
 export { type BatchComparison, type CompareOptions, compareWithTfjs } from "./verify.ts";

@@ -1,4 +1,4 @@
-import { DataType, type ModelProto, type ValueInfoProto } from "./schema.ts";
+import { DataType, type ModelProto, type ValueInfoProto } from "../onnx_proto/mod.ts";
 
 /** What an exported graph contains. */
 export interface GraphSummary {

@@ -5,8 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { DataType, encodeModel } from "../onnx/mod.ts";
-import { GraphBuilder } from "../onnx/graph_builder.ts";
+import { DataType, encodeModel, GraphBuilder } from "../onnx_proto/mod.ts";
 import { type TransposedPhase, transposedPhases } from "../kernels/conv_geometry.ts";
 
 type Shape4 = [number, number, number, number];
