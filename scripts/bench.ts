@@ -7,7 +7,7 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import process from "node:process";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import { parseCommandLine, ProgressBar, runCli, UsageError } from "../src/cli/mod.ts";
 import {
   createGenerator,

@@ -9,7 +9,7 @@ import process from "node:process";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import { loadLayersModel, saveLayersModel } from "../src/checkpoint/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
 import {

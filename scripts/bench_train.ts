@@ -14,7 +14,7 @@ import {
   runPeer,
   type StepBenchResult,
 } from "../src/bench/mod.ts";
-import { defaultWorkerCount } from "../src/parallel/mod.ts";
+import { defaultWorkerCount } from "../src/compute/mod.ts";
 
 const HELP = `Time the reference training step (predict, two D updates, one G update) per backend.
 

@@ -11,7 +11,7 @@ import {
   runCli,
   UsageError,
 } from "../src/cli/mod.ts";
-import { BackendError, initBackend } from "../src/backend/mod.ts";
+import { BackendError, initBackend } from "../src/compute/mod.ts";
 import { join } from "node:path";
 import {
   CheckpointNotFoundError,

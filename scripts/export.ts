@@ -7,7 +7,7 @@ import process from "node:process";
 import { dirname, resolve } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
-import { BackendError, initBackend, isBackendName } from "../src/backend/mod.ts";
+import { BackendError, initBackend, isBackendName } from "../src/compute/mod.ts";
 import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
 import {
   type BatchComparison,

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { runCli } from "../src/cli/mod.ts";
-import { BackendError } from "../src/backend/mod.ts";
+import { BackendError } from "../src/compute/mod.ts";
 import { CheckpointNotFoundError } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
 import { ClassifierFileError } from "../src/eval/mod.ts";

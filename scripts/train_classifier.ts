@@ -12,8 +12,7 @@ import {
   runCli,
   UsageError,
 } from "../src/cli/mod.ts";
-import { BackendError, initBackend, isBackendName } from "../src/backend/mod.ts";
-import { startWasmKernels } from "../src/backend/wasm_kernels.ts";
+import { BackendError, initBackend, isBackendName, startKernels } from "../src/compute/mod.ts";
 import { IdxError, loadTestSet, loadTrainSet, scalePixels } from "../src/data/mod.ts";
 import {
   accuracyOf,
@@ -85,7 +84,7 @@ async function main(): Promise<number> {
   }
   const backend = await initBackend(opts.backend);
   console.log(`backend: ${backend.name} (${backend.reason})`);
-  if (backend.name === "wasm") console.log((await startWasmKernels()).description);
+  if (backend.name === "wasm") console.log((await startKernels()).description);
   const [train, test] = await Promise.all([loadTrainSet(opts.data), loadTestSet(opts.data)]);
   const model = buildClassifier({ seed: opts.seed });
   const started = performance.now();

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
-import { describeTfjsNodeFailure } from "../src/backend/mod.ts";
+import { describeTfjsNodeFailure } from "../src/compute/mod.ts";
 
 const PKG = "/home/u/.cache/deno/npm/registry.npmjs.org/@tensorflow/tfjs-node/4.22.0";
 const MISSING = "The Node.js native addon module (tfjs_binding.node) can not be found at path: " +

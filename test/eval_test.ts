@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import {
   checkpointDirName,
   CHECKPOINTS_DIR,

@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import { CASES, convGrads, maxAbs, relError, seeded } from "./conv_cases.ts";
-import { axisWindow, filterGradWindow, transposedPhases } from "../src/kernels/conv_geometry.ts";
+import { axisWindow, filterGradWindow, transposedPhases } from "../src/compute/conv_geometry.ts";
 import { buildDiscriminator } from "../src/model/mod.ts";
 
 await initBackend("wasm");

@@ -1,6 +1,6 @@
 /** Shared helpers of the ONNX exporter tests. */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import { Rng } from "../src/random/mod.ts";
 import {
   convertLayersModel,

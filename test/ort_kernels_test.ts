@@ -1,11 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import { initBackend } from "../src/backend/mod.ts";
-import { startWasmKernels, stopWasmKernels } from "../src/backend/wasm_kernels.ts";
-import { ortKernelsActive, startOrtKernels, stopOrtKernels } from "../src/ort_kernels/mod.ts";
-import { conv2dBackpropInputGraph } from "../src/ort_kernels/graphs.ts";
-import { SessionCache } from "../src/ort_kernels/kernels.ts";
+import { initBackend, startKernels, stopKernels } from "../src/compute/mod.ts";
+import { ortKernelsActive, startOrtKernels, stopOrtKernels } from "../src/compute/ort/start.ts";
+import { conv2dBackpropInputGraph } from "../src/compute/ort/graphs/backprop_input.ts";
+import { SessionCache } from "../src/compute/ort/kernels.ts";
 import type { StepLosses } from "../src/train/mod.ts";
 import { CASES, convGrads, relError, seeded } from "./conv_cases.ts";
 import { assertSameStatistics, lossHistory, STEPS } from "./step_history.ts";
@@ -139,18 +138,18 @@ Deno.test("a transposed convolution with an empty phase is left to the wasm kern
   assert.equal(conv2dBackpropInputGraph(info), null);
 });
 
-Deno.test("startWasmKernels: auto picks onnxruntime, wasm keeps the wasm kernels, stop restores", async () => {
-  const auto = await startWasmKernels({ threads: 2 });
+Deno.test("startKernels: auto picks onnxruntime, wasm keeps the wasm kernels, stop restores", async () => {
+  const auto = await startKernels({ threads: 2 });
   try {
     assert.equal(auto.kernels, "onnxruntime");
     assert.equal(auto.threads, 2);
     assert.ok(ortKernelsActive());
   } finally {
-    await stopWasmKernels();
+    await stopKernels();
   }
   assert.ok(!ortKernelsActive());
-  const wasm = await startWasmKernels({ kernels: "wasm", workers: 0 });
-  await stopWasmKernels();
+  const wasm = await startKernels({ kernels: "wasm", workers: 0 });
+  await stopKernels();
   assert.deepEqual([wasm.kernels, wasm.threads], ["wasm", 0]);
   assert.ok(!ortKernelsActive());
 });

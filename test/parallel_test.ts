@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import {
   parallelWorkers,
   splitRows,
   startParallelKernels,
   stopParallelKernels,
-} from "../src/parallel/mod.ts";
+} from "../src/compute/workers/parallel.ts";
 import type { StepLosses } from "../src/train/mod.ts";
 import { relError } from "./conv_cases.ts";
 import { assertSameStatistics, lossHistory, STEPS } from "./step_history.ts";

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import { buildClassifier, CLASSIFIER_OUTPUTS } from "../src/eval/mod.ts";
 import { encodePng, toGrid } from "../src/image/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { decode } from "fast-png";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import { loadLayersModel } from "../src/checkpoint/mod.ts";
 import { latentsForSeed } from "../src/random/mod.ts";
 

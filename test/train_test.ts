@@ -7,7 +7,7 @@ import {
 } from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/backend/mod.ts";
+import { initBackend } from "../src/compute/mod.ts";
 import {
   checkpointDirName,
   CheckpointNotFoundError,

@@ -5,16 +5,21 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
-import { type BackendName, initBackend } from "../backend/mod.ts";
+import {
+  type BackendName,
+  initBackend,
+  type KernelName,
+  startKernels,
+  stopKernels,
+} from "../compute/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
-import { type KernelName, startWasmKernels, stopWasmKernels } from "../backend/wasm_kernels.ts";
 import { Rng } from "../random/mod.ts";
 import { createTrainer, type StepBatch } from "../train/mod.ts";
 
 /** What to time. */
 export interface StepBenchOptions {
   backend: Exclude<BackendName, "auto">;
-  /** wasm: where convolutions run (see `startWasmKernels`; `auto` is what training uses). */
+  /** wasm: where convolutions run (see `startKernels`; `auto` is what training uses). */
   kernels: KernelName;
   /** wasm kernels: kernel workers besides the main thread; 0 = single-threaded. */
   workers: number;
@@ -73,7 +78,7 @@ function syntheticBatch(rng: Rng, n: number, latentDim: number, dropoutLayers: n
 export async function benchTrainStep(options: StepBenchOptions): Promise<StepBenchResult> {
   const choice = await initBackend(options.backend);
   const kernels = choice.name === "wasm"
-    ? await startWasmKernels({
+    ? await startKernels({
       kernels: options.kernels,
       workers: options.workers,
       threads: options.threads,
@@ -104,7 +109,7 @@ export async function benchTrainStep(options: StepBenchOptions): Promise<StepBen
     if (i >= options.warmup && elapsed > options.maxSeconds) break;
   }
   trainer.dispose();
-  await stopWasmKernels();
+  await stopKernels();
   const msPerStep = median(times);
   return {
     backend: tf.getBackend(),

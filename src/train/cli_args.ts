@@ -1,6 +1,11 @@
 import { integerOption, parseCommandLine, UsageError } from "../cli/mod.ts";
-import { BACKEND_NAMES, type BackendName, isBackendName } from "../backend/mod.ts";
-import { isKernelName, KERNEL_NAMES } from "../backend/wasm_kernels.ts";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  isBackendName,
+  isKernelName,
+  KERNEL_NAMES,
+} from "../compute/mod.ts";
 import { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
 
 /** What the command line asked for. */
@@ -22,8 +27,7 @@ export type TrainArgs =
 const d = DEFAULT_CONFIG;
 
 /** The `--help` text of `deno task train`. */
-export const TRAIN_HELP =
-  `Train the reference MNIST DCGAN (src/model/README.md) with TensorFlow.js.
+export const TRAIN_HELP = `Train the reference MNIST DCGAN (src/model/README.md) with TensorFlow.js.
 
 Usage: deno task train [options]
 
@@ -56,8 +60,8 @@ Output:
   --log-every N         print "step [D loss, acc.] [G loss]" every N steps (default ${d.logEvery})
   --sample-every N      write samples/step-NNNNN.png every N steps, 0 = only at checkpoints (default ${d.sampleEvery})
   --checkpoint-at LIST  comma-separated steps to checkpoint after (default ${
-    d.checkpointAt.join(",")
-  });
+  d.checkpointAt.join(",")
+});
                         the last step is always checkpointed
   --checkpoint-every N  also checkpoint every N steps, 0 = off (default ${d.checkpointEvery})
   --eval-every N        measure Inception Score and MNIST-FID of the generator every N steps with

@@ -1,5 +1,4 @@
-import type { BackendName } from "../backend/mod.ts";
-import type { KernelName } from "../backend/wasm_kernels.ts";
+import type { BackendName, KernelName } from "../compute/mod.ts";
 
 /** Everything that defines a training run; written to the run's `config.json`. */
 export interface TrainConfig {

@@ -1,10 +1,9 @@
 import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { type BackendChoice, initBackend } from "../backend/mod.ts";
+import { type BackendChoice, initBackend, startKernels, stopKernels } from "../compute/mod.ts";
 import type { CheckpointInfo } from "../checkpoint/mod.ts";
 import { type ImageDataset, loadTrainSet } from "../data/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
-import { startWasmKernels, stopWasmKernels } from "../backend/wasm_kernels.ts";
 import { latentsForSeed, Rng } from "../random/mod.ts";
 import { drawStepBatch } from "./batch.ts";
 import { ProgressBar, UsageError } from "../cli/mod.ts";
@@ -176,7 +175,7 @@ export async function train(
   // Started last, so that bad data or a bad checkpoint cannot leave kernel workers running.
   try {
     const kernels = backend.name === "wasm"
-      ? await startWasmKernels({
+      ? await startKernels({
         kernels: config.kernels,
         threads: config.threads,
         workers: config.workers,
@@ -279,6 +278,6 @@ export async function train(
     trainer.dispose();
     session.generator.dispose();
     session.discriminator.dispose();
-    await stopWasmKernels();
+    await stopKernels();
   }
 }

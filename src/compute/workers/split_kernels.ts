@@ -5,11 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { HeapBackend } from "../kernels/mod.ts";
+import { convAttrs, convInfo, type HeapBackend } from "../tfjs_kernels.ts";
 import type { JobTensor, KernelWorker } from "./worker_pool.ts";
-
-type Shape4 = [number, number, number, number];
-type ConvPad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
 
 /** How a kernel is split: which inputs are cut along the batch, how parts combine, its geometry. */
 interface SplitSpec {
@@ -32,32 +29,13 @@ interface SplitSpec {
   partAttrs(attrs: tf.NamedAttrMap, rows: number): tf.NamedAttrMap;
 }
 
-function convAttrs(attrs: tf.NamedAttrMap) {
-  return attrs as unknown as {
-    strides: number | [number, number];
-    pad: ConvPad;
-    dilations?: number | [number, number];
-    dimRoundingMode?: "floor" | "round" | "ceil";
-    inputShape?: Shape4;
-    filterShape?: Shape4;
-  };
-}
-
 function forwardGeometry(
   inputs: tf.NamedTensorInfoMap,
   attrs: tf.NamedAttrMap,
   rows: number,
 ): tf.backend_util.Conv2DInfo {
-  const a = convAttrs(attrs);
-  const x = inputs.x!.shape as Shape4;
-  return tf.backend_util.computeConv2DInfo(
-    [rows, x[1], x[2], x[3]],
-    inputs.filter!.shape as Shape4,
-    a.strides,
-    a.dilations ?? 1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const x = inputs.x!.shape;
+  return convInfo([rows, x[1], x[2], x[3]], inputs.filter!.shape, convAttrs(attrs));
 }
 
 const forward = (kernel: string, shared: string[]): SplitSpec => ({
@@ -83,14 +61,7 @@ export const SPLIT_SPECS: SplitSpec[] = [
     geometry: (inputs, attrs, rows) => {
       const a = convAttrs(attrs);
       const s = a.inputShape!;
-      return tf.backend_util.computeConv2DInfo(
-        [rows, s[1], s[2], s[3]],
-        inputs.filter!.shape as Shape4,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
+      return convInfo([rows, s[1], s[2], s[3]], inputs.filter!.shape, a, 1);
     },
     outputSize: (_inputs, attrs, rows) =>
       rows * tf.util.sizeFromShape(convAttrs(attrs).inputShape!.slice(1)),
@@ -106,15 +77,8 @@ export const SPLIT_SPECS: SplitSpec[] = [
     combine: "sum",
     geometry: (inputs, attrs, rows) => {
       const a = convAttrs(attrs);
-      const x = inputs.x!.shape as Shape4;
-      return tf.backend_util.computeConv2DInfo(
-        [rows, x[1], x[2], x[3]],
-        a.filterShape!,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
+      const x = inputs.x!.shape;
+      return convInfo([rows, x[1], x[2], x[3]], a.filterShape!, a, 1);
     },
     outputSize: (_inputs, attrs) => tf.util.sizeFromShape(convAttrs(attrs).filterShape!),
     partAttrs: (attrs) => attrs,

@@ -5,37 +5,22 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { filterGradWindow } from "./conv_geometry.ts";
+import { filterGradWindow } from "../conv_geometry.ts";
+import { type ConvAttrs, convInfo } from "../tfjs_kernels.ts";
 import { cropHW } from "./conv2d_backprop_input.ts";
 import { withKernelScope } from "./kernel_scope.ts";
-
-/** Attributes TF.js passes to `Conv2DBackpropFilter`. */
-export interface Conv2DBackpropFilterAttrs {
-  filterShape: [number, number, number, number];
-  strides: number | [number, number];
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-}
 
 /** Computes `Conv2DBackpropFilter` on `backend` (registered kernels of `backendName`). */
 export function conv2dBackpropFilter(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
-  attrs: Conv2DBackpropFilterAttrs,
+  attrs: ConvAttrs,
   backend: tf.KernelBackend,
   backendName: string,
 ): tf.TensorInfo {
   if (attrs.dataFormat === "NCHW") throw new Error("Conv2DBackpropFilter: only NHWC is supported");
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  const [kh, kw, inC, outC] = attrs.filterShape;
+  const info = convInfo(x.shape, attrs.filterShape!, attrs, 1);
+  const [kh, kw, inC, outC] = attrs.filterShape!;
   const rows = filterGradWindow(
     kh,
     info.strideHeight,

@@ -4,7 +4,7 @@
  * @module
  */
 import { createRequire } from "node:module";
-import type { KernelGraph } from "./graphs.ts";
+import type { KernelGraph } from "./graphs/common.ts";
 
 /** A tensor as onnxruntime-node's binding reads it (the `onnxruntime-common` Tensor class). */
 interface OrtTensor {

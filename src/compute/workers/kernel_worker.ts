@@ -6,13 +6,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parentPort, workerData } from "node:worker_threads";
-import { initBackend } from "../backend/mod.ts";
+import { initBackend } from "../backends.ts";
+import type { HeapBackend } from "../tfjs_kernels.ts";
 import { CONTROL, ERROR_BYTES, type KernelJob, STATE, type WorkerInit } from "./protocol.ts";
-
-/** The wasm backend's view of its heap (read the output without an intermediate copy). */
-interface HeapBackend extends tf.KernelBackend {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
 
 const init = workerData as WorkerInit;
 const control = new Int32Array(init.control);

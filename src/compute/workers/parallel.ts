@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { replaceKernels } from "../tfjs_kernels.ts";
 import { SPLIT_SPECS, splitKernelFunc } from "./split_kernels.ts";
 import { KernelWorker } from "./worker_pool.ts";
 
@@ -21,7 +22,7 @@ export interface ParallelOptions {
 }
 
 const BACKEND = "wasm";
-let running: { workers: KernelWorker[]; bases: tf.KernelConfig[] } | null = null;
+let running: { workers: KernelWorker[]; restore: () => void } | null = null;
 
 /** The default number of kernel workers on this machine: logical CPUs − 1, at most 7. */
 export function defaultWorkerCount(): number {
@@ -31,11 +32,6 @@ export function defaultWorkerCount(): number {
 /** Number of kernel workers now running (0 when the parallel kernels are off). */
 export function parallelWorkers(): number {
   return running?.workers.length ?? 0;
-}
-
-function replace(config: tf.KernelConfig): void {
-  tf.unregisterKernel(config.kernelName, config.backendName);
-  tf.registerKernel(config);
 }
 
 /**
@@ -49,27 +45,20 @@ export async function startParallelKernels(options: ParallelOptions = {}): Promi
   if (count < 1) return 0;
   if (tf.getBackend() !== BACKEND) throw new Error("parallel kernels need the wasm backend active");
   const workers = await Promise.all(Array.from({ length: count }, () => KernelWorker.start()));
-  const bases = SPLIT_SPECS.map((spec) => {
-    const base = tf.getKernel(spec.kernel, BACKEND);
-    if (base === undefined) throw new Error(`wasm backend has no ${spec.kernel} kernel`);
-    return base;
-  });
-  SPLIT_SPECS.forEach((spec, i) =>
-    replace({
+  const restore = replaceKernels(BACKEND, (base) =>
+    SPLIT_SPECS.map((spec) => ({
       kernelName: spec.kernel,
-      backendName: BACKEND,
-      kernelFunc: splitKernelFunc(spec, bases[i].kernelFunc, workers, options.minMacs ?? 4e6),
-    })
-  );
-  running = { workers, bases };
+      kernelFunc: splitKernelFunc(spec, base(spec.kernel), workers, options.minMacs ?? 4e6),
+    })));
+  running = { workers, restore };
   return count;
 }
 
 /** Restores the single-threaded kernels and stops the workers. */
 export async function stopParallelKernels(): Promise<void> {
   if (running === null) return;
-  const { workers, bases } = running;
+  const { workers, restore } = running;
   running = null;
-  for (const base of bases) replace(base);
+  restore();
   await Promise.all(workers.map((w) => w.terminate()));
 }

@@ -5,34 +5,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { HeapBackend } from "../kernels/mod.ts";
-import {
-  batchMatMulGraph,
-  conv2dBackpropFilterGraph,
-  conv2dBackpropInputGraph,
-  conv2dGraph,
-  FUSED_ACTIVATIONS,
-  type FusedActivation,
-  type KernelGraph,
-  PATCH_LIMIT,
-  reduceGraph,
-} from "./graphs.ts";
+import { conv2dBackpropFilterGraph } from "./graphs/backprop_filter.ts";
+import { conv2dBackpropInputGraph } from "./graphs/backprop_input.ts";
+import { type KernelGraph, PATCH_LIMIT } from "./graphs/common.ts";
+import { conv2dGraph, FUSED_ACTIVATIONS, type FusedActivation } from "./graphs/conv.ts";
+import { batchMatMulGraph, reduceGraph } from "./graphs/reduce_matmul.ts";
 import { KernelSession, type RuntimeOptions } from "./runtime.ts";
-
-type Shape4 = [number, number, number, number];
-type ConvPad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat?: "NHWC" | "NCHW";
-  dilations?: number | [number, number];
-  dimRoundingMode?: "floor" | "round" | "ceil";
-  inputShape?: Shape4;
-  filterShape?: Shape4;
-  activation?: string;
-  leakyreluAlpha?: number;
-}
+import { type ConvAttrs, convAttrs, convInfo, type HeapBackend } from "../tfjs_kernels.ts";
 
 /** Compiled kernel sessions by call shape; the oldest is freed past {@link MAX_SESSIONS}. */
 export class SessionCache {
@@ -94,31 +73,13 @@ function isNhwc(attrs: ConvAttrs): boolean {
   return (attrs.dataFormat ?? "NHWC") === "NHWC";
 }
 
-/** Geometry of the convolution a kernel call describes (gradient kernels carry no dilation). */
-function convInfo(
-  inShape: number[],
-  filterShape: number[],
-  a: ConvAttrs,
-  dilations = a.dilations ?? 1,
-) {
-  return tf.backend_util.computeConv2DInfo(
-    inShape as Shape4,
-    filterShape as Shape4,
-    a.strides,
-    dilations,
-    a.pad,
-    a.dimRoundingMode,
-  );
-}
-
 const keyOf = (kernel: string, ...parts: unknown[]) => `${kernel}|${JSON.stringify(parts)}`;
 
 /** The native kernels, each falling back to `base(kernelName)` for calls it does not handle. */
 export function ortKernelConfigs(
   cache: SessionCache,
-  backendName: string,
   base: (kernelName: string) => tf.KernelFunc,
-): tf.KernelConfig[] {
+): Omit<tf.KernelConfig, "backendName">[] {
   const limit = cache.options.patchLimit ?? PATCH_LIMIT;
   /** Runs `kernelName`'s graph for this call shape, or the wasm kernel when there is none. */
   const native = (
@@ -134,7 +95,7 @@ export function ortKernelConfigs(
   };
   const conv2d: tf.KernelFunc = (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = convAttrs(args.attrs);
     if (!isNhwc(a)) return base("Conv2D")(args);
     return native(
       "Conv2D",
@@ -150,7 +111,7 @@ export function ortKernelConfigs(
       string,
       tf.TensorInfo | undefined
     >;
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = convAttrs(args.attrs);
     const activation = a.activation ?? "linear";
     const plainBias = bias === undefined ||
       (bias.shape.length === 1 && bias.shape[0] === filter!.shape[3]);
@@ -180,7 +141,7 @@ export function ortKernelConfigs(
 
   const backpropInput: tf.KernelFunc = (args) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = convAttrs(args.attrs);
     if (!isNhwc(a)) return base("Conv2DBackpropInput")(args);
     return native(
       "Conv2DBackpropInput",
@@ -193,7 +154,7 @@ export function ortKernelConfigs(
 
   const backpropFilter: tf.KernelFunc = (args) => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const a = args.attrs as unknown as ConvAttrs;
+    const a = convAttrs(args.attrs);
     if (!isNhwc(a)) return base("Conv2DBackpropFilter")(args);
     return native(
       "Conv2DBackpropFilter",
@@ -237,12 +198,12 @@ export function ortKernelConfigs(
   };
 
   return [
-    { kernelName: "Sum", backendName, kernelFunc: reduce("sum", "Sum") },
-    { kernelName: "Mean", backendName, kernelFunc: reduce("mean", "Mean") },
-    { kernelName: "BatchMatMul", backendName, kernelFunc: batchMatMul },
-    { kernelName: "Conv2D", backendName, kernelFunc: conv2d },
-    { kernelName: "FusedConv2D", backendName, kernelFunc: fusedConv2d },
-    { kernelName: "Conv2DBackpropInput", backendName, kernelFunc: backpropInput },
-    { kernelName: "Conv2DBackpropFilter", backendName, kernelFunc: backpropFilter },
+    { kernelName: "Sum", kernelFunc: reduce("sum", "Sum") },
+    { kernelName: "Mean", kernelFunc: reduce("mean", "Mean") },
+    { kernelName: "BatchMatMul", kernelFunc: batchMatMul },
+    { kernelName: "Conv2D", kernelFunc: conv2d },
+    { kernelName: "FusedConv2D", kernelFunc: fusedConv2d },
+    { kernelName: "Conv2DBackpropInput", kernelFunc: backpropInput },
+    { kernelName: "Conv2DBackpropFilter", kernelFunc: backpropFilter },
   ];
 }

@@ -5,17 +5,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type AxisWindow, type TransposedPhase, transposedPhases } from "./conv_geometry.ts";
+import { type AxisWindow, type TransposedPhase, transposedPhases } from "../conv_geometry.ts";
+import { type ConvAttrs, convInfo, type HeapBackend } from "../tfjs_kernels.ts";
 import { type KernelScope, withKernelScope } from "./kernel_scope.ts";
-
-/** Attributes TF.js passes to `Conv2DBackpropInput`. */
-export interface Conv2DBackpropInputAttrs {
-  inputShape: [number, number, number, number];
-  strides: number | [number, number];
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-}
 
 /** Crops `x` along H and W to the windows' crop ranges (no-op when nothing is cropped). */
 export function cropHW(
@@ -32,12 +24,6 @@ export function cropHW(
     begin: [0, h.cropStart, w.cropStart, 0],
     size: [n, h.cropSize, w.cropSize, c],
   });
-}
-
-/** The wasm backend's heap access, used to lay out small phase kernels directly. */
-export interface HeapBackend extends tf.KernelBackend {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /**
@@ -118,20 +104,13 @@ function padTo(scope: KernelScope, x: tf.TensorInfo, rows: number, cols: number)
 export function conv2dBackpropInput(
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
-  attrs: Conv2DBackpropInputAttrs,
+  attrs: ConvAttrs,
   backend: tf.KernelBackend,
   backendName: string,
 ): tf.TensorInfo {
   if (attrs.dataFormat === "NCHW") throw new Error("Conv2DBackpropInput: only NHWC is supported");
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  const [batch, height, width, channels] = attrs.inputShape;
+  const info = convInfo(attrs.inputShape!, filter.shape, attrs, 1);
+  const [batch, height, width, channels] = attrs.inputShape!;
   const strides: [number, number] = [info.strideHeight, info.strideWidth];
   const rows = transposedPhases(
     info.filterHeight,
