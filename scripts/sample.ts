@@ -18,7 +18,7 @@ import {
   type InterpolationMode,
   MAX_SAMPLES,
   PROVIDER_NAMES,
-  seedLatents,
+  latentsForSeed,
 } from "../src/infer/mod.ts";
 
 const HELP = `Sample digits from an ONNX generator.
@@ -159,7 +159,7 @@ async function generateImages(generator: Generator, args: SampleArgs): Promise<G
   const onProgress = (done: number, total: number) => bar.update(done, { total });
   try {
     if (args.walk) {
-      const [a, b] = args.walk.map((seed) => seedLatents(seed, 1, generator.latentDim));
+      const [a, b] = args.walk.map((seed) => latentsForSeed(seed, 1, generator.latentDim));
       return await generator.interpolate(a, b, args.steps, { mode: args.mode, onProgress });
     }
     return await generator.sample(args.count, { seed: args.seed, onProgress });
