@@ -224,9 +224,11 @@ export class Generator {
     for (let start = 0; start < count; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, count - start);
       // A model with a fixed batch size gets full batches; the padding rows are zeros and are dropped.
+      // A copy either way: onnxruntime-web's proxy worker takes (detaches) the buffer it is given, and the
+      // caller's latents must stay readable (the digit search keeps the ones it accepts).
       const rows = fixedBatch ?? n;
       const chunk = rows === n
-        ? latents.subarray(start * dim, (start + n) * dim)
+        ? latents.slice(start * dim, (start + n) * dim)
         : padRows(latents.subarray(start * dim, (start + n) * dim), rows * dim);
       const raw = await session.run(chunk, rows);
       if (raw.length !== rows * perImage) {
