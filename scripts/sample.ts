@@ -37,7 +37,7 @@ Usage: deno task sample [options]
   --scale N            integer magnification of every image                        [1; walk GIF: 4]
   --padding N          pixels between grid tiles                                                 [2]
   --digit D            only samples the classifier reads as digit D (0–9): the seed's latents are kept
-                       in order while its confidence is ≥ --threshold; fails if too few are found
+                       in order when its probability is ≥ --threshold; fails if too few are found
   --threshold P        classifier probability a sample needs to count as the digit             [${DEFAULT_DIGIT_THRESHOLD}]
   --classifier FILE    the digit classifier .onnx                              [models/classifier.onnx]
   --walk-seeds A,B     walk from the first latent of seed A to that of seed B instead of sampling

@@ -39,7 +39,10 @@ const ENTRIES = [
 ] as const;
 /** The files of `models/` that travel with the package. */
 const MODEL_FILES = ["generator.onnx", "classifier.onnx"];
-/** The lowest Node with what the bundle uses (`fetch`, `os.availableParallelism`, ESM JSON-free). */
+/**
+ * The lowest Node with what the bundle uses (global `fetch`, `os.availableParallelism`); float16 models
+ * also need `Float16Array` (Node ≥ 24).
+ */
 const NODE_ENGINE = ">=20";
 
 /** A problem that stops the build; the message says what went wrong. */
