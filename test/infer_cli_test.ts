@@ -1,10 +1,13 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { OnnxClassifier } from "../src/eval/mod.ts";
+import { createGenerator } from "../src/infer/mod.ts";
 import { maxAbsDiff, MODEL_PATH } from "./infer_fixtures.ts";
 
 const SCRIPT = new URL("../scripts/sample.ts", import.meta.url).pathname;
 const SWIFTSHADER = "/usr/lib/chromium/vk_swiftshader_icd.json";
+const CLASSIFIER_PATH = new URL("../models/classifier.onnx", import.meta.url).pathname;
 
 async function sample(args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -71,7 +74,7 @@ Deno.test("deno task sample: npy, png-dir and a latent walk with its GIF", async
       ["sample-0000.png", "sample-0001.png", "sample-0002.png"],
     );
     r = await sample([
-      "--interpolate",
+      "--walk-seeds",
       "1,2",
       "--steps",
       "5",
@@ -80,10 +83,25 @@ Deno.test("deno task sample: npy, png-dir and a latent walk with its GIF", async
       join(dir, "walk.png"),
     ]);
     assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim().split("\n"), [
+      `wrote ${join(dir, "walk.png")}`,
+      `wrote ${join(dir, "walk.gif")}`,
+    ]);
     const gif = await Deno.readFile(join(dir, "walk.gif"));
     assertEquals(new TextDecoder().decode(gif.subarray(0, 6)), "GIF89a");
+    // The GIF is magnified 4 times by default: 112 × 112 frames, not 28 × 28.
+    assertEquals([gif[6] | gif[7] << 8, gif[8] | gif[9] << 8], [112, 112]);
     const strip = new DataView((await Deno.readFile(join(dir, "walk.png"))).buffer);
     assertEquals([strip.getUint32(16), strip.getUint32(20)], [5 * 30 + 2, 32]);
+
+    // --out walk.gif writes the GIF alone, once; png-dir with a trailing slash prints the folder once.
+    r = await sample(["--walk-seeds", "1,2", "--steps", "5", "--gif", "--out", join(dir, "w.gif")]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim(), `wrote ${join(dir, "w.gif")}`);
+    assertEquals(await Deno.readFile(join(dir, "w.gif")), gif);
+    r = await sample(["-n", "2", "--format", "png-dir", "--out", `${join(dir, "digits")}/`]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim(), `wrote ${join(dir, "digits")}/ (2 PNG files)`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -96,7 +114,13 @@ Deno.test("deno task sample: bad input gives one line on stderr and exit code 2"
     [["--provider", "tpu"], /unknown provider "tpu"; use one of: auto, cpu/],
     [["--model", "README.md"], /not an ONNX model/],
     [["--model", "no-such.onnx"], /cannot read the model file no-such.onnx: no such file/],
-    [["--interpolate", "1"], /--interpolate takes two seeds as A,B/],
+    [["--walk-seeds", "1"], /--walk-seeds takes two seeds as A,B, got "1"/],
+    [["--walk-digits", "3,10"], /--walk-digits must be an integer from 0 to 9, got "10"/],
+    [["--interpolate", "3,9"], /--interpolate was renamed: use --walk-seeds A,B \(two seeds\)/],
+    [["--digit", "12"], /--digit must be an integer from 0 to 9, got "12"/],
+    [["--digit", "3", "--threshold", "0"], /--threshold must be a probability above 0/],
+    [["--out", "x.gif"], /--out x\.gif: a GIF is written for a walk only/],
+    [["--digit", "3", "--classifier", "README.md"], /digit classifier is not an ONNX model/],
     [["--bogus"], /Unknown option '--bogus'/],
   ];
   for (const [args, message] of cases) {
@@ -134,4 +158,50 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("deno task sample --digit and --walk-digits: the classifier reads the chosen digits", async () => {
+  const dir = await Deno.makeTempDir();
+  const classifier = await OnnxClassifier.open(CLASSIFIER_PATH);
+  /** The top digit of each image of a `.npy` written by the script. */
+  const digitsOf = async (path: string) => {
+    const { shape, data } = await readNpy(path);
+    const { probs } = await classifier.classify(data.map((v) => 2 * v - 1), shape[0]);
+    return Array.from({ length: shape[0] }, (_, i) => {
+      const row = Array.from(probs.subarray(i * 10, (i + 1) * 10));
+      return row.indexOf(Math.max(...row));
+    });
+  };
+  try {
+    const out = join(dir, "sevens.npy");
+    let r = await sample([
+      "-n",
+      "5",
+      "--seed",
+      "2",
+      "--digit",
+      "7",
+      "--format",
+      "npy",
+      "--out",
+      out,
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(await digitsOf(out), [7, 7, 7, 7, 7]);
+    const generator = await createGenerator(MODEL_PATH, { provider: "cpu" });
+    try {
+      const expected = await generator.sample(5, { seed: 2, digit: 7 });
+      assertEquals((await readNpy(out)).data, expected.data);
+    } finally {
+      await generator.dispose();
+    }
+    const walk = join(dir, "walk.npy");
+    r = await sample(["--walk-digits", "3,8", "--steps", "4", "--format", "npy", "--out", walk]);
+    assertEquals(r.code, 0, r.stderr);
+    const steps = await digitsOf(walk);
+    assertEquals([steps[0], steps[3]], [3, 8]);
+  } finally {
+    await classifier.release();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -122,6 +122,7 @@ Deno.test("web page parameters: seeds, backends, rows and the model path", () =>
   const good = readParams("?seed=7&backend=webgpu&rows=2");
   assert.deepEqual(good, {
     seed: 7,
+    digit: null,
     backend: "webgpu",
     modelUrl: "models/generator.onnx",
     rows: 2,
@@ -129,13 +130,16 @@ Deno.test("web page parameters: seeds, backends, rows and the model path", () =>
   });
   assert.equal(paramsToSearch(good), "?seed=7&backend=webgpu&rows=2");
   assert.equal(paramsToSearch(readParams("")), "?seed=0");
+  assert.equal(readParams("?digit=3").digit, 3);
+  assert.equal(paramsToSearch(readParams("?seed=2&digit=0")), "?seed=2&digit=0");
 
-  const bad = readParams("?seed=abc&backend=cuda&rows=9&model=https://example.com/g.onnx");
+  const bad = readParams("?seed=abc&backend=cuda&rows=9&model=https://example.com/g.onnx&digit=x");
   assert.equal(bad.seed, 0);
   assert.equal(bad.backend, "auto");
   assert.equal(bad.rows, 8);
   assert.equal(bad.modelUrl, "models/generator.onnx");
-  assert.equal(bad.problems.length, 4);
+  assert.equal(bad.digit, null);
+  assert.equal(bad.problems.length, 5);
   assert.match(bad.problems[0], /"abc" is not a seed/);
   assert.equal(readParams("?model=//evil/g.onnx").modelUrl, "models/generator.onnx");
   assert.equal(readParams("?model=runs/g.onnx").modelUrl, "runs/g.onnx");
@@ -192,7 +196,8 @@ globalThis.addEventListener("unload", () => {
 Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm and the model", async () => {
   const { dir, report } = await builtSite();
   const paths = report.files.map((f) => f.path);
-  for (const path of ["index.html", "styles.css", "icon.svg", "app.js", "models/generator.onnx"]) {
+  const shipped = ["index.html", "styles.css", "icon.svg", "app.js", "models/generator.onnx"];
+  for (const path of [...shipped, "models/classifier.onnx"]) {
     assert.ok(paths.includes(path), `${path} missing from ${paths.join(", ")}`);
   }
   const wasm = paths.filter((p) => /^ort\/ort-wasm-simd-threaded.*\.wasm$/.test(p));
@@ -215,7 +220,10 @@ Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm
     buildSite({ outDir: join(dir, "never"), modelPath: join(dir, "missing.onnx") }),
     (e: Error) => e instanceof SiteBuildError && /missing\.onnx not found/.test(e.message),
   );
-  const loaded = report.files.filter((f) => !f.path.endsWith(".map") && f.path !== "README.md");
+  // The classifier is fetched only when a digit is chosen.
+  const loaded = report.files.filter((f) =>
+    !f.path.endsWith(".map") && f.path !== "README.md" && f.path !== "models/classifier.onnx"
+  );
   assert.equal(report.totalBytes, loaded.reduce((sum, f) => sum + f.bytes, 0));
   assert.ok(report.totalGzipBytes < report.totalBytes);
 });
@@ -224,11 +232,11 @@ Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm
 
 const SEED = 7;
 
-/** `0.5·G(z) + 0.5` for the `count` latents of `seed`'s grid, from onnxruntime-node cpu. */
-async function referenceImages(seed: number, count: number): Promise<Float32Array> {
+/** `0.5·G(z) + 0.5` for the `count` latents of `seed`'s grid (of one digit), from onnxruntime-node cpu. */
+async function referenceImages(seed: number, count: number, digit?: number): Promise<Float32Array> {
   const generator = await createGenerator(DEFAULT_MODEL_PATH, { provider: "cpu" });
   try {
-    return (await generator.sample(count, { seed })).data;
+    return (await generator.sample(count, { seed, digit })).data;
   } finally {
     await generator.dispose();
   }
@@ -301,6 +309,7 @@ Deno.test({
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     try {
       const reference = await referenceImages(SEED, 64);
+      const threes = await referenceImages(SEED, 64, 3);
 
       await t.step("WASM: the full 8 × 8 grid, keyboard and a bad seed", async () => {
         const page = await context.newPage();
@@ -348,6 +357,28 @@ Deno.test({
         assert.equal((await readGrid(page)).seed, undefined);
         await page.keyboard.press("w");
         assert.equal(await page.getAttribute("#walk", "aria-pressed"), "false");
+
+        // The digit buttons: the classifier is fetched only once one is pressed; "3" draws the grid
+        // of "deno task sample --seed 7 --digit 3", and "Any" goes back to the plain seed.
+        const classifierLoaded = () =>
+          page.evaluate(
+            `performance.getEntriesByType("resource").some((e) => e.name.endsWith("classifier.onnx"))`,
+          );
+        assert.equal(await classifierLoaded(), false);
+        await page.click('#digits button[data-digit="3"]');
+        await page.waitForSelector(`#grid[data-seed="${SEED}"][data-digit="3"]`, {
+          timeout: 120_000,
+        });
+        assert.equal(await classifierLoaded(), true);
+        assert.equal(
+          await page.getAttribute('#digits button[data-digit="3"]', "aria-pressed"),
+          "true",
+        );
+        assertMatchesReference((await readGrid(page)).grey, threes, "wasm digit 3");
+        assert.match(page.url(), /[?&]digit=3\b/);
+        await page.click('#digits button[data-digit=""]');
+        await page.waitForSelector(`#grid[data-seed="${SEED}"][data-digit="any"]`);
+        assertMatchesReference((await readGrid(page)).grey, reference, "wasm any digit");
         assert.deepEqual(problems, []);
         await page.close();
       });

@@ -5,6 +5,8 @@
  */
 export { InferenceError, InputError, ModelError, ProviderError } from "./errors.ts";
 export {
+  type ClassifierSource,
+  type FindDigitsOptions,
   type GeneratedImages,
   type GenerateOptions,
   Generator,
@@ -12,14 +14,26 @@ export {
   type InterpolateOptions,
   type SampleOptions,
 } from "./generator.ts";
+export {
+  type ClassifierInfo,
+  DIGIT_COUNT,
+  DigitClassifier,
+  readClassifierInfo,
+} from "./digit_classifier.ts";
+export {
+  checkDigitSearch,
+  DEFAULT_DIGIT_THRESHOLD,
+  type DigitSearch,
+  type DigitSearchResult,
+} from "./digit_search.ts";
 export { imagesToGif, imagesToNpy, imagesToPng, imagesToPngs } from "./images.ts";
 export {
   checkCount,
   checkSeed,
   interpolateLatents,
   type InterpolationMode,
+  latentsForSeed,
   MAX_SAMPLES,
-  seedLatents,
 } from "./latents.ts";
 export { type FloatType, type ImageLayout, type ModelInfo, readModelInfo } from "./model_info.ts";
 export {
@@ -27,5 +41,6 @@ export {
   PROVIDER_NAMES,
   type ProviderChoice,
   type ProviderName,
+  type SessionSignature,
   type SessionTuning,
 } from "./provider.ts";

@@ -3,8 +3,15 @@
  * @module
  */
 import type { ImageBatch } from "../image/mod.ts";
+import { DigitClassifier } from "./digit_classifier.ts";
+import { type DigitSearch, type DigitSearchResult, searchDigit } from "./digit_search.ts";
 import { InputError, ModelError } from "./errors.ts";
-import { checkCount, interpolateLatents, type InterpolationMode, seedLatents } from "./latents.ts";
+import {
+  checkCount,
+  interpolateLatents,
+  type InterpolationMode,
+  latentsForSeed,
+} from "./latents.ts";
 import { type ModelInfo, readModelInfo } from "./model_info.ts";
 import {
   openSession,
@@ -25,6 +32,11 @@ export interface GeneratorOptions extends SessionTuning {
   provider?: string;
   /** Split batches larger than this (default: the provider's comfortable size). */
   maxBatch?: number;
+  /**
+   * The digit classifier for `sample(n, { digit })`, loaded on first use only: a path or URL, or the bytes of
+   * the `.onnx` file (Deno/Node default: the `models/classifier.onnx` shipped with the package; browsers: none).
+   */
+  classifier?: string | URL | Uint8Array | ArrayBuffer;
 }
 
 /** Options of {@link Generator.generate}. */
@@ -34,9 +46,24 @@ export interface GenerateOptions {
 }
 
 /** Options of {@link Generator.sample}. */
-export interface SampleOptions extends GenerateOptions {
+export interface SampleOptions extends GenerateOptions, Partial<DigitSearch> {
   /** Seed of the latents (default 0): the same seed gives the same digits on every platform. */
   seed?: number;
+}
+
+/** Options of {@link Generator.findDigits}. */
+export interface FindDigitsOptions extends DigitSearch {
+  /** Seed of the latents searched (default 0). */
+  seed?: number;
+  /** Called after each searched chunk with the number of latents kept so far and the number asked for. */
+  onProgress?: (found: number, total: number) => void;
+}
+
+/** Where a generator finds its digit classifier: the bytes (loaded on first use) and the provider to run it on. */
+export interface ClassifierSource {
+  load: () => Promise<Uint8Array>;
+  provider: Provider;
+  tuning: SessionTuning;
 }
 
 /** Options of {@link Generator.interpolate}. */
@@ -55,12 +82,21 @@ export class Generator {
   readonly maxBatch: number;
   #session: Session | null;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #classifierSource: ClassifierSource | null;
+  #classifier: Promise<DigitClassifier> | null = null;
 
-  constructor(info: ModelInfo, session: Session, provider: ProviderChoice, maxBatch: number) {
+  constructor(
+    info: ModelInfo,
+    session: Session,
+    provider: ProviderChoice,
+    maxBatch: number,
+    classifier: ClassifierSource | null = null,
+  ) {
     this.info = info;
     this.provider = provider;
     this.maxBatch = info.fixedBatch ?? maxBatch;
     this.#session = session;
+    this.#classifierSource = classifier;
   }
 
   /** Size of one latent vector. */
@@ -87,9 +123,63 @@ export class Generator {
     return await run;
   }
 
-  /** `n` images from the latents of `seed`: exactly `generate(latentsForSeed(seed, n, latentDim))`. */
+  /**
+   * `n` images from the latents of `seed`: exactly `generate(latentsForSeed(seed, n, latentDim))`. With `digit`,
+   * the images of the first `n` latents of the seed that the classifier assigns that digit with probability
+   * ≥ `threshold` (see {@link findDigits}).
+   * @throws {InputError} for bad arguments, or when the search for the digit reaches its bound.
+   */
   async sample(n: number, options: SampleOptions = {}): Promise<GeneratedImages> {
-    return await this.generate(seedLatents(options.seed ?? 0, n, this.info.latentDim), options);
+    const { seed = 0, digit } = options;
+    if (digit === undefined) {
+      return await this.generate(latentsForSeed(seed, n, this.info.latentDim), options);
+    }
+    return (await this.findDigits(n, { ...options, seed, digit })).images;
+  }
+
+  /**
+   * Searches the latents of `seed` in order for `n` whose images the digit classifier assigns `digit` with
+   * probability ≥ `threshold` (default 0.9), and returns them with their images. Deterministic per seed (on one
+   * provider; another provider may differ on a latent whose probability lies within ~1e-6 of the threshold).
+   * The classifier is loaded on the first call.
+   * @throws {InputError} for bad arguments, no classifier, or when `maxCandidates` latents gave fewer than `n`.
+   */
+  async findDigits(n: number, options: FindDigitsOptions): Promise<DigitSearchResult> {
+    const classifier = await this.#digitClassifier();
+    return await searchDigit(
+      options.seed ?? 0,
+      n,
+      this.info.latentDim,
+      options,
+      (latents) => this.generate(latents),
+      (images) => classifier.probabilities(images),
+      options.onProgress,
+    );
+  }
+
+  /**
+   * The digit classifier's probabilities of the digits 0–9 for each image (row-major `[count, 10]`), the
+   * figures `findDigits` compares with its threshold. The classifier is loaded on the first call.
+   */
+  async digitProbabilities(images: GeneratedImages): Promise<Float32Array> {
+    return await (await this.#digitClassifier()).probabilities(images);
+  }
+
+  #digitClassifier(): Promise<DigitClassifier> {
+    const source = this.#classifierSource;
+    if (source === null) {
+      return Promise.reject(
+        new InputError(
+          'choosing a digit needs the digit classifier: pass { classifier: "models/classifier.onnx" } ' +
+            "(a URL or the file's bytes) to createGenerator",
+        ),
+      );
+    }
+    this.#classifier ??= source.load().then((bytes) =>
+      DigitClassifier.open(bytes, source.provider, source.tuning)
+    );
+    this.#classifier.catch(() => (this.#classifier = null));
+    return this.#classifier;
   }
 
   /** `steps` images along the walk from latent `a` to latent `b`, both included (see `interpolateLatents`). */
@@ -111,9 +201,12 @@ export class Generator {
   /** Frees the session. The generator cannot be used afterwards. */
   async dispose(): Promise<void> {
     const session = this.#session;
+    const classifier = this.#classifier;
     this.#session = null;
+    this.#classifier = null;
     await this.#queue;
     await session?.release();
+    await classifier?.then((c) => c.release(), () => {});
   }
 
   async #generate(
@@ -131,9 +224,11 @@ export class Generator {
     for (let start = 0; start < count; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, count - start);
       // A model with a fixed batch size gets full batches; the padding rows are zeros and are dropped.
+      // A copy either way: onnxruntime-web's proxy worker takes (detaches) the buffer it is given, and the
+      // caller's latents must stay readable (the digit search keeps the ones it accepts).
       const rows = fixedBatch ?? n;
       const chunk = rows === n
-        ? latents.subarray(start * dim, (start + n) * dim)
+        ? latents.slice(start * dim, (start + n) * dim)
         : padRows(latents.subarray(start * dim, (start + n) * dim), rows * dim);
       const raw = await session.run(chunk, rows);
       if (raw.length !== rows * perImage) {
@@ -162,13 +257,15 @@ function padRows(values: Float32Array, length: number): Float32Array {
 
 /**
  * Reads a generator's bytes, opens a session on the requested provider (or the first working one of `autoOrder`)
- * and returns the {@link Generator}. The runtime entries (`mod.ts`, `browser.ts`) pass their providers.
+ * and returns the {@link Generator}. The runtime entries (`mod.ts`, `browser.ts`) pass their providers and how
+ * to load the digit classifier (null: there is none).
  */
 export async function openGenerator(
   bytes: Uint8Array,
   providers: readonly Provider[],
   autoOrder: readonly Provider[],
   options: GeneratorOptions,
+  loadClassifier: (() => Promise<Uint8Array>) | null,
 ): Promise<Generator> {
   const info = readModelInfo(bytes);
   const maxBatch = options.maxBatch;
@@ -183,5 +280,6 @@ export async function openGenerator(
     info,
     options,
   );
-  return new Generator(info, session, choice, maxBatch ?? provider.maxBatch);
+  const classifier = loadClassifier && { load: loadClassifier, provider, tuning: options };
+  return new Generator(info, session, choice, maxBatch ?? provider.maxBatch, classifier);
 }

@@ -3,7 +3,7 @@
  * how many samples one call may ask for, and latent walks (spherical or linear interpolation).
  * @module
  */
-import { latentsForSeed } from "../random/mod.ts";
+import { latentsForSeed as seededNormals } from "../random/mod.ts";
 import { InputError } from "./errors.ts";
 
 /** The most samples (or interpolation steps) one call may generate: 100,000 MNIST images are 314 MB of floats. */
@@ -36,11 +36,15 @@ export function checkSeed(seed: number): void {
   }
 }
 
-/** The `n` latent vectors of `seed` (row-major `[n, dim]`): `latentsForSeed(seed, n, dim)`, after checking. */
-export function seedLatents(seed: number, n: number, dim: number): Float32Array {
+/**
+ * The `n` latent vectors of `seed` (row-major `[n, dim]`, standard normal): the seed's PCG32 + Box–Muller
+ * stream from `src/random`, identical in Deno, Node and browsers. The first `k` rows do not depend on `n`.
+ * @throws {InputError} for a seed or count out of range.
+ */
+export function latentsForSeed(seed: number, n: number, dim: number): Float32Array {
   checkSeed(seed);
   checkCount(n);
-  return latentsForSeed(seed, n, dim);
+  return seededNormals(seed, n, dim);
 }
 
 function norm(v: Float32Array): number {

@@ -4,9 +4,10 @@
  * encodings. Browsers use `browser.ts`, which has the same API on onnxruntime-web only.
  *
  * ```ts
- * const generator = await createGenerator("models/generator.onnx", { provider: "auto" });
+ * const generator = await createGenerator(); // the shipped models/generator.onnx, provider "auto"
  * console.log(generator.provider); // { name: "cpu", reason: "auto: skipped cuda (...)" }
  * const images = await generator.sample(64, { seed: 7 });
+ * const threes = await generator.sample(16, { seed: 7, digit: 3 }); // checked by models/classifier.onnx
  * await Deno.writeFile("samples.png", imagesToPng(images, { cols: 8 }));
  * await generator.dispose();
  * ```
@@ -17,9 +18,11 @@ import { fileURLToPath } from "node:url";
 import { InputError, ModelError } from "./errors.ts";
 import { type Generator, type GeneratorOptions, openGenerator } from "./generator.ts";
 import { cpuProvider, cudaProvider, nodeWebGpuProvider } from "./node_providers.ts";
+import { SHIPPED_CLASSIFIER, SHIPPED_GENERATOR } from "./shipped_models.ts";
 import { wasmProvider, webGpuProvider } from "./web_providers.ts";
 
 export * from "./common.ts";
+export { SHIPPED_CLASSIFIER, SHIPPED_GENERATOR } from "./shipped_models.ts";
 
 /** A model as a file path, a URL (`file:`, `http:`, `https:`) or the bytes of an `.onnx` file. */
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer;
@@ -37,11 +40,11 @@ const PROVIDERS = [
  */
 const AUTO_ORDER = [cudaProvider, cpuProvider, wasmProvider];
 
-async function modelBytes(model: ModelSource): Promise<Uint8Array> {
+async function modelBytes(model: ModelSource, what = "model"): Promise<Uint8Array> {
   if (model instanceof Uint8Array) return model;
   if (model instanceof ArrayBuffer) return new Uint8Array(model);
   if (typeof model !== "string" && !(model instanceof URL)) {
-    throw new InputError("model must be a path, a URL or the bytes of an .onnx file");
+    throw new InputError(`${what} must be a path, a URL or the bytes of an .onnx file`);
   }
   const url = model instanceof URL
     ? model
@@ -53,10 +56,10 @@ async function modelBytes(model: ModelSource): Promise<Uint8Array> {
     try {
       response = await fetch(url);
     } catch (e) {
-      throw new ModelError(`cannot fetch the model ${url}: ${(e as Error).message}`);
+      throw new ModelError(`cannot fetch the ${what} ${url}: ${(e as Error).message}`);
     }
     if (!response.ok) {
-      throw new ModelError(`cannot fetch the model ${url}: HTTP ${response.status}`);
+      throw new ModelError(`cannot fetch the ${what} ${url}: HTTP ${response.status}`);
     }
     return new Uint8Array(await response.arrayBuffer());
   }
@@ -70,19 +73,27 @@ async function modelBytes(model: ModelSource): Promise<Uint8Array> {
       : code === "EISDIR"
       ? "it is a folder"
       : (e as Error).message;
-    throw new ModelError(`cannot read the model file ${path}: ${why}`);
+    throw new ModelError(`cannot read the ${what} file ${path}: ${why}`);
   }
 }
 
 /**
- * Opens an ONNX generator on `options.provider` (default `auto`: CUDA if its files and a GPU are present, else the
- * CPU; the choice and the reason are in `generator.provider`).
+ * Opens an ONNX generator (default: the shipped `models/generator.onnx`) on `options.provider` (default `auto`:
+ * CUDA if its files and a GPU are present, else the CPU; the choice and the reason are in `generator.provider`).
+ * `sample(n, { digit })` loads `options.classifier` (default: the shipped `models/classifier.onnx`) on first use.
  * @throws {ModelError} when the model cannot be read or is not a generator.
  * @throws {ProviderError} when the provider is unknown or cannot run here (the message says what to do).
  */
 export async function createGenerator(
-  model: ModelSource,
+  model: ModelSource = SHIPPED_GENERATOR,
   options: GeneratorOptions = {},
 ): Promise<Generator> {
-  return openGenerator(await modelBytes(model), PROVIDERS, AUTO_ORDER, options);
+  const classifier = options.classifier ?? SHIPPED_CLASSIFIER;
+  return openGenerator(
+    await modelBytes(model),
+    PROVIDERS,
+    AUTO_ORDER,
+    options,
+    () => modelBytes(classifier, "digit classifier"),
+  );
 }

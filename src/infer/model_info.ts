@@ -22,6 +22,8 @@ export interface ModelInfo {
   inputType: FloatType;
   /** Size of one latent vector. */
   latentDim: number;
+  /** The input shape of one sample, `[latentDim]` (what a provider's session feeds). */
+  inputShape: [number];
   /** The batch size when the file fixes it (e.g. 1), or null when any batch size is accepted. */
   fixedBatch: number | null;
   /** Name and element type of the image output. */
@@ -228,6 +230,7 @@ export function readModelInfo(bytes: Uint8Array): ModelInfo {
     inputName: input.name,
     inputType: floatType(input, "input"),
     latentDim,
+    inputShape: [latentDim],
     fixedBatch: inDims[0],
     outputName: output.name,
     outputType: floatType(output, "output"),

@@ -5,13 +5,13 @@
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import type { InferenceSession } from "onnxruntime-web";
 import { ProviderError } from "./errors.ts";
-import type { ModelInfo } from "./model_info.ts";
 import { ortSession, type TensorConstructor } from "./ort_session.ts";
-import type { Provider, Session, SessionTuning } from "./provider.ts";
+import type { Provider, Session, SessionSignature, SessionTuning } from "./provider.ts";
 
 /** What to do when onnxruntime-node's WebGPU finds no adapter (Linux without a GPU: SwiftShader). */
 export const NODE_WEBGPU_HINT =
@@ -55,7 +55,7 @@ function cudaLibrary(): string {
 
 async function nodeSession(
   bytes: Uint8Array,
-  info: ModelInfo,
+  signature: SessionSignature,
   tuning: SessionTuning,
   executionProvider: "cpu" | "cuda" | "webgpu",
   failureHint: (message: string) => string,
@@ -65,11 +65,11 @@ async function nodeSession(
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: [executionProvider],
       graphOptimizationLevel: tuning.optimization ?? "all",
-      intraOpNumThreads: tuning.threads ?? navigator.hardwareConcurrency,
+      intraOpNumThreads: tuning.threads ?? availableParallelism(),
       ...(tuning.optimizedModelPath ? { optimizedModelFilePath: tuning.optimizedModelPath } : {}),
       extra: { session: { intra_op: { allow_spinning: tuning.spinning ? "1" : "0" } } },
     });
-    return ortSession(session, ort.Tensor, info);
+    return ortSession(session, ort.Tensor, signature);
   } catch (e) {
     const message = (e as Error).message.split("\n")[0];
     throw new ProviderError(`${executionProvider}: ${failureHint(message)}`);
@@ -80,10 +80,10 @@ async function nodeSession(
 export const cpuProvider: Provider = {
   name: "cpu",
   maxBatch: 256,
-  create: (bytes, info, tuning) =>
+  create: (bytes, signature, tuning) =>
     nodeSession(
       bytes,
-      info,
+      signature,
       tuning,
       "cpu",
       (m) => `onnxruntime-node could not create a session (${m})`,
@@ -94,7 +94,7 @@ export const cpuProvider: Provider = {
 export const cudaProvider: Provider = {
   name: "cuda",
   maxBatch: 1024,
-  create(bytes, info, tuning) {
+  create(bytes, signature, tuning) {
     const library = cudaLibrary();
     if (!existsSync(library)) {
       return Promise.reject(
@@ -109,7 +109,7 @@ export const cudaProvider: Provider = {
     }
     return nodeSession(
       bytes,
-      info,
+      signature,
       tuning,
       "cuda",
       (m) =>
@@ -122,10 +122,10 @@ export const cudaProvider: Provider = {
 export const nodeWebGpuProvider: Provider = {
   name: "webgpu",
   maxBatch: 64,
-  create: (bytes, info, tuning) =>
+  create: (bytes, signature, tuning) =>
     nodeSession(
       bytes,
-      info,
+      signature,
       tuning,
       "webgpu",
       (m) =>

@@ -4,8 +4,7 @@
  * @module
  */
 import type { InferenceSession, Tensor } from "onnxruntime-web";
-import type { ModelInfo } from "./model_info.ts";
-import type { Session } from "./provider.ts";
+import type { Session, SessionSignature } from "./provider.ts";
 
 /** The `Tensor` constructor of the ONNX Runtime package in use. */
 export type TensorConstructor = typeof Tensor;
@@ -17,13 +16,13 @@ function float16Bits(values: Float32Array): Uint16Array {
 
 function inputTensor(
   TensorClass: TensorConstructor,
-  info: ModelInfo,
-  latents: Float32Array,
+  signature: SessionSignature,
+  inputs: Float32Array,
   count: number,
 ): Tensor {
-  const dims = [count, info.latentDim];
-  if (info.inputType === "float32") return new TensorClass("float32", latents, dims);
-  const bits = float16Bits(latents);
+  const dims = [count, ...signature.inputShape];
+  if (signature.inputType === "float32") return new TensorClass("float32", inputs, dims);
+  const bits = float16Bits(inputs);
   const tensor = new TensorClass("float16", bits, dims);
   // onnxruntime-common keeps float16 data as a Float16Array where the runtime has one (Deno does), but the
   // runtimes read the raw bits: hand them the Uint16Array.
@@ -45,13 +44,13 @@ function outputValues(tensor: Tensor): Float32Array {
 export function ortSession(
   session: InferenceSession,
   TensorClass: TensorConstructor,
-  info: ModelInfo,
+  signature: SessionSignature,
 ): Session {
   return {
-    async run(latents: Float32Array, count: number): Promise<Float32Array> {
-      const input = inputTensor(TensorClass, info, latents, count);
-      const outputs = await session.run({ [info.inputName]: input }, [info.outputName]);
-      return outputValues(outputs[info.outputName]);
+    async run(inputs: Float32Array, count: number): Promise<Float32Array> {
+      const input = inputTensor(TensorClass, signature, inputs, count);
+      const outputs = await session.run({ [signature.inputName]: input }, [signature.outputName]);
+      return outputValues(outputs[signature.outputName]);
     },
     release: () => session.release(),
   };

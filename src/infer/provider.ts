@@ -5,7 +5,7 @@
  * @module
  */
 import { ProviderError } from "./errors.ts";
-import type { ModelInfo } from "./model_info.ts";
+import type { FloatType } from "./model_info.ts";
 
 /** Every provider name the API knows (`auto` picks one of the others). */
 export const PROVIDER_NAMES = ["auto", "cpu", "cuda", "webgpu", "wasm", "web-webgpu"] as const;
@@ -40,10 +40,23 @@ export interface SessionTuning {
   wasmPaths?: string;
 }
 
+/**
+ * What a session feeds and reads: one input and one output by name, in float32 or float16, and the shape of one
+ * sample's input (a generator's `[latentDim]`, the digit classifier's `[1, 28, 28]`). `ModelInfo` is one.
+ */
+export interface SessionSignature {
+  inputName: string;
+  inputType: FloatType;
+  /** Shape of one sample's input, without the batch dimension. */
+  inputShape: readonly number[];
+  outputName: string;
+  outputType: FloatType;
+}
+
 /** One created inference session: runs float batches in the model's element types. */
 export interface Session {
-  /** Runs `count` latent vectors (float32, row-major) and returns the raw output values as float32. */
-  run(latents: Float32Array, count: number): Promise<Float32Array>;
+  /** Runs `count` inputs (float32, row-major, `count × inputShape`) and returns the raw output values as float32. */
+  run(inputs: Float32Array, count: number): Promise<Float32Array>;
   /** Frees the session's native or GPU memory. */
   release(): Promise<void>;
 }
@@ -58,7 +71,7 @@ export interface Provider {
    * Creates a session for the model, or throws a {@link ProviderError} that says why this provider cannot run
    * here and what to do about it.
    */
-  create(bytes: Uint8Array, info: ModelInfo, tuning: SessionTuning): Promise<Session>;
+  create(bytes: Uint8Array, signature: SessionSignature, tuning: SessionTuning): Promise<Session>;
   /** For `auto` only: a reason to pass this provider over although it could run (e.g. a software GPU). */
   unsuitableForAuto?(): Promise<string | null>;
 }
@@ -79,7 +92,7 @@ export async function openSession(
   autoOrder: readonly Provider[],
   requested: string,
   bytes: Uint8Array,
-  info: ModelInfo,
+  signature: SessionSignature,
   tuning: SessionTuning,
 ): Promise<{ session: Session; provider: Provider; choice: ProviderChoice }> {
   if (requested !== "auto") {
@@ -92,7 +105,7 @@ export async function openSession(
           : `unknown provider "${requested}"; use one of: ${known}`,
       );
     }
-    const session = await provider.create(bytes, info, tuning);
+    const session = await provider.create(bytes, signature, tuning);
     return { session, provider, choice: { name: provider.name, reason: "requested" } };
   }
   const skipped: string[] = [];
@@ -103,7 +116,7 @@ export async function openSession(
       continue;
     }
     try {
-      const session = await provider.create(bytes, info, tuning);
+      const session = await provider.create(bytes, signature, tuning);
       const reason = skipped.length === 0
         ? "auto: the first choice"
         : `auto: ${skipped.join("; ")}`;

@@ -8,9 +8,8 @@
  */
 import * as ort from "onnxruntime-web/webgpu";
 import { ProviderError } from "./errors.ts";
-import type { ModelInfo } from "./model_info.ts";
 import { ortSession } from "./ort_session.ts";
-import type { Provider, Session, SessionTuning } from "./provider.ts";
+import type { Provider, Session, SessionSignature, SessionTuning } from "./provider.ts";
 
 const IN_DENO = "Deno" in globalThis;
 
@@ -29,7 +28,7 @@ function configureWasm(tuning: SessionTuning): void {
 
 async function webSession(
   bytes: Uint8Array,
-  info: ModelInfo,
+  signature: SessionSignature,
   tuning: SessionTuning,
   executionProvider: "wasm" | "webgpu",
   label: string,
@@ -40,7 +39,7 @@ async function webSession(
       executionProviders: [executionProvider],
       graphOptimizationLevel: tuning.optimization ?? "all",
     });
-    return ortSession(session, ort.Tensor, info);
+    return ortSession(session, ort.Tensor, signature);
   } catch (e) {
     throw new ProviderError(
       `${label}: onnxruntime-web could not create a session (${(e as Error).message})`,
@@ -50,13 +49,14 @@ async function webSession(
 
 /** This runtime's default WebGPU adapter, or null when there is none. */
 async function webGpuAdapter(): Promise<GPUAdapter | null> {
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  // Node before 21 has no `navigator` at all.
+  const gpu = (globalThis.navigator as (Navigator & { gpu?: GPU }) | undefined)?.gpu;
   return gpu ? await gpu.requestAdapter().catch(() => null) : null;
 }
 
 /** Fails with a {@link ProviderError} unless this runtime offers a WebGPU adapter. */
 async function requireWebGpuAdapter(label: string): Promise<void> {
-  if (!("gpu" in navigator)) {
+  if (!globalThis.navigator || !("gpu" in navigator)) {
     throw new ProviderError(`${label}: this runtime has no WebGPU (navigator.gpu is missing)`);
   }
   if (!(await webGpuAdapter())) {
@@ -85,7 +85,7 @@ async function softwareOrMissingAdapter(): Promise<string | null> {
 export const wasmProvider: Provider = {
   name: "wasm",
   maxBatch: 64,
-  create: (bytes, info, tuning) => webSession(bytes, info, tuning, "wasm", "wasm"),
+  create: (bytes, signature, tuning) => webSession(bytes, signature, tuning, "wasm", "wasm"),
 };
 
 /**
@@ -96,9 +96,9 @@ export function webGpuProvider(name: "webgpu" | "web-webgpu"): Provider {
   return {
     name,
     maxBatch: 64,
-    async create(bytes, info, tuning) {
+    async create(bytes, signature, tuning) {
       await requireWebGpuAdapter(name);
-      return webSession(bytes, info, tuning, "webgpu", name);
+      return webSession(bytes, signature, tuning, "webgpu", name);
     },
     unsuitableForAuto: softwareOrMissingAdapter,
   };

@@ -5,6 +5,7 @@ import {
   createGenerator,
   type Generator,
   InferenceError,
+  latentsForSeed,
   ProviderError,
 } from "../../src/infer/browser.ts";
 import type { GreyBatch } from "./digit_grid.ts";
@@ -18,6 +19,9 @@ export class EngineError extends Error {
     this.name = "EngineError";
   }
 }
+
+/** The digit classifier, beside the generator in the built site; fetched only when a digit is chosen. */
+const CLASSIFIER_URL = "models/classifier.onnx";
 
 /** Where onnxruntime-web's `.wasm`/`.mjs` files are served: `ort/` beside the page (see the build). */
 function wasmPaths(): string {
@@ -87,7 +91,11 @@ async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Pr
   // On WebAssembly, run ONNX Runtime in a worker (its proxy mode) so the page stays responsive.
   if (provider === "wasm") ortEnv.wasm.proxy = true;
   try {
-    return await createGenerator(bytes.slice(), { provider, wasmPaths: wasmPaths() });
+    return await createGenerator(bytes.slice(), {
+      provider,
+      wasmPaths: wasmPaths(),
+      classifier: new URL(CLASSIFIER_URL, location.href).href,
+    });
   } catch (error) {
     if (!(error instanceof InferenceError)) throw error;
     throw new EngineError(`The model file ${url} could not be opened: ${error.message}.`, {
@@ -178,6 +186,24 @@ export class Engine {
 
   get width(): number {
     return this.generator.info.width;
+  }
+
+  /**
+   * The `count` latents of `seed` (`latentsForSeed`), or with a digit the first `count` of them the
+   * classifier reads as that digit (the inference module's `findDigits`; the classifier is loaded on
+   * first use).
+   * @throws {EngineError} when too few of the seed's latents show the digit.
+   */
+  async latents(seed: number, count: number, digit: number | null): Promise<Float32Array> {
+    if (digit === null) return latentsForSeed(seed, count, this.latentDim);
+    try {
+      return (await this.generator.findDigits(count, { seed, digit })).latents;
+    } catch (error) {
+      if (!(error instanceof InferenceError)) throw error;
+      throw new EngineError(`Could not find ${count} × the digit ${digit}: ${error.message}.`, {
+        cause: error,
+      });
+    }
   }
 
   /** Runs `latents` (rows of `latentDim`) and returns `0.5·G(z) + 0.5`, one grey image per row. */

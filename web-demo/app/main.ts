@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 /**
  * The demo page: loads the generator, draws the 8 × 8 grid of `latentsForSeed(seed, 64, latentDim)`
- * (the same latents as `deno task sample --seed N`), and handles the seed field, "new digits", the
+ * (the same latents as `deno task sample --seed N`), or of the seed's latents the classifier reads as
+ * the chosen digit (`--digit D`), and handles the seed field, the digit buttons, "new digits", the
  * latent walk, the enlarged view and keyboard shortcuts.
  * @module
  */
-import { latentsForSeed } from "../../src/random/mod.ts";
 import { DigitGrid, type GreyBatch } from "./digit_grid.ts";
 import { Engine, EngineError } from "./engine.ts";
 import { LatentWalk } from "./latent_walk.ts";
@@ -46,7 +46,10 @@ class DemoPage {
   readonly walkButton = element<HTMLButtonElement>("walk");
   readonly newButton = element<HTMLButtonElement>("new-digits");
   readonly drawButton = element<HTMLButtonElement>("draw");
+  readonly digitButtons = [...document.querySelectorAll<HTMLButtonElement>("#digits button")];
   engine: Engine | null = null;
+  /** The chosen digit, or null for any. */
+  digit: number | null = null;
   batch: GreyBatch | null = null;
   shown: Shown = { kind: "seed", seed: 0 };
   walking = false;
@@ -70,6 +73,7 @@ class DemoPage {
       (i) => this.grid.cells[i].focus(),
     );
     this.seedInput.value = String(this.params.seed);
+    this.#pressDigit(this.params.digit);
     element<HTMLSelectElement>("backend").value = this.params.backend;
     this.#bindControls();
     this.#setControlsEnabled(false);
@@ -84,17 +88,37 @@ class DemoPage {
     this.seedInput.addEventListener("input", () => this.#validateSeedField());
     this.newButton.addEventListener("click", () => this.newDigits());
     this.walkButton.addEventListener("click", () => this.toggleWalk());
+    for (const button of this.digitButtons) {
+      button.addEventListener("click", () => {
+        this.stopWalk();
+        this.#pressDigit(button.dataset.digit === "" ? null : Number(button.dataset.digit));
+        void this.showSeed(this.currentSeed());
+      });
+    }
     element<HTMLSelectElement>("backend").addEventListener("change", (event) => {
       const backend = (event.target as HTMLSelectElement).value as BackendChoice;
-      location.search = paramsToSearch({ ...this.params, seed: this.currentSeed(), backend });
+      location.search = paramsToSearch({
+        ...this.params,
+        seed: this.currentSeed(),
+        digit: this.digit,
+        backend,
+      });
     });
     document.addEventListener("keydown", (event) => this.#onShortcut(event));
   }
 
   /** The buttons that need a loaded generator. */
   #setControlsEnabled(enabled: boolean): void {
-    for (const button of [this.newButton, this.walkButton, this.drawButton]) {
+    for (const button of [this.newButton, this.walkButton, this.drawButton, ...this.digitButtons]) {
       button.disabled = !enabled;
+    }
+  }
+
+  #pressDigit(digit: number | null): void {
+    this.digit = digit;
+    for (const button of this.digitButtons) {
+      const pressed = button.dataset.digit === (digit === null ? "" : String(digit));
+      button.setAttribute("aria-pressed", String(pressed));
     }
   }
 
@@ -189,6 +213,7 @@ class DemoPage {
       this.grid.draw(batch, label);
       if (shown.kind === "seed") this.grid.root.dataset.seed = String(shown.seed);
       else delete this.grid.root.dataset.seed;
+      this.grid.root.dataset.digit = this.digit === null ? "any" : String(this.digit);
       this.grid.root.setAttribute("aria-busy", "false");
       this.zoom.update(batch, (i) => this.describe(i));
       element("timing-text").textContent = `${ms.toFixed(0)} ms for ${batch.count} digits (${
@@ -212,7 +237,9 @@ class DemoPage {
       const seed = this.shown.seed;
       return {
         title: `Seed ${seed} · index ${index}`,
-        detail: `${where}. Image ${index} of "deno task sample --seed ${seed}" is this digit.`,
+        detail: `${where}. Image ${index} of "deno task sample --seed ${seed}${
+          this.digit === null ? "" : ` --digit ${this.digit}`
+        }" is this digit.`,
       };
     }
     const percent = Math.round(this.shown.t * 100);
@@ -226,13 +253,20 @@ class DemoPage {
     if (this.engine === null) return;
     this.seedInput.value = String(seed);
     this.#validateSeedField();
-    history.replaceState(null, "", paramsToSearch({ ...this.params, seed }));
-    this.setStatus(`Drawing seed ${seed}…`);
-    await this.render(latentsForSeed(seed, this.count, this.engine.latentDim), {
-      kind: "seed",
-      seed,
-    });
-    this.setStatus(`Showing seed ${seed}`);
+    const digit = this.digit;
+    history.replaceState(null, "", paramsToSearch({ ...this.params, seed, digit }));
+    const what = digit === null ? `seed ${seed}` : `the ${digit}s of seed ${seed}`;
+    this.setStatus(`Drawing ${what}…`);
+    let latents: Float32Array;
+    try {
+      latents = await this.engine.latents(seed, this.count, digit);
+    } catch (error) {
+      this.showMessage((error as Error).message);
+      this.setStatus(`Could not draw ${what}`);
+      return;
+    }
+    await this.render(latents, { kind: "seed", seed });
+    this.setStatus(`Showing ${what}`);
   }
 
   submitSeed(): void {
@@ -284,12 +318,18 @@ class DemoPage {
           Math.max(WALK_MIN_FRAMES, WALK_SECONDS_PER_SEED * 1000 / this.#lastMs),
         ),
       );
-      const path = new LatentWalk(
-        latentsForSeed(from, this.count, dim),
-        latentsForSeed(from + 1, this.count, dim),
-        dim,
-        frames,
-      );
+      let path: LatentWalk;
+      try {
+        path = new LatentWalk(
+          await this.engine.latents(from, this.count, this.digit),
+          await this.engine.latents(from + 1, this.count, this.digit),
+          dim,
+          frames,
+        );
+      } catch (error) {
+        this.showMessage((error as Error).message);
+        break;
+      }
       this.setStatus(`Walking from seed ${from} to ${from + 1} in ${frames} frames`);
       for (let frame = 1; frame <= frames && this.walking; frame++) {
         await this.render(path.frame(frame), { kind: "walk", from, t: frame / frames });
@@ -300,7 +340,11 @@ class DemoPage {
       this.shown = { kind: "seed", seed: from };
       this.grid.root.dataset.seed = String(from);
       this.seedInput.value = String(from);
-      history.replaceState(null, "", paramsToSearch({ ...this.params, seed: from }));
+      history.replaceState(
+        null,
+        "",
+        paramsToSearch({ ...this.params, seed: from, digit: this.digit }),
+      );
     }
     this.setStatus(`Walk stopped near seed ${this.currentSeed()}`);
   }

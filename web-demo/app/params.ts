@@ -13,6 +13,8 @@ export const MAX_ROWS = 8;
 /** What the page reads from its URL; `problems` says in plain words what was ignored and why. */
 export interface PageParams {
   seed: number;
+  /** The chosen digit 0–9 (only samples the classifier reads as it), or null for any. */
+  digit: number | null;
   backend: BackendChoice;
   modelUrl: string;
   /**
@@ -50,14 +52,15 @@ function isSameSitePath(url: string): boolean {
 }
 
 /**
- * Reads `?seed=N&backend=auto|webgpu|wasm&rows=1..8&model=path.onnx` from a query string. Bad values
- * fall back to the defaults (seed 0, automatic backend, 8 rows, the shipped model) and are listed in
- * `problems`.
+ * Reads `?seed=N&digit=0..9&backend=auto|webgpu|wasm&rows=1..8&model=path.onnx` from a query string.
+ * Bad values fall back to the defaults (seed 0, any digit, automatic backend, 8 rows, the shipped model)
+ * and are listed in `problems`.
  */
 export function readParams(search: string): PageParams {
   const query = new URLSearchParams(search);
   const params: PageParams = {
     seed: 0,
+    digit: null,
     backend: "auto",
     modelUrl: DEFAULT_MODEL_URL,
     rows: MAX_ROWS,
@@ -68,6 +71,11 @@ export function readParams(search: string): PageParams {
     const result = parseSeed(seedText);
     if (result.ok) params.seed = result.seed;
     else params.problems.push(`${result.message} Showing seed 0 instead.`);
+  }
+  const digit = query.get("digit");
+  if (digit !== null) {
+    if (/^[0-9]$/.test(digit.trim())) params.digit = Number(digit);
+    else params.problems.push(`The digit must be one of 0–9, not "${digit}"; showing any digit.`);
   }
   const backend = query.get("backend");
   if (backend !== null) {
@@ -95,6 +103,7 @@ export function readParams(search: string): PageParams {
 /** The query string for a page state, keeping only values that differ from the defaults. */
 export function paramsToSearch(state: Omit<PageParams, "problems">): string {
   const query = new URLSearchParams({ seed: String(state.seed) });
+  if (state.digit !== null) query.set("digit", String(state.digit));
   if (state.backend !== "auto") query.set("backend", state.backend);
   if (state.rows !== MAX_ROWS) query.set("rows", String(state.rows));
   if (state.modelUrl !== DEFAULT_MODEL_URL) query.set("model", state.modelUrl);

@@ -13,6 +13,8 @@ export const WEB_DEMO_DIR: string = join(REPO_ROOT, "web-demo");
 export const DEFAULT_DIST_DIR: string = join(WEB_DEMO_DIR, "dist");
 /** The generator shipped with the repository. */
 export const DEFAULT_MODEL_PATH: string = join(REPO_ROOT, "models", "generator.onnx");
+/** The digit classifier the page loads when a digit is chosen. */
+const CLASSIFIER_PATH = join(REPO_ROOT, "models", "classifier.onnx");
 
 /** Static files copied as they are from `web-demo/` into the site. */
 const STATIC_FILES = ["index.html", "styles.css", "icon.svg"];
@@ -149,8 +151,9 @@ async function checkModel(path: string): Promise<void> {
 
 /**
  * Builds the static demo site: bundles `web-demo/app/main.ts` (with `deno bundle`) into `app.js`, copies
- * the HTML/CSS, the onnxruntime-web `.wasm`/`.mjs` files the bundle loads (into `ort/`) and the
- * generator (into `models/generator.onnx`), so the folder works offline from any static host.
+ * the HTML/CSS, the onnxruntime-web `.wasm`/`.mjs` files the bundle loads (into `ort/`), the
+ * generator (into `models/generator.onnx`) and the digit classifier (`models/classifier.onnx`), so the
+ * folder works offline from any static host.
  */
 export async function buildSite(options: BuildOptions = {}): Promise<BuildReport> {
   const outDir = options.outDir ?? DEFAULT_DIST_DIR;
@@ -172,6 +175,7 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildReport
     await Deno.copyFile(join(ORT_DIST, name), join(outDir, "ort", name));
   }
   await Deno.copyFile(modelPath, join(outDir, "models", "generator.onnx"));
+  await Deno.copyFile(CLASSIFIER_PATH, join(outDir, "models", "classifier.onnx"));
 
   const files = await listFiles(outDir);
   const bundleBytes = files.find((f) => f.path === basename(bundlePath))?.bytes ?? 0;
@@ -181,9 +185,9 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildReport
   return { outDir, files, bundleBytes, totalBytes, totalGzipBytes };
 }
 
-/** True for the files a first visit downloads (not source maps, not the README). */
+/** True for the files a first visit downloads (not source maps, the README or the digit classifier). */
 export function isLoadedByPage(path: string): boolean {
-  return !path.endsWith(".map") && path !== "README.md";
+  return !path.endsWith(".map") && path !== "README.md" && path !== "models/classifier.onnx";
 }
 
 /** Formats a byte count for people (`12.3 MB`, `45.6 kB`). */
