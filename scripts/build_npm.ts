@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { parseCommandLine, runCli } from "../src/cli/mod.ts";
-import { buildNpmPackage, DEFAULT_NPM_OUT, NpmBuildError } from "../tools/npm/mod.ts";
+import { buildNpmPackage, DEFAULT_NPM_OUT, NpmBuildError } from "../src/npm/mod.ts";
 
 const HELP = `Build and pack the npm package of the inference module.
 

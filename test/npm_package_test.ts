@@ -6,7 +6,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import ts from "typescript";
-import { REPO_ROOT } from "../tools/npm/mod.ts";
+import { REPO_ROOT } from "../src/npm/mod.ts";
 
 const decoder = new TextDecoder();
 

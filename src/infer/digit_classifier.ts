@@ -5,7 +5,7 @@
  * @module
  */
 // The schema file, not `src/onnx/mod.ts` (see model_info.ts).
-import { decodeModel, type ModelProto } from "../onnx/schema.ts";
+import { decodeModel, type ModelProto } from "../onnx_proto/mod.ts";
 import { InputError, ModelError } from "./errors.ts";
 import type { GeneratedImages } from "./generator.ts";
 import type { Provider, Session, SessionSignature, SessionTuning } from "./provider.ts";
