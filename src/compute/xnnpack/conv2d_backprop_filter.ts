@@ -4,7 +4,7 @@
  * the stride gives `[inC, kH, kW, outC]`, one matrix product over all patches without materialising them.
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { filterGradWindow } from "../conv_geometry.ts";
 import { type ConvAttrs, convInfo } from "../tfjs_kernels.ts";
 import { cropHW } from "./conv2d_backprop_input.ts";

@@ -4,7 +4,7 @@
  * reversed kernel taps of that phase), interleaved back into place (depth-to-space).
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { type AxisWindow, type TransposedPhase, transposedPhases } from "../conv_geometry.ts";
 import { type ConvAttrs, convInfo, type HeapBackend } from "../tfjs_kernels.ts";
 import { type KernelScope, withKernelScope } from "./kernel_scope.ts";
