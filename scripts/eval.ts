@@ -24,7 +24,9 @@ import {
   checkTargets,
   ClassifierFileError,
   DEFAULT_CLASSIFIER,
+  describeTargets,
   EVAL_CSV,
+  EVAL_TARGETS,
   evaluatedSteps,
   Evaluator,
   type FiguresRow,
@@ -247,10 +249,10 @@ async function main(): Promise<number> {
   console.log(formatFiguresTable(rows));
   if (targets && mnistTrain) {
     const mark = (ok: boolean) => ok ? "met" : "missed";
+    const fidLimit = EVAL_TARGETS.fidTimesTrainVsTest * mnistTrain.fid;
     console.log(
-      `targets: IS >= 9 ${mark(targets.inceptionScore)}; every digit 7-13% ` +
-        `${mark(targets.balance)}; FID <= ${(3 * mnistTrain.fid).toFixed(2)} (3 x train-vs-test) ` +
-        mark(targets.fid),
+      `targets (${describeTargets()}): IS ${mark(targets.inceptionScore)}; digits ` +
+        `${mark(targets.balance)}; FID ${mark(targets.fid)} (limit ${fidLimit.toFixed(2)})`,
     );
   }
   return 0;

@@ -63,21 +63,36 @@ export async function evaluateImages(
   return figuresOf(out.probs, count, stats, reference.stats);
 }
 
-/** What the issue asks of a shipped generator, checked against `figures` and the train-vs-test FID. */
+/** What a shipped generator should reach, in the project's own evaluation. */
+export const EVAL_TARGETS = {
+  /** Inception Score at least this. */
+  inceptionScore: 9,
+  /** Every digit's share of the samples within this range. */
+  digitShare: [0.07, 0.13] as const,
+  /** MNIST-FID at most this multiple of the train-vs-test FID. */
+  fidTimesTrainVsTest: 3,
+} as const;
+
+/** {@link EVAL_TARGETS} in one line, e.g. `IS >= 9, every digit 7-13%, FID <= 3 x train-vs-test`. */
+export function describeTargets(): string {
+  const [lo, hi] = EVAL_TARGETS.digitShare;
+  return `IS >= ${EVAL_TARGETS.inceptionScore}, every digit ${lo * 100}-${hi * 100}%, ` +
+    `FID <= ${EVAL_TARGETS.fidTimesTrainVsTest} x train-vs-test`;
+}
+
+/** Which of {@link EVAL_TARGETS} `figures` meet, given the train-vs-test FID. */
 export interface TargetCheck {
-  /** Inception Score ≥ 9.0. */
   inceptionScore: boolean;
-  /** Every digit between 7% and 13% of the samples. */
   balance: boolean;
-  /** FID within 3× the train-vs-test FID. */
   fid: boolean;
 }
 
-/** Checks the issue's targets: IS ≥ 9, every digit 7–13%, FID ≤ 3 × the train-vs-test FID. */
+/** Checks `figures` against {@link EVAL_TARGETS}. */
 export function checkTargets(figures: QualityFigures, trainVsTestFid: number): TargetCheck {
+  const [lo, hi] = EVAL_TARGETS.digitShare;
   return {
-    inceptionScore: figures.inceptionScore >= 9,
-    balance: figures.histogram.every((share) => share >= 0.07 && share <= 0.13),
-    fid: figures.fid <= 3 * trainVsTestFid,
+    inceptionScore: figures.inceptionScore >= EVAL_TARGETS.inceptionScore,
+    balance: figures.histogram.every((share) => share >= lo && share <= hi),
+    fid: figures.fid <= EVAL_TARGETS.fidTimesTrainVsTest * trainVsTestFid,
   };
 }

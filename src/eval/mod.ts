@@ -32,6 +32,8 @@ export { ClassifierFileError, type ClassifierOutputs, OnnxClassifier } from "./c
 export {
   checkTargets,
   computeReference,
+  describeTargets,
+  EVAL_TARGETS,
   evaluateImages,
   type QualityFigures,
   type Reference,

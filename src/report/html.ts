@@ -1,4 +1,6 @@
 /** Renders the self-contained `report.html` of a run: inline CSS, SVG charts and base64 images only. */
+import { formatDuration } from "../cli/mod.ts";
+import { EVAL_TARGETS } from "../eval/mod.ts";
 import { encodeBase64 } from "./base64.ts";
 import { elapsedSeconds, runFigures } from "./figures.ts";
 import type { RunData } from "./run_data.ts";
@@ -21,17 +23,6 @@ const escapeHtml = (s: string) =>
 
 function fmt(v: number, digits = 3): string {
   return Number.isFinite(v) ? v.toFixed(digits) : "–";
-}
-
-/** Formats seconds as `1h 02m`, `3m 05s` or `12.3s`. */
-export function formatWallTime(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "–";
-  const s = Math.round(seconds);
-  if (s >= 3600) {
-    return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
-  }
-  if (s >= 60) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-  return `${seconds.toFixed(1)}s`;
 }
 
 function rawAndSmoothed(
@@ -120,7 +111,11 @@ function evalSection(data: RunData): string {
   const isChart = lineChart({
     title: "Inception Score (classifier, higher is better)",
     series: [{ label: "IS", color: COLORS.is, points: pts("inception_score"), dots: true }],
-    references: [{ y: 9, label: "target 9.0", color: "#868e96" }],
+    references: [{
+      y: EVAL_TARGETS.inceptionScore,
+      label: `target ${EVAL_TARGETS.inceptionScore.toFixed(1)}`,
+      color: "#868e96",
+    }],
     yMin: 1,
     yMax: 10,
     xLabel: "step",
@@ -235,7 +230,7 @@ export function renderReport(
 <main>
 <section class="cards">
 ${card("steps", String(figures.steps), stepNote)}
-${card("wall time", formatWallTime(figures.seconds))}
+${card("wall time", formatDuration(figures.seconds))}
 ${
     card(
       "steps / s",

@@ -6,7 +6,7 @@
  */
 export { type ReportFiles, writeReport } from "./write_report.ts";
 export { readRun, type RunData, RunFolderError, type SampleFile } from "./run_data.ts";
-export { formatWallTime, renderReport, type ReportImages } from "./html.ts";
+export { renderReport, type ReportImages } from "./html.ts";
 export { elapsedSeconds, type RunFigures, runFigures } from "./figures.ts";
 export { type NumericTable, parseNumericCsv } from "./csv.ts";
 export { downsample, type Point, smoothEma, weightForSpan } from "./series.ts";
