@@ -20,6 +20,7 @@ import {
   EVAL_CSV_HEADER,
   evaluatedSteps,
   Evaluator,
+  FEATURE_DIM,
   featureStats,
   formatFiguresTable,
   frechetDistance,
@@ -30,7 +31,7 @@ import {
   OnnxClassifier,
   sqrtSymmetric,
 } from "../src/eval/mod.ts";
-import { Rng } from "../src/random/mod.ts";
+import { latentsForSeed, Rng } from "../src/random/mod.ts";
 import { Matrix } from "ml-matrix";
 
 const close = (a: number, b: number, tol: number, what: string) =>
@@ -155,15 +156,26 @@ Deno.test("evaluation end to end: untrained generator judged by an untrained cla
     const evaluator = await Evaluator.create(path);
     assert.equal(evaluator.reference.figures.count, 10_000);
     assert.equal(evaluator.reference.figures.fid, 0);
-    const bytes = generatorOnnxBytes(buildGenerator({ seed: 0 }));
+    const generator = buildGenerator({ seed: 0 });
+    const bytes = generatorOnnxBytes(generator);
     const a = await evaluator.evaluateOnnx(bytes, 12, 5);
     const b = await evaluator.evaluateOnnx(bytes, 12, 5);
     await evaluator.close();
     assert.deepEqual(a, b, "same seed, same figures");
     assert.equal(a.count, 12);
-    assert.ok(a.inceptionScore >= 1 && a.inceptionScore <= 10);
-    close(a.histogram.reduce((s, v) => s + v, 0), 1, 1e-12, "histogram sums to 1");
-    assert.ok(a.fid > 0, `untrained generator is far from MNIST: ${a.fid}`);
+    // The same figures computed independently: TF.js generator on latentsForSeed(5, …), TF.js classifier,
+    // the metric functions on its outputs. This checks the ONNX exports, the latents and the pixel scaling.
+    const [features, probs] = tf.tidy(() => {
+      const images = generator.predict(tf.tensor2d(latentsForSeed(5, 12, 100), [12, 100]));
+      return (classifier.predict(images as tf.Tensor) as tf.Tensor[]).map((t) => t.dataSync());
+    }) as unknown as [Float32Array, Float32Array];
+    const p = { data: probs, count: 12, classes: 10 };
+    close(a.inceptionScore, inceptionScore(p), 1e-4, "IS against TF.js");
+    assert.deepEqual([...a.histogram], [...classHistogram(p)]);
+    close(a.confidence, meanConfidence(p), 1e-5, "confidence against TF.js");
+    const fid = frechetDistance(featureStats(features, 12, FEATURE_DIM), evaluator.reference.stats);
+    close(a.fid, fid, 1e-3 * fid, "FID against TF.js");
+    assert.ok(a.fid > 1, `untrained generator is far from MNIST: ${a.fid}`);
     await appendEvalRow(dir, 10, a);
     await appendEvalRow(dir, 20, b);
     await appendEvalRow(dir, 15, a); // a resumed run drops the later line

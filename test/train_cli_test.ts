@@ -157,10 +157,17 @@ Deno.test("SIGTERM finishes the step, writes a checkpoint and exits 130", async 
   const runDir = await Deno.makeTempDir();
   const child = command([...tiny, "--steps", "500", "--seed", "1", "--out", runDir]).spawn();
   const historyPath = join(runDir, "history.csv");
+  // Wait for the first history row, within a deadline: a run that never starts fails the test, not CI.
+  const deadline = Date.now() + 120_000;
   for (;;) {
     await new Promise((r) => setTimeout(r, 200));
     const text = await Deno.readTextFile(historyPath).catch(() => "");
     if (text.trim().split("\n").length >= 2) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await child.output();
+      throw new Error(`no history row in ${historyPath} within 120 s`);
+    }
   }
   child.kill("SIGTERM");
   const out = await child.output();

@@ -19,7 +19,7 @@ import {
 } from "../web-demo/tools/mod.ts";
 import { paramsToSearch, parseSeed, readParams } from "../web-demo/app/params.ts";
 import { easeInOut, LatentWalk } from "../web-demo/app/latent_walk.ts";
-import { wasmUnsupportedReason } from "../web-demo/app/wasm_support.ts";
+import { SIMD_PROBE, wasmUnsupportedReason } from "../web-demo/app/wasm_support.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -171,8 +171,24 @@ Deno.test("latent walk: starts and ends on the two seeds' latents, eased, on gre
   assert.throws(() => new LatentWalk(a, b.subarray(0, 100), dim, frames), RangeError);
 });
 
-Deno.test("WebAssembly SIMD probe validates where SIMD exists (Deno's V8 has it)", () => {
+Deno.test("WebAssembly SIMD probe: valid here only through its v128 parts; engines without SIMD are told so", () => {
   assert.equal(wasmUnsupportedReason(), null);
+  // The probe's twin with i32 in place of v128 (type `() -> i32`, body `i32.const 0`) is valid too, so the
+  // probe's own validity hinges on SIMD alone.
+  const scalarTwin = new Uint8Array([
+    ...SIMD_PROBE.subarray(0, 8),
+    ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f],
+    ...[0x03, 0x02, 0x01, 0x00],
+    ...[0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x00, 0x0b],
+  ]);
+  assert.ok(WebAssembly.validate(scalarTwin));
+  assert.ok(SIMD_PROBE.includes(0x7b) && SIMD_PROBE.includes(0xfd), "the probe uses v128");
+  const noSimd = {
+    validate: (bytes: BufferSource) => !new Uint8Array(bytes as Uint8Array).includes(0x7b),
+  };
+  assert.ok(noSimd.validate(scalarTwin) && !noSimd.validate(SIMD_PROBE));
+  assert.match(wasmUnsupportedReason(noSimd) ?? "", /lacks SIMD/);
+  assert.match(wasmUnsupportedReason({} as never) ?? "", /does not run WebAssembly/);
 });
 
 // ---- build --------------------------------------------------------------------------------------

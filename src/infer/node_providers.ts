@@ -46,7 +46,8 @@ function nativeFolder(): string {
   return join(dirname(entry), "..", "bin", "napi-v6", process.platform, process.arch);
 }
 
-function cudaLibrary(): string {
+/** Where onnxruntime-node keeps its CUDA provider library when it was installed with the CUDA files. */
+export function cudaLibrary(): string {
   const file = process.platform === "win32"
     ? "onnxruntime_providers_cuda.dll"
     : "libonnxruntime_providers_cuda.so";

@@ -2,7 +2,7 @@
  * A minimal WebAssembly module whose one function returns a SIMD `v128.const 0`: it validates only
  * where the browser supports WebAssembly SIMD, which onnxruntime-web's WASM backend requires.
  */
-const SIMD_PROBE = new Uint8Array([
+export const SIMD_PROBE: Uint8Array<ArrayBuffer> = new Uint8Array([
   0x00,
   0x61,
   0x73,
@@ -33,12 +33,17 @@ const SIMD_PROBE = new Uint8Array([
   0x0b, // code: v128.const 0
 ]);
 
-/** Why onnxruntime-web's WASM backend cannot run in this browser, or null when it can. */
-export function wasmUnsupportedReason(): string | null {
-  if (typeof WebAssembly !== "object" || typeof WebAssembly.validate !== "function") {
+/**
+ * Why onnxruntime-web's WASM backend cannot run in this browser, or null when it can. `wasm` is the
+ * engine's `WebAssembly` object (another one in tests).
+ */
+export function wasmUnsupportedReason(
+  wasm: Pick<typeof WebAssembly, "validate"> | undefined = globalThis.WebAssembly,
+): string | null {
+  if (typeof wasm !== "object" || typeof wasm.validate !== "function") {
     return "This browser does not run WebAssembly, which the generator needs.";
   }
-  if (!WebAssembly.validate(SIMD_PROBE)) {
+  if (!wasm.validate(SIMD_PROBE)) {
     return "This browser's WebAssembly lacks SIMD, which ONNX Runtime Web needs; " +
       "a current Chrome, Edge, Firefox or Safari has it.";
   }
