@@ -24,7 +24,7 @@ export function isProviderName(name: string): name is ProviderName {
 
 /** Session tuning that providers apply where it means something. */
 export interface SessionTuning {
-  /** Threads for one operator (onnxruntime-node cpu; default: 2, this project's CI machine). */
+  /** Threads for one operator (onnxruntime-node cpu; default: the logical CPU count). */
   threads?: number;
   /**
    * onnxruntime-node cpu: let idle intra-op threads spin-wait between operators (default false). Spinning saves a
