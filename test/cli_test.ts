@@ -2,7 +2,10 @@ import { deepStrictEqual as assertEquals, match, ok, throws } from "node:assert/
 import {
   formatDuration,
   integerOption,
+  optionsHelp,
+  type OptionTable,
   parseCommandLine,
+  parseOptions,
   ProgressBar,
   runCli,
   UsageError,
@@ -167,4 +170,52 @@ Deno.test("runCli in a real process: one line on stderr and exit code 2", async 
   }).output();
   assertEquals(out.code, 2);
   assertEquals(new TextDecoder().decode(out.stderr), "demo: --x must be 1\n");
+});
+
+const TABLE = {
+  count: { kind: "integer", short: "n", default: 64, max: 1000, help: "images" },
+  seed: { kind: "integer", min: 0, help: "seed of the latents" },
+  provider: { kind: "string", default: "auto", choices: ["auto", "cpu"], help: "where to run" },
+  out: {
+    kind: "string",
+    arg: "FILE",
+    defaultHelp: "samples.png",
+    help: "output\nwritten atomically",
+  },
+  json: { kind: "flag", help: "print JSON" },
+} as const satisfies OptionTable;
+
+Deno.test("parseOptions: defaults, integers, choices and flags from one table", () => {
+  const { values } = parseOptions(TABLE, ["-n", "8", "--provider", "cpu", "--json"]);
+  assertEquals(values, {
+    count: 8,
+    seed: undefined,
+    provider: "cpu",
+    out: undefined,
+    json: true,
+    help: false,
+  });
+  assertEquals(parseOptions(TABLE, []).values.count, 64);
+  const bad = (args: string[], message: string) =>
+    throws(
+      () => parseOptions(TABLE, args),
+      (e: Error) => e instanceof UsageError && e.message === message,
+    );
+  bad(["--count", "0"], '--count must be a positive integer, got "0"');
+  bad(["--count", "1001"], '--count must be at most 1000, got "1001"');
+  bad(["--seed=-1"], '--seed must be a non-negative integer, got "-1"');
+  bad(["--provider", "tpu"], '--provider must be one of auto, cpu, got "tpu"');
+  bad(["--bogus"], "Unknown option '--bogus' (see --help)");
+});
+
+Deno.test("optionsHelp: one aligned row per option, defaults and choices from the table", () => {
+  assertEquals(optionsHelp(TABLE).split("\n"), [
+    "  -n, --count N     images  [64]",
+    "  --seed N          seed of the latents",
+    "  --provider VALUE  where to run (auto, cpu)  [auto]",
+    "  --out FILE        output  [samples.png]",
+    "                    written atomically",
+    "  --json            print JSON",
+    "  -h, --help        show this help",
+  ]);
 });

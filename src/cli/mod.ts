@@ -7,4 +7,11 @@
 export { formatDuration } from "./format_duration.ts";
 export { ProgressBar, type ProgressOptions } from "./progress.ts";
 export { integerOption, parseCommandLine, UsageError } from "./usage.ts";
+export {
+  optionsHelp,
+  type OptionSpec,
+  type OptionTable,
+  type OptionValues,
+  parseOptions,
+} from "./options.ts";
 export { type CliOptions, type ErrorClass, runCli } from "./run_cli.ts";

@@ -76,7 +76,9 @@ export const EVAL_TARGETS = {
 /** {@link EVAL_TARGETS} in one line, e.g. `IS >= 9, every digit 7-13%, FID <= 3 x train-vs-test`. */
 export function describeTargets(): string {
   const [lo, hi] = EVAL_TARGETS.digitShare;
-  return `IS >= ${EVAL_TARGETS.inceptionScore}, every digit ${lo * 100}-${hi * 100}%, ` +
+  return `IS >= ${EVAL_TARGETS.inceptionScore}, every digit ${Math.round(lo * 100)}-${
+    Math.round(hi * 100)
+  }%, ` +
     `FID <= ${EVAL_TARGETS.fidTimesTrainVsTest} x train-vs-test`;
 }
 
