@@ -43,11 +43,49 @@ export function errorResponse(
 }
 
 /**
+ * Counts request bodies being read. `Deno.serve`'s `shutdown()` cuts off bodies still arriving, so a stopping
+ * server waits for {@link idle} before it calls it.
+ */
+export class UploadTracker {
+  #count = 0;
+  #waiters: Array<() => void> = [];
+
+  /** A body started arriving. */
+  begin(): void {
+    this.#count++;
+  }
+
+  /** A body has arrived (or failed). */
+  end(): void {
+    this.#count--;
+    if (this.#count === 0) { for (const wake of this.#waiters.splice(0)) wake(); }
+  }
+
+  /** Resolves once no body is being read. */
+  idle(): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((r) => this.#waiters.push(r));
+  }
+}
+
+/**
  * The request body as text, read as a stream that is cut off once it passes `cap` bytes (a `Content-Length` over
  * the cap is refused before reading; one under it is not trusted).
  * @throws {HttpError} 413 when the body is larger than `cap`, 400 when it is not UTF-8.
  */
-export async function readBodyText(request: Request, cap: number): Promise<string> {
+export async function readBodyText(
+  request: Request,
+  cap: number,
+  uploads: UploadTracker,
+): Promise<string> {
+  uploads.begin();
+  try {
+    return await readCapped(request, cap);
+  } finally {
+    uploads.end();
+  }
+}
+
+async function readCapped(request: Request, cap: number): Promise<string> {
   const tooLarge = () =>
     new HttpError(413, `the request body is larger than this server's limit of ${cap} bytes`);
   const declared = request.headers.get("content-length");

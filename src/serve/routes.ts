@@ -17,7 +17,13 @@ import {
 } from "../infer/mod.ts";
 import { ONNX_PLATFORM } from "../triton/mod.ts";
 import type { DynamicBatcher } from "./batcher.ts";
-import { errorResponse, HttpError, jsonResponse, readBodyText } from "./http.ts";
+import {
+  errorResponse,
+  HttpError,
+  jsonResponse,
+  readBodyText,
+  type UploadTracker,
+} from "./http.ts";
 import { parseInferRequest } from "./infer_request.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { parseSampleQuery, samplePng } from "./sample_png.ts";
@@ -38,7 +44,9 @@ export interface ServerContext {
   config: TritonModelConfig;
   maxRequestRows: number;
   bodyLimit: number;
-  /** True once the server is stopping: readiness turns false. */
+  /** The request bodies being read (a stopping server waits for them). */
+  uploads: UploadTracker;
+  /** True once the server is stopping: readiness turns false and new work is refused with 503. */
   isDraining(): boolean;
 }
 
@@ -48,6 +56,8 @@ interface Route {
   endpoint: string;
   method: "GET" | "POST";
   handler: Handler;
+  /** Runs the model (refused while the server is stopping). */
+  work?: boolean;
 }
 
 /** A health answer: 200 for true, 400 for false, empty body (the protocol's rule). */
@@ -76,7 +86,7 @@ function modelMetadata(info: ModelInfo, name: string): V2ModelMetadata {
 
 async function infer(request: Request, ctx: ServerContext): Promise<Response> {
   const info = ctx.generator.info;
-  const text = await readBodyText(request, ctx.bodyLimit);
+  const text = await readBodyText(request, ctx.bodyLimit, ctx.uploads);
   const call = parseInferRequest(text, info, ctx.maxRequestRows);
   const values = await ctx.batcher.run(call.latents, call.rows);
   const response: V2InferResponse = {
@@ -109,7 +119,7 @@ const MODEL_ROUTES: Record<string, Route> = {
     method: "GET",
     handler: (_r, _u, ctx) => jsonResponse(ctx.config),
   },
-  infer: { endpoint: "infer", method: "POST", handler: (r, _u, ctx) => infer(r, ctx) },
+  infer: { endpoint: "infer", method: "POST", work: true, handler: (r, _u, ctx) => infer(r, ctx) },
 };
 
 const FIXED_ROUTES: Record<string, Route> = {
@@ -134,6 +144,7 @@ const FIXED_ROUTES: Record<string, Route> = {
   "/v1/sample.png": {
     endpoint: "sample_png",
     method: "GET",
+    work: true,
     handler: (_r, url, ctx) =>
       samplePng(ctx.generator, parseSampleQuery(url.searchParams, ctx.maxRequestRows)),
   },
@@ -207,6 +218,11 @@ export async function handleRequest(request: Request, ctx: ServerContext): Promi
     if (request.method !== route.method) {
       throw new HttpError(405, `${url.pathname} takes ${route.method}, not ${request.method}`, {
         allow: route.method,
+      });
+    }
+    if (route.work && ctx.isDraining()) {
+      throw new HttpError(503, "the server is stopping; send the request to another instance", {
+        connection: "close",
       });
     }
     response = await route.handler(request, url, ctx);

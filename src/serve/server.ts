@@ -6,7 +6,7 @@
 import { createGenerator, imageDims, type ProviderChoice } from "../infer/mod.ts";
 import { tritonModelConfig } from "../triton/mod.ts";
 import { DynamicBatcher } from "./batcher.ts";
-import { errorResponse } from "./http.ts";
+import { errorResponse, UploadTracker } from "./http.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { bodyLimit, DRAIN_TIMEOUT_MS, SERVE_PROVIDERS, type ServeOptions } from "./options.ts";
 import { handleRequest, type ServerContext } from "./routes.ts";
@@ -24,8 +24,9 @@ export interface ServerHandle {
   /** The largest request body it reads, in bytes (see `bodyLimit`). */
   bodyLimit: number;
   /**
-   * Stops accepting connections, lets the requests in flight finish, then frees the model. Resolves to false
-   * when they did not finish within `timeoutMs` (the model is freed anyway).
+   * Stops the server: new model requests get 503 at once; once no request body is still arriving (`Deno.serve`'s
+   * shutdown would cut those off), it stops accepting connections and lets the requests in flight finish, then
+   * frees the model. Resolves to false when they did not all finish within `timeoutMs` (the model is freed anyway).
    */
   shutdown(timeoutMs?: number): Promise<boolean>;
 }
@@ -69,6 +70,7 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
     }),
     maxRequestRows: options.maxRequestRows,
     bodyLimit: bodyLimit(options.maxRequestRows, info.latentDim),
+    uploads: new UploadTracker(),
     isDraining: () => draining,
   };
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -103,8 +105,11 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
         const timeout = new Promise<false>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
         });
-        const drained = await Promise.race([server.shutdown().then(() => true), timeout]);
+        const drain = ctx.uploads.idle().then(() => server.shutdown()).then(() => true);
+        const drained = await Promise.race([drain, timeout]);
         clearTimeout(timer);
+        // Past the bound, bodies still arriving are cut off.
+        if (!drained) server.shutdown().catch(() => {});
         await generator.dispose();
         return drained;
       })();
