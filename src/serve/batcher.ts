@@ -3,13 +3,15 @@
  * exactly its own rows.
  *
  * A run starts as soon as the waiting rows reach `maxBatch`, or when the oldest waiting request has waited
- * `maxDelayMs`, and only while no other run is going on (the model uses all cores for one run; requests that come
- * in meanwhile wait and go together into the next). Requests are taken in arrival order while they fit into
+ * `maxDelayMs`, or at once when no other request is on its way (`othersArriving`: nothing would join), and only
+ * while no other run is going on (the model uses all cores for one run; requests that come in meanwhile wait and
+ * go together into the next). Requests are taken in arrival order while they fit into
  * `maxBatch` rows. A request is never split: one larger than `maxBatch` runs alone, as one run (its size is bounded
  * by the server's `--max-request-rows`), so its rows are computed exactly as a local generator would.
  * `maxBatch` 1 turns batching off: every request runs alone, at once.
  * @module
  */
+import { setImmediate } from "node:timers";
 
 /** Runs the model: `rows` latent vectors in, `rows` outputs out (row-major). */
 export type RunBatch = (latents: Float32Array, rows: number) => Promise<Float32Array>;
@@ -32,6 +34,8 @@ export interface BatcherOptions {
   inputSize: number;
   /** Values per output row (one image). */
   outputSize: number;
+  /** Whether other requests are on their way (e.g. bodies being read); when not, a run starts without waiting. */
+  othersArriving?: () => boolean;
 }
 
 interface Job {
@@ -90,7 +94,9 @@ export class DynamicBatcher {
     if (this.#running || this.#queue.length === 0) return;
     const { maxBatch, maxDelayMs } = this.#options;
     const waited = performance.now() - this.#queue[0].arrived;
-    if (maxBatch > 1 && this.#queuedRows < maxBatch && waited < maxDelayMs) {
+    const wait = maxBatch > 1 && this.#queuedRows < maxBatch && waited < maxDelayMs &&
+      (this.#options.othersArriving?.() ?? true);
+    if (wait) {
       this.#timer ??= setTimeout(() => {
         this.#timer = null;
         this.#pump();
@@ -112,8 +118,12 @@ export class DynamicBatcher {
     this.#observer.onQueueDepth?.(this.#queue.length);
     this.#running = true;
     this.#execute(jobs, rows).finally(() => {
-      this.#running = false;
-      this.#pump();
+      // onnxruntime-node's run holds the event loop: before the next run, let it send the answers just made and
+      // read the requests that arrived meanwhile (they join the next batch).
+      setImmediate(() => {
+        this.#running = false;
+        this.#pump();
+      });
     });
   }
 

@@ -50,6 +50,11 @@ export class UploadTracker {
   #count = 0;
   #waiters: Array<() => void> = [];
 
+  /** True while some body is being read. */
+  get busy(): boolean {
+    return this.#count > 0;
+  }
+
   /** A body started arriving. */
   begin(): void {
     this.#count++;

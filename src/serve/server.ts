@@ -44,6 +44,7 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
   const generator = await createGenerator(options.model, { provider: options.provider });
   const info = generator.info;
   const metrics = new ServerMetrics();
+  const uploads = new UploadTracker();
   const batcher = new DynamicBatcher(
     (latents) => generator.outputs(latents),
     {
@@ -51,6 +52,7 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
       maxDelayMs: options.maxDelayMs,
       inputSize: info.latentDim,
       outputSize: imageDims(info).reduce((a, b) => a * b, 1),
+      othersArriving: () => uploads.busy,
     },
     {
       onBatch: (rows, requests) => metrics.observeBatch(rows, requests),
@@ -70,7 +72,7 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
     }),
     maxRequestRows: options.maxRequestRows,
     bodyLimit: bodyLimit(options.maxRequestRows, info.latentDim),
-    uploads: new UploadTracker(),
+    uploads,
     isDraining: () => draining,
   };
   let server: Deno.HttpServer<Deno.NetAddr>;
