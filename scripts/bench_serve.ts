@@ -11,9 +11,10 @@ import {
   type LoadResult,
   readMetric,
   runLoad,
+  SERVE_DEFAULTS,
+  SERVE_PROVIDERS,
   spawnServer,
-} from "../src/serve/load_test.ts";
-import { SERVE_DEFAULTS, SERVE_PROVIDERS } from "../src/serve/mod.ts";
+} from "../src/serve/mod.ts";
 
 const HELP = `Load-test deno task serve on loopback: batching on and off, concurrency 1, 8 and 64.
 
@@ -21,10 +22,11 @@ Usage: deno task bench:serve [options]
 
   --model FILE      the .onnx generator                              [${SERVE_DEFAULTS.model}]
   --provider NAME   ${SERVE_PROVIDERS.join(" | ")}                          [cpu]
-  --seconds S       at most this long per turn of a cell                         [3]
-  --requests N      at most this many requests per turn                         [3000]
+  --seconds S       at most this long per turn of a cell                         [2]
+  --requests N      at most this many requests per turn                         [2000]
   --rows N          latent rows per request                                        [1]
-  --repeats N       turns per cell (both modes take turns; the median is shown)    [3]
+  --repeats N       turns per cell (both modes take turns; the median is shown)    [5]
+  --clients LIST    concurrency levels                                       [1,8,64]
   -h, --help        show this help`;
 
 const CONCURRENCY = [1, 8, 64];
@@ -41,10 +43,11 @@ async function main(argv: string[]): Promise<number> {
     options: {
       model: { type: "string", default: SERVE_DEFAULTS.model },
       provider: { type: "string", default: "cpu" },
-      seconds: { type: "string", default: "3" },
-      requests: { type: "string", default: "3000" },
+      seconds: { type: "string", default: "2" },
+      requests: { type: "string", default: "2000" },
       rows: { type: "string", default: "1" },
-      repeats: { type: "string", default: "3" },
+      repeats: { type: "string", default: "5" },
+      clients: { type: "string", default: CONCURRENCY.join(",") },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -59,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const maxRequests = integerOption("requests", values.requests, 1);
   const rows = integerOption("rows", values.rows, 1);
   const reps = integerOption("repeats", values.repeats, 1);
+  const clients = values.clients.split(",").map((c) => integerOption("clients", c, 1));
   const script = new URL("./serve.ts", import.meta.url);
   const servers: ChildServer[] = [];
   try {
@@ -83,42 +87,48 @@ async function main(argv: string[]): Promise<number> {
         rows,
       });
     }
-    // Cells of both modes take turns, so a busy spell on a shared machine hits both alike.
+    // The two servers take turns, in alternating order, so a busy spell on a shared machine hits both alike.
     const cells = new Map<string, Cell[]>();
-    for (const concurrency of CONCURRENCY) {
+    const gains = new Map<number, number[]>();
+    for (const concurrency of clients) {
       for (let rep = 0; rep < reps; rep++) {
-        for (const [m, server] of servers.entries()) {
+        const turn: number[] = [];
+        for (const m of rep % 2 === 0 ? [0, 1] : [1, 0]) {
           const key = `${m}/${concurrency}`;
-          const cell = await measure(server, { concurrency, seconds, maxRequests, rows });
+          const cell = await measure(servers[m], { concurrency, seconds, maxRequests, rows });
           cells.set(key, [...(cells.get(key) ?? []), cell]);
+          turn[m] = cell.load.throughput;
           console.error(
             `${MODES[m].label}, ${concurrency} clients: ${cell.load.throughput.toFixed(1)} req/s`,
           );
         }
+        gains.set(concurrency, [...(gains.get(concurrency) ?? []), turn[0] / turn[1]]);
       }
     }
-    const header = "batching              clients  requests   req/s   p50 ms   p99 ms  rows/run";
+    const header =
+      "batching              clients  requests   req/s   p50 ms   p99 ms  rows/run  on/off";
     const lines = [header, "-".repeat(header.length)];
     for (const [m, mode] of MODES.entries()) {
-      for (const concurrency of CONCURRENCY) {
+      for (const concurrency of clients) {
         const { load: r, rowsPerRun } = median(cells.get(`${m}/${concurrency}`)!);
         const failed = r.failures > 0 ? `  (${r.failures} failed)` : "";
-        lines.push(
-          `${mode.label.padEnd(20)} ${String(concurrency).padStart(8)} ${
-            String(r.requests).padStart(9)
-          } ` +
-            `${r.throughput.toFixed(1).padStart(7)} ${r.p50Ms.toFixed(1).padStart(8)} ` +
-            `${r.p99Ms.toFixed(1).padStart(8)} ${rowsPerRun.toFixed(1).padStart(9)}${failed}`,
-        );
+        const gain = m === 0 ? `${medianOf(gains.get(concurrency)!).toFixed(2)}×`.padStart(8) : "";
+        const cellsText = [
+          mode.label.padEnd(20),
+          String(concurrency).padStart(8),
+          String(r.requests).padStart(9),
+          r.throughput.toFixed(1).padStart(7),
+          r.p50Ms.toFixed(1).padStart(8),
+          r.p99Ms.toFixed(1).padStart(8),
+          rowsPerRun.toFixed(1).padStart(9),
+        ];
+        lines.push(cellsText.join(" ") + gain + failed);
       }
     }
     console.log(lines.join("\n"));
-    const at64 = (m: number) => median(cells.get(`${m}/64`)!).load.throughput;
     console.log(
-      `median of ${reps} turns per cell; at 64 clients, batching gives ${
-        (at64(0) / at64(1)).toFixed(2)
-      }× ` +
-        "the throughput of no batching",
+      `each cell: the turn of median throughput out of ${reps}; on/off: the median ratio of the ` +
+        "throughputs of turns taken back to back",
     );
   } finally {
     for (const server of servers) await server.stop();
@@ -141,6 +151,12 @@ async function measure(
   const runs = await readMetric(server.url, "dcgan_serve_batch_rows_count") - runs0;
   const rows = await readMetric(server.url, "dcgan_serve_batch_rows_sum") - rows0;
   return { load, rowsPerRun: rows / runs };
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The cell of median throughput. */

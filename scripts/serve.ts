@@ -14,20 +14,30 @@ import {
   startServer,
 } from "../src/serve/mod.ts";
 
+const OPTION_HELP: Array<[string, string, string | number]> = [
+  ["--model FILE", "the .onnx generator", D.model],
+  ["--name NAME", "the model's name in /v2/models/NAME", D.name],
+  ["--host HOST", "address to listen on", D.host],
+  ["--port N", "port to listen on (0: a free one, printed at start)", D.port],
+  ["--provider NAME", SERVE_PROVIDERS.join(" | "), D.provider],
+  ["--max-batch N", "most rows one model run takes from concurrent requests (1: off)", D.maxBatch],
+  ["--max-delay-ms MS", "longest a request waits for others to join its run", D.maxDelayMs],
+  [
+    "--max-request-rows N",
+    "most rows one request may have (and n of /v1/sample.png)",
+    D.maxRequestRows,
+  ],
+];
+
 const HELP = `Serve an ONNX generator over the v2 inference protocol (KServe / Triton REST API).
 
 Usage: deno task serve [options]
 
-  --model FILE           the .onnx generator                                  [${D.model}]
-  --name NAME            the model's name in /v2/models/NAME                               [${D.name}]
-  --host HOST            address to listen on                                          [${D.host}]
-  --port N               port to listen on (0: a free one, printed at start)                  [${D.port}]
-  --provider NAME        ${
-  SERVE_PROVIDERS.join(" | ")
-}                                   [${D.provider}]
-  --max-batch N          most rows one model run takes from concurrent requests (1: no batching)  [${D.maxBatch}]
-  --max-delay-ms MS      longest a request waits for others to join its run                   [${D.maxDelayMs}]
-  --max-request-rows N   most rows one request may have (also n of /v1/sample.png)         [${D.maxRequestRows}]
+${
+  OPTION_HELP.map(([flag, what, fallback]) =>
+    `  ${flag.padEnd(22)} ${what.padEnd(66)} [${fallback}]`
+  ).join("\n")
+}
   -h, --help             show this help
 
 Endpoints: GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME, /v2/models/NAME/ready,
