@@ -90,3 +90,26 @@ Deno.test("http provider: bad URLs and unreachable servers fail with clear error
     (e: Error) => e instanceof ProviderError && /cannot reach/.test(e.message),
   );
 });
+
+Deno.test("http provider: a server without the value range in its configuration is refused", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/v2/models/bare") {
+      return Response.json({
+        name: "bare",
+        platform: "onnxruntime_onnx",
+        inputs: [{ name: "z", datatype: "FP32", shape: [-1, 100] }],
+        outputs: [{ name: "x", datatype: "FP32", shape: [-1, 1, 28, 28] }],
+      });
+    }
+    return Response.json({ error: "no such endpoint" }, { status: 404 });
+  });
+  try {
+    await rejects(
+      createGenerator(`http://127.0.0.1:${server.addr.port}/v2/models/bare`),
+      (e: Error) => e instanceof ModelError && /has no value_range parameter/.test(e.message),
+    );
+  } finally {
+    await server.shutdown();
+  }
+});

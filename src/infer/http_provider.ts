@@ -90,6 +90,13 @@ async function remoteModelInfo(
   const metadata = Object.fromEntries(
     Object.entries(config?.parameters ?? {}).map(([k, v]) => [k, v?.string_value ?? ""]),
   );
+  if (metadata.value_range === undefined) {
+    throw new ModelError(
+      `the server at ${base} does not say the value range of the model's output: its model configuration ` +
+        "(GET .../config) has no value_range parameter; `deno task serve` publishes one, and " +
+        "`deno task export --triton` writes it into config.pbtxt for Triton",
+    );
+  }
   const [input] = meta.inputs;
   const [output] = meta.outputs;
   const info = describeGenerator({
