@@ -1,6 +1,7 @@
 /**
  * `deno task export`: converts a generator or discriminator checkpoint (TF.js Layers format) to one `.onnx` file,
- * prints the graph summary and checks the file against TF.js with onnxruntime-node.
+ * prints the graph summary and checks the file against TF.js with onnxruntime-node. With `--triton DIR` it
+ * packages the generator (from `--checkpoint`, or an exported `--onnx FILE`) as a Triton model repository.
  * @module
  */
 import process from "node:process";
@@ -31,10 +32,14 @@ import {
   UnsupportedLayerError,
   writeFileAtomic,
 } from "../src/onnx/mod.ts";
+import { ModelError } from "../src/infer/mod.ts";
+import { SERVE_DEFAULTS } from "../src/serve/mod.ts";
+import { writeTritonRepository } from "../src/triton/mod.ts";
 
 const HELP = `Export a DCGAN network from a checkpoint to ONNX.
 
 Usage: deno task export --checkpoint PATH [options]
+       deno task export --triton DIR (--checkpoint PATH | --onnx FILE) [--name NAME]
 
   --checkpoint PATH   required: a run folder (its newest checkpoint), a checkpoint folder
                       (runs/X/checkpoints/step-N) or a model folder (model.json + weights.bin)
@@ -49,12 +54,18 @@ Usage: deno task export --checkpoint PATH [options]
   --no-verify         skip that comparison
   --batch-sizes LIST  batch sizes compared with TF.js (default 1,7,64)
   --backend NAME      TF.js backend for the comparison: auto | wasm | cpu | tensorflow (default auto)
+  --triton DIR        write a Triton model repository instead of --out: DIR/NAME/1/model.onnx and
+                      DIR/NAME/config.pbtxt (max_batch_size ${SERVE_DEFAULTS.maxRequestRows}, dynamic batching up to ${SERVE_DEFAULTS.maxDelayMs} ms, like deno task serve)
+  --onnx FILE         with --triton: package this exported generator instead of a --checkpoint
+  --name NAME         with --triton: the model's name in the repository (default ${SERVE_DEFAULTS.name})
   -h, --help          show this help
 
 Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16), 2 bad input.`;
 
 interface ExportArgs {
   checkpoint: string;
+  /** Triton packaging: the repository folder, the model name, and an exported file to package (or null). */
+  triton: { dir: string; name: string; onnx: string | null } | null;
   kind: ModelKind;
   out: string;
   opset: number;
@@ -84,12 +95,26 @@ function parse(argv: string[]): ExportArgs | null {
       "no-verify": { type: "boolean", default: false },
       "batch-sizes": { type: "string", default: "1,7,64" },
       backend: { type: "string", default: "auto" },
+      triton: { type: "string" },
+      onnx: { type: "string" },
+      name: { type: "string", default: SERVE_DEFAULTS.name },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) return null;
-  if (!values.checkpoint) {
+  if (values.onnx !== undefined && values.triton === undefined) {
+    throw new UsageError("--onnx needs --triton DIR (it packages an exported generator)");
+  }
+  if (values.onnx !== undefined && values.checkpoint !== undefined) {
+    throw new UsageError("use --onnx FILE or --checkpoint PATH, not both");
+  }
+  if (!values.checkpoint && values.onnx === undefined) {
     throw new UsageError("--checkpoint is required: a run, checkpoint or model folder");
+  }
+  if (values.triton !== undefined && values.model !== "generator") {
+    throw new UsageError(
+      "--triton packages a generator; leave out --model or use --model generator",
+    );
   }
   const kind = values.model;
   if (kind !== "generator" && kind !== "discriminator") {
@@ -116,7 +141,10 @@ function parse(argv: string[]): ExportArgs | null {
     throw new UsageError(`--backend ${values.backend}: use auto, wasm, cpu or tensorflow`);
   }
   return {
-    checkpoint: values.checkpoint,
+    checkpoint: values.checkpoint ?? "",
+    triton: values.triton === undefined
+      ? null
+      : { dir: values.triton, name: values.name, onnx: values.onnx ?? null },
     kind,
     out: values.out ?? `${kind}.onnx`,
     opset,
@@ -157,8 +185,45 @@ async function loadModel(modelDir: string): Promise<tf.LayersModel> {
   }
 }
 
+/** Writes the Triton repository of `--triton` (see `src/triton`); a bad model or folder is bad input. */
+async function packageForTriton(
+  triton: NonNullable<ExportArgs["triton"]>,
+  bytes: Uint8Array,
+): Promise<void> {
+  try {
+    const files = await writeTritonRepository(triton.dir, bytes, {
+      name: triton.name,
+      maxBatchSize: SERVE_DEFAULTS.maxRequestRows,
+      maxQueueDelayMs: SERVE_DEFAULTS.maxDelayMs,
+    });
+    console.log(`wrote ${files.modelPath} and ${files.configPath}`);
+  } catch (e) {
+    if (e instanceof ModelError) {
+      throw new UsageError(`${triton.onnx ?? "the export"}: ${e.message}`);
+    }
+    throw new UsageError(
+      `cannot write the Triton repository ${triton.dir}: ${(e as Error).message}`,
+    );
+  }
+}
+
+async function packageOnnx(
+  triton: NonNullable<ExportArgs["triton"]>,
+  path: string,
+): Promise<number> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new UsageError(`--onnx ${path}: cannot read it (${(e as Error).message})`);
+  }
+  await packageForTriton(triton, bytes);
+  return 0;
+}
+
 async function run(args: ExportArgs): Promise<number> {
-  await checkOutputPath(args.out);
+  if (args.triton?.onnx) return await packageOnnx(args.triton, args.triton.onnx);
+  if (!args.triton) await checkOutputPath(args.out);
   const backend = await initBackend(args.backend as Parameters<typeof initBackend>[0]);
   const started = performance.now();
   const cpuStart = process.cpuUsage();
@@ -189,10 +254,14 @@ async function run(args: ExportArgs): Promise<number> {
     metadata: dcganMetadata(facts),
   });
   const bytes = encodeModel(proto);
-  try {
-    await writeFileAtomic(args.out, bytes);
-  } catch (e) {
-    throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
+  if (args.triton) {
+    await packageForTriton(args.triton, bytes);
+  } else {
+    try {
+      await writeFileAtomic(args.out, bytes);
+    } catch (e) {
+      throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
+    }
   }
   const written = performance.now();
   const cpu = process.cpuUsage(cpuStart);
@@ -200,7 +269,9 @@ async function run(args: ExportArgs): Promise<number> {
   console.log(formatGraphSummary(summarizeModel(decodeModel(bytes)), bytes.length));
   const ms = (x: number) => `${x.toFixed(0)} ms`;
   console.log(
-    `wrote ${args.out} in ${ms(written - started)} (load ${ms(loaded - started)}, convert + ` +
+    `wrote ${args.triton ? args.triton.dir : args.out} in ${ms(written - started)} (load ${
+      ms(loaded - started)
+    }, convert + ` +
       `write ${ms(written - loaded)}; CPU time ${ms((cpu.user + cpu.system) / 1000)})`,
   );
 

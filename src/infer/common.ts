@@ -35,7 +35,30 @@ export {
   latentsForSeed,
   MAX_SAMPLES,
 } from "./latents.ts";
-export { type FloatType, type ImageLayout, type ModelInfo, readModelInfo } from "./model_info.ts";
+export {
+  type FloatType,
+  imageDims,
+  type ImageLayout,
+  type ModelInfo,
+  readModelInfo,
+} from "./model_info.ts";
+export {
+  floatTypeOfV2,
+  readTensorData,
+  type TritonModelConfig,
+  type TritonParameter,
+  type TritonTensorConfig,
+  v2Datatype,
+  type V2Error,
+  type V2InferRequest,
+  type V2InferResponse,
+  type V2ModelMetadata,
+  type V2Parameters,
+  type V2RequestInput,
+  type V2ResponseOutput,
+  type V2ServerMetadata,
+  type V2TensorMetadata,
+} from "./v2_protocol.ts";
 export {
   isProviderName,
   PROVIDER_NAMES,

@@ -109,6 +109,31 @@ export class Generator {
    * @throws {InputError} when the length is not a positive multiple of the latent size or n is too large.
    */
   async generate(latents: Float32Array, options: GenerateOptions = {}): Promise<GeneratedImages> {
+    const data = await this.outputs(latents, options);
+    const [lo, hi] = this.info.valueRange;
+    const scale = 1 / (hi - lo);
+    for (let i = 0; i < data.length; i++) {
+      const v = (data[i] - lo) * scale;
+      data[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    const { height, width, channels, layout } = this.info;
+    return {
+      data,
+      count: data.length / (height * width * channels),
+      height,
+      width,
+      channels,
+      layout,
+    };
+  }
+
+  /**
+   * The model's own output values for latent vectors, before {@link generate} maps them to [0, 1]: the value
+   * range `info.valueRange` (tanh: [-1, 1]) in the layout `info.layout`, `[n, ...image]` row-major. This is what
+   * an inference server returns for the model.
+   * @throws {InputError} like {@link generate}.
+   */
+  async outputs(latents: Float32Array, options: GenerateOptions = {}): Promise<Float32Array> {
     const dim = this.info.latentDim;
     if (!(latents instanceof Float32Array) || latents.length === 0 || latents.length % dim !== 0) {
       throw new InputError(
@@ -118,7 +143,7 @@ export class Generator {
     }
     const count = latents.length / dim;
     checkCount(count, "the number of latent vectors");
-    const run = this.#queue.then(() => this.#generate(latents, count, options));
+    const run = this.#queue.then(() => this.#run(latents, count, options));
     this.#queue = run.catch(() => {});
     return await run;
   }
@@ -209,18 +234,16 @@ export class Generator {
     await classifier?.then((c) => c.release(), () => {});
   }
 
-  async #generate(
+  async #run(
     latents: Float32Array,
     count: number,
     options: GenerateOptions,
-  ): Promise<GeneratedImages> {
+  ): Promise<Float32Array> {
     const session = this.#session;
     if (session === null) throw new InputError("this generator has been disposed");
-    const { latentDim: dim, height, width, channels, layout, valueRange, fixedBatch } = this.info;
+    const { latentDim: dim, height, width, channels, fixedBatch } = this.info;
     const perImage = height * width * channels;
     const data = new Float32Array(count * perImage);
-    const [lo, hi] = valueRange;
-    const scale = 1 / (hi - lo);
     for (let start = 0; start < count; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, count - start);
       // A model with a fixed batch size gets full batches; the padding rows are zeros and are dropped.
@@ -238,14 +261,10 @@ export class Generator {
           }`,
         );
       }
-      const offset = start * perImage;
-      for (let i = 0; i < n * perImage; i++) {
-        const v = (raw[i] - lo) * scale;
-        data[offset + i] = v < 0 ? 0 : v > 1 ? 1 : v;
-      }
+      data.set(raw.subarray(0, n * perImage), start * perImage);
       options.onProgress?.(start + n, count);
     }
-    return { data, count, height, width, channels, layout };
+    return data;
   }
 }
 
@@ -253,6 +272,16 @@ function padRows(values: Float32Array, length: number): Float32Array {
   const out = new Float32Array(length);
   out.set(values);
   return out;
+}
+
+/**
+ * Checks the `maxBatch` option: absent or a positive integer.
+ * @throws {InputError} otherwise.
+ */
+export function checkMaxBatch(maxBatch: number | undefined): void {
+  if (maxBatch !== undefined && (!Number.isInteger(maxBatch) || maxBatch < 1)) {
+    throw new InputError(`maxBatch must be a positive integer, got ${maxBatch}`);
+  }
 }
 
 /**
@@ -269,9 +298,7 @@ export async function openGenerator(
 ): Promise<Generator> {
   const info = readModelInfo(bytes);
   const maxBatch = options.maxBatch;
-  if (maxBatch !== undefined && (!Number.isInteger(maxBatch) || maxBatch < 1)) {
-    throw new InputError(`maxBatch must be a positive integer, got ${maxBatch}`);
-  }
+  checkMaxBatch(maxBatch);
   const { session, provider, choice } = await openSession(
     providers,
     autoOrder,

@@ -11,12 +11,16 @@
  * await Deno.writeFile("samples.png", imagesToPng(images, { cols: 8 }));
  * await generator.dispose();
  * ```
+ *
+ * The URL of a model on a v2 inference server (`deno task serve`, Triton) runs it there, with the same API:
+ * `createGenerator("http://host:8000/v2/models/generator")` (provider `http`, chosen by `auto` for such a URL).
  * @module
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { InputError, ModelError } from "./errors.ts";
+import { InputError, ModelError, ProviderError } from "./errors.ts";
 import { type Generator, type GeneratorOptions, openGenerator } from "./generator.ts";
+import { isV2ModelUrl, openRemoteGenerator } from "./http_provider.ts";
 import { cpuProvider, cudaProvider, nodeWebGpuProvider } from "./node_providers.ts";
 import { SHIPPED_CLASSIFIER, SHIPPED_GENERATOR } from "./shipped_models.ts";
 import { wasmProvider, webGpuProvider } from "./web_providers.ts";
@@ -24,7 +28,10 @@ import { wasmProvider, webGpuProvider } from "./web_providers.ts";
 export * from "./common.ts";
 export { SHIPPED_CLASSIFIER, SHIPPED_GENERATOR } from "./shipped_models.ts";
 
-/** A model as a file path, a URL (`file:`, `http:`, `https:`) or the bytes of an `.onnx` file. */
+/**
+ * A model as a file path, a URL (`file:`, or `http:`/`https:` of an `.onnx` file or of a v2 model such as
+ * `http://host:8000/v2/models/generator`) or the bytes of an `.onnx` file.
+ */
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer;
 
 const PROVIDERS = [
@@ -77,10 +84,21 @@ async function modelBytes(model: ModelSource, what = "model"): Promise<Uint8Arra
   }
 }
 
+function httpUrl(model: ModelSource): URL | null {
+  const url = model instanceof URL
+    ? model
+    : typeof model === "string" && /^https?:\/\//i.test(model)
+    ? new URL(model)
+    : null;
+  return url && (url.protocol === "http:" || url.protocol === "https:") ? url : null;
+}
+
 /**
  * Opens an ONNX generator (default: the shipped `models/generator.onnx`) on `options.provider` (default `auto`:
  * CUDA if its files and a GPU are present, else the CPU; the choice and the reason are in `generator.provider`).
- * `sample(n, { digit })` loads `options.classifier` (default: the shipped `models/classifier.onnx`) on first use.
+ * A v2 model URL opens the model on that server (provider `http`, which `auto` picks for such a URL).
+ * `sample(n, { digit })` loads `options.classifier` (default: the shipped `models/classifier.onnx`) on first use,
+ * on the generator's provider (on the CPU for a remote generator).
  * @throws {ModelError} when the model cannot be read or is not a generator.
  * @throws {ProviderError} when the provider is unknown or cannot run here (the message says what to do).
  */
@@ -88,12 +106,27 @@ export async function createGenerator(
   model: ModelSource = SHIPPED_GENERATOR,
   options: GeneratorOptions = {},
 ): Promise<Generator> {
-  const classifier = options.classifier ?? SHIPPED_CLASSIFIER;
-  return openGenerator(
-    await modelBytes(model),
-    PROVIDERS,
-    AUTO_ORDER,
-    options,
-    () => modelBytes(classifier, "digit classifier"),
-  );
+  const loadClassifier = () =>
+    modelBytes(options.classifier ?? SHIPPED_CLASSIFIER, "digit classifier");
+  const requested = options.provider ?? "auto";
+  const url = httpUrl(model);
+  const remoteClassifier = { load: loadClassifier, provider: cpuProvider, tuning: options };
+  if (requested === "http") {
+    if (url === null) {
+      throw new InputError(
+        "provider http needs the URL of a model on a v2 inference server, e.g. " +
+          "http://127.0.0.1:8000/v2/models/generator",
+      );
+    }
+    return await openRemoteGenerator(url, options, "requested", remoteClassifier);
+  }
+  if (url !== null && isV2ModelUrl(url)) {
+    if (requested !== "auto") {
+      throw new ProviderError(
+        `${url} is a model on an inference server: it runs on provider http (or auto), not ${requested}`,
+      );
+    }
+    return await openRemoteGenerator(url, options, "auto: a v2 model URL", remoteClassifier);
+  }
+  return openGenerator(await modelBytes(model), PROVIDERS, AUTO_ORDER, options, loadClassifier);
 }

@@ -180,6 +180,73 @@ function imageGeometry(
   return { layout, height, width, channels };
 }
 
+/** The dims of one generated image in the model's layout: `[C, H, W]` (NCHW) or `[H, W, C]` (NHWC). */
+export function imageDims(info: ModelInfo): number[] {
+  return info.layout === "nchw"
+    ? [info.channels, info.height, info.width]
+    : [info.height, info.width, info.channels];
+}
+
+/** A generator's input and output as a model file or an inference server describes them. */
+export interface GeneratorSignature {
+  inputName: string;
+  inputType: FloatType;
+  /** Input dims: a positive number for a fixed size, null for a variable one; null when unknown. */
+  inputDims: Array<number | null> | null;
+  outputName: string;
+  outputType: FloatType;
+  outputDims: Array<number | null> | null;
+  /** Facts beside the shapes (`image_shape`, `output_layout`, `value_range`, `latent_size`). */
+  metadata: Record<string, string>;
+  /** The value range when the metadata does not give it (e.g. from the final activation), or null. */
+  fallbackRange: [number, number] | null;
+  opset: number;
+}
+
+/**
+ * Checks that a signature is a generator's (one latent vector per sample in, an image batch out) and works out
+ * the {@link ModelInfo}. Shared by {@link readModelInfo} and the `http` provider, which reads the signature from
+ * a v2 inference server.
+ * @throws {ModelError} saying what does not fit.
+ */
+export function describeGenerator(signature: GeneratorSignature): ModelInfo {
+  const { inputName, inputDims: inDims, outputName, outputDims: outDims, metadata } = signature;
+  if (inDims === null || inDims.length !== 2 || inDims[1] === null) {
+    throw new ModelError(
+      `the model's input "${inputName}" has shape ${formatDims(inDims)}: not a latent vector ` +
+        "[batch, latent size] (is this a discriminator or another kind of model?)",
+    );
+  }
+  const latentDim = inDims[1];
+  if (metadata.latent_size !== undefined && Number(metadata.latent_size) !== latentDim) {
+    throw new ModelError(
+      `the model's metadata says latent_size ${metadata.latent_size} but its input "${inputName}" ` +
+        `takes ${latentDim} values per sample`,
+    );
+  }
+  const geometry = imageGeometry(outDims, metadata, outputName);
+  const valueRange = parseRange(metadata.value_range) ?? signature.fallbackRange;
+  if (valueRange === null) {
+    throw new ModelError(
+      `cannot tell the value range of the output "${outputName}": the file has no value_range metadata ` +
+        'and its last operator is neither Tanh nor Sigmoid (add metadata value_range, e.g. "[-1, 1]")',
+    );
+  }
+  return {
+    inputName,
+    inputType: signature.inputType,
+    latentDim,
+    inputShape: [latentDim],
+    fixedBatch: inDims[0],
+    outputName,
+    outputType: signature.outputType,
+    ...geometry,
+    valueRange,
+    opset: signature.opset,
+    metadata,
+  };
+}
+
 /**
  * Reads and checks a generator's ONNX bytes.
  * @throws {ModelError} when the bytes are not ONNX, or the model's input is not one latent vector per sample, or its
@@ -196,47 +263,22 @@ export function readModelInfo(bytes: Uint8Array): ModelInfo {
         "a generator has exactly one, the latent vectors [batch, latent size]",
     );
   }
-  const input = inputs[0];
-  const inDims = dims(input);
-  if (inDims === null || inDims.length !== 2 || inDims[1] === null) {
-    throw new ModelError(
-      `the model's input "${input.name}" has shape ${formatDims(inDims)}: not a latent vector ` +
-        "[batch, latent size] (is this a discriminator or another kind of model?)",
-    );
-  }
-  const latentDim = inDims[1];
-  if (metadata.latent_size !== undefined && Number(metadata.latent_size) !== latentDim) {
-    throw new ModelError(
-      `the model's metadata says latent_size ${metadata.latent_size} but its input "${input.name}" ` +
-        `takes ${latentDim} values per sample`,
-    );
-  }
   if (model.graph.output.length !== 1) {
     throw new ModelError(
       `the model has ${model.graph.output.length} outputs; a generator has exactly one, the images`,
     );
   }
-  const output = model.graph.output[0];
-  const outDims = dims(output);
-  const geometry = imageGeometry(outDims, metadata, output.name);
-  const valueRange = parseRange(metadata.value_range) ?? rangeFromActivation(model, output.name);
-  if (valueRange === null) {
-    throw new ModelError(
-      `cannot tell the value range of the output "${output.name}": the file has no value_range metadata ` +
-        'and its last operator is neither Tanh nor Sigmoid (add metadata value_range, e.g. "[-1, 1]")',
-    );
-  }
-  return {
+  const [input] = inputs;
+  const [output] = model.graph.output;
+  return describeGenerator({
     inputName: input.name,
     inputType: floatType(input, "input"),
-    latentDim,
-    inputShape: [latentDim],
-    fixedBatch: inDims[0],
+    inputDims: dims(input),
     outputName: output.name,
     outputType: floatType(output, "output"),
-    ...geometry,
-    valueRange,
-    opset: Number(model.opsetImport.find((o) => !o.domain)?.version ?? 0),
+    outputDims: dims(output),
     metadata,
-  };
+    fallbackRange: rangeFromActivation(model, output.name),
+    opset: Number(model.opsetImport.find((o) => !o.domain)?.version ?? 0),
+  });
 }

@@ -8,12 +8,20 @@ import { ProviderError } from "./errors.ts";
 import type { FloatType } from "./model_info.ts";
 
 /** Every provider name the API knows (`auto` picks one of the others). */
-export const PROVIDER_NAMES = ["auto", "cpu", "cuda", "webgpu", "wasm", "web-webgpu"] as const;
+export const PROVIDER_NAMES = [
+  "auto",
+  "cpu",
+  "cuda",
+  "webgpu",
+  "wasm",
+  "web-webgpu",
+  "http",
+] as const;
 
 /**
  * A provider: `cpu`, `cuda`, `webgpu` run on onnxruntime-node (Deno/Node only); `wasm` and `web-webgpu` run on
- * onnxruntime-web (everywhere). In the browser entry `webgpu` means onnxruntime-web's WebGPU, since
- * onnxruntime-node does not exist there.
+ * onnxruntime-web (everywhere); `http` runs on a v2 inference server (the model is its URL, see `http_provider.ts`).
+ * In the browser entry `webgpu` means onnxruntime-web's WebGPU, since onnxruntime-node does not exist there.
  */
 export type ProviderName = typeof PROVIDER_NAMES[number];
 

@@ -1,0 +1,168 @@
+/**
+ * `deno task bench:serve`: throughput and latency of `deno task serve` under loopback load, at concurrency 1, 8
+ * and 64, with dynamic batching on (`--max-batch 64`) and off (`--max-batch 1`). Bounded: each turn of a cell
+ * stops after `--seconds` or `--requests`, whichever comes first; the two servers take turns `--repeats` times
+ * and the median turn is shown.
+ * @module
+ */
+import { integerOption, parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import {
+  type ChildServer,
+  type LoadResult,
+  readMetric,
+  runLoad,
+  SERVE_DEFAULTS,
+  SERVE_PROVIDERS,
+  spawnServer,
+} from "../src/serve/mod.ts";
+
+const HELP = `Load-test deno task serve on loopback: batching on and off, concurrency 1, 8 and 64.
+
+Usage: deno task bench:serve [options]
+
+  --model FILE      the .onnx generator                              [${SERVE_DEFAULTS.model}]
+  --provider NAME   ${SERVE_PROVIDERS.join(" | ")}                          [cpu]
+  --seconds S       at most this long per turn of a cell                         [2]
+  --requests N      at most this many requests per turn                         [2000]
+  --rows N          latent rows per request                                        [1]
+  --repeats N       turns per cell (both modes take turns; the median is shown)    [5]
+  --clients LIST    concurrency levels                                       [1,8,64]
+  -h, --help        show this help`;
+
+const CONCURRENCY = [1, 8, 64];
+const MODES = [
+  { label: "on (--max-batch 64)", maxBatch: SERVE_DEFAULTS.maxBatch },
+  { label: "off (--max-batch 1)", maxBatch: 1 },
+];
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      model: { type: "string", default: SERVE_DEFAULTS.model },
+      provider: { type: "string", default: "cpu" },
+      seconds: { type: "string", default: "2" },
+      requests: { type: "string", default: "2000" },
+      rows: { type: "string", default: "1" },
+      repeats: { type: "string", default: "5" },
+      clients: { type: "string", default: CONCURRENCY.join(",") },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!(SERVE_PROVIDERS as readonly string[]).includes(values.provider)) {
+    throw new UsageError(`--provider ${values.provider}: use one of ${SERVE_PROVIDERS.join(", ")}`);
+  }
+  const seconds = integerOption("seconds", values.seconds, 1);
+  const maxRequests = integerOption("requests", values.requests, 1);
+  const rows = integerOption("rows", values.rows, 1);
+  const reps = integerOption("repeats", values.repeats, 1);
+  const clients = values.clients.split(",").map((c) => integerOption("clients", c, 1));
+  const script = new URL("./serve.ts", import.meta.url);
+  const servers: ChildServer[] = [];
+  try {
+    for (const mode of MODES) {
+      servers.push(
+        await spawnServer(script, [
+          "--model",
+          values.model,
+          "--provider",
+          values.provider,
+          "--max-batch",
+          String(mode.maxBatch),
+        ]),
+      );
+    }
+    for (const server of servers) {
+      await runLoad({
+        modelUrl: server.modelUrl,
+        concurrency: 4,
+        seconds: 1,
+        maxRequests: 40,
+        rows,
+      });
+    }
+    // The two servers take turns, in alternating order, so a busy spell on a shared machine hits both alike.
+    const cells = new Map<string, Cell[]>();
+    const gains = new Map<number, number[]>();
+    for (const concurrency of clients) {
+      for (let rep = 0; rep < reps; rep++) {
+        const turn: number[] = [];
+        for (const m of rep % 2 === 0 ? [0, 1] : [1, 0]) {
+          const key = `${m}/${concurrency}`;
+          const cell = await measure(servers[m], { concurrency, seconds, maxRequests, rows });
+          cells.set(key, [...(cells.get(key) ?? []), cell]);
+          turn[m] = cell.load.throughput;
+          console.error(
+            `${MODES[m].label}, ${concurrency} clients: ${cell.load.throughput.toFixed(1)} req/s`,
+          );
+        }
+        gains.set(concurrency, [...(gains.get(concurrency) ?? []), turn[0] / turn[1]]);
+      }
+    }
+    const header =
+      "batching              clients  requests   req/s   p50 ms   p99 ms  rows/run  on/off";
+    const lines = [header, "-".repeat(header.length)];
+    for (const [m, mode] of MODES.entries()) {
+      for (const concurrency of clients) {
+        const { load: r, rowsPerRun } = median(cells.get(`${m}/${concurrency}`)!);
+        const failed = r.failures > 0 ? `  (${r.failures} failed)` : "";
+        const gain = m === 0 ? `${medianOf(gains.get(concurrency)!).toFixed(2)}×`.padStart(8) : "";
+        const cellsText = [
+          mode.label.padEnd(20),
+          String(concurrency).padStart(8),
+          String(r.requests).padStart(9),
+          r.throughput.toFixed(1).padStart(7),
+          r.p50Ms.toFixed(1).padStart(8),
+          r.p99Ms.toFixed(1).padStart(8),
+          rowsPerRun.toFixed(1).padStart(9),
+        ];
+        lines.push(cellsText.join(" ") + gain + failed);
+      }
+    }
+    console.log(lines.join("\n"));
+    console.log(
+      `each cell: the turn of median throughput out of ${reps}; on/off: the median ratio of the ` +
+        "throughputs of turns taken back to back",
+    );
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+  return 0;
+}
+
+interface Cell {
+  load: LoadResult;
+  rowsPerRun: number;
+}
+
+async function measure(
+  server: ChildServer,
+  options: Omit<Parameters<typeof runLoad>[0], "modelUrl">,
+): Promise<Cell> {
+  const runs0 = await readMetric(server.url, "dcgan_serve_batch_rows_count");
+  const rows0 = await readMetric(server.url, "dcgan_serve_batch_rows_sum");
+  const load = await runLoad({ modelUrl: server.modelUrl, ...options });
+  const runs = await readMetric(server.url, "dcgan_serve_batch_rows_count") - runs0;
+  const rows = await readMetric(server.url, "dcgan_serve_batch_rows_sum") - rows0;
+  return { load, rowsPerRun: rows / runs };
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The cell of median throughput. */
+function median(cells: Cell[]): Cell {
+  const sorted = [...cells].sort((a, b) => a.load.throughput - b.load.throughput);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+if (import.meta.main) await runCli(() => main(Deno.args), { failures: [Error] });

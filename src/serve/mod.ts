@@ -1,0 +1,42 @@
+/**
+ * `deno task serve`: a generator behind the open ("v2", KServe / Triton) inference protocol's REST API on
+ * `Deno.serve`, with dynamic batching, a PNG convenience endpoint and Prometheus metrics.
+ *
+ * ```ts
+ * const server = await startServer({ ...SERVE_DEFAULTS, port: 0 });
+ * const generator = await createGenerator(server.modelUrl); // from src/infer: runs on the server
+ * await generator.sample(16, { seed: 7 });
+ * await generator.dispose();
+ * await server.shutdown();
+ * ```
+ *
+ * Endpoints: `GET /v2/health/live`, `/v2/health/ready`, `/v2` (server metadata), `/v2/models/{name}` (model
+ * metadata), `/v2/models/{name}/ready`, `/v2/models/{name}/config` (Triton's model configuration as JSON),
+ * `POST /v2/models/{name}/infer` (each also under `/v2/models/{name}/versions/1/`), `GET /v1/sample.png?seed&n`
+ * and `GET /metrics`.
+ * @module
+ */
+export {
+  type BatcherOptions,
+  type BatchObserver,
+  DynamicBatcher,
+  type RunBatch,
+} from "./batcher.ts";
+export {
+  bodyLimit,
+  DRAIN_TIMEOUT_MS,
+  SERVE_DEFAULTS,
+  SERVE_PROVIDERS,
+  type ServeOptions,
+} from "./options.ts";
+export {
+  type ChildServer,
+  type LoadOptions,
+  type LoadResult,
+  quantile,
+  readMetric,
+  runLoad,
+  spawnServer,
+} from "./load_test.ts";
+export { MODEL_VERSION, SERVER_NAME, SERVER_VERSION } from "./routes.ts";
+export { type ServerHandle, serveUntilSignal, startServer } from "./server.ts";

@@ -1,0 +1,48 @@
+/** The options of `deno task serve` and {@link startServer}, their defaults and limits. @module */
+
+/** How a server is started. */
+export interface ServeOptions {
+  /** The `.onnx` generator to serve. */
+  model: string;
+  /** The model's name in the URLs (`/v2/models/{name}`). */
+  name: string;
+  /** The address to listen on. */
+  host: string;
+  /** The port to listen on; 0 picks a free one (see `ServerHandle.port`). */
+  port: number;
+  /** The onnxruntime provider: one of {@link SERVE_PROVIDERS}. */
+  provider: string;
+  /** The most rows one model run takes from concurrent requests; 1 turns dynamic batching off. */
+  maxBatch: number;
+  /** The longest a request waits for others to join its run, in milliseconds. */
+  maxDelayMs: number;
+  /** The most rows one request (or one `/v1/sample.png`) may ask for. */
+  maxRequestRows: number;
+}
+
+/** The defaults of every option. */
+export const SERVE_DEFAULTS: Readonly<ServeOptions> = {
+  model: "models/generator.onnx",
+  name: "generator",
+  host: "127.0.0.1",
+  port: 8000,
+  provider: "auto",
+  maxBatch: 64,
+  maxDelayMs: 2,
+  maxRequestRows: 1024,
+};
+
+/** The providers a server can run on (the local onnxruntime-node ones). */
+export const SERVE_PROVIDERS = ["auto", "cpu", "cuda", "webgpu"] as const;
+
+/** How long a stopping server waits for requests in flight before it gives up on them, in milliseconds. */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * The largest request body a server reads for a model with `latentDim` values per row: 32 bytes for each of
+ * the `maxRequestRows × latentDim` numbers (a float32 written out in full takes at most 16, plus separators and
+ * nesting), plus 64 KiB for the rest of the JSON.
+ */
+export function bodyLimit(maxRequestRows: number, latentDim: number): number {
+  return maxRequestRows * latentDim * 32 + 65_536;
+}

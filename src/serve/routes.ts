@@ -1,0 +1,238 @@
+/**
+ * The server's endpoints: the v2 protocol's health, metadata and inference (with Triton's model configuration),
+ * plus `/v1/sample.png` and `/metrics`. {@link handleRequest} never throws: bad input gets a 4xx with
+ * `{"error": "..."}`, anything unexpected a 500 with one line (the stack goes to the log only).
+ * @module
+ */
+import {
+  type Generator,
+  imageDims,
+  InputError,
+  type ModelInfo,
+  type TritonModelConfig,
+  v2Datatype,
+  type V2InferResponse,
+  type V2ModelMetadata,
+  type V2ServerMetadata,
+} from "../infer/mod.ts";
+import { ONNX_PLATFORM } from "../triton/mod.ts";
+import type { DynamicBatcher } from "./batcher.ts";
+import {
+  errorResponse,
+  HttpError,
+  jsonResponse,
+  readBodyText,
+  type UploadTracker,
+} from "./http.ts";
+import { parseInferRequest } from "./infer_request.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import { parseSampleQuery, samplePng } from "./sample_png.ts";
+
+/** The server's name and version in `GET /v2`. */
+export const SERVER_NAME = "dcgan-deno";
+/** The version of this server's protocol implementation. */
+export const SERVER_VERSION = "1.0.0";
+/** The one version of the served model (Triton's repository folder `1`). */
+export const MODEL_VERSION = "1";
+
+/** What the endpoints need from the server. */
+export interface ServerContext {
+  name: string;
+  generator: Generator;
+  batcher: DynamicBatcher;
+  metrics: ServerMetrics;
+  config: TritonModelConfig;
+  maxRequestRows: number;
+  bodyLimit: number;
+  /** The request bodies being read (a stopping server waits for them). */
+  uploads: UploadTracker;
+  /** True once the server is stopping: readiness turns false and new work is refused with 503. */
+  isDraining(): boolean;
+}
+
+type Handler = (request: Request, url: URL, ctx: ServerContext) => Promise<Response> | Response;
+
+interface Route {
+  endpoint: string;
+  method: "GET" | "POST";
+  handler: Handler;
+  /** Runs the model (refused while the server is stopping). */
+  work?: boolean;
+}
+
+/** A health answer: 200 for true, 400 for false, empty body (the protocol's rule). */
+function health(ok: boolean): Response {
+  return new Response(null, { status: ok ? 200 : 400 });
+}
+
+function modelMetadata(info: ModelInfo, name: string): V2ModelMetadata {
+  const batch = info.fixedBatch ?? -1;
+  return {
+    name,
+    versions: [MODEL_VERSION],
+    platform: ONNX_PLATFORM,
+    inputs: [{
+      name: info.inputName,
+      datatype: v2Datatype(info.inputType),
+      shape: [batch, info.latentDim],
+    }],
+    outputs: [{
+      name: info.outputName,
+      datatype: v2Datatype(info.outputType),
+      shape: [batch, ...imageDims(info)],
+    }],
+  };
+}
+
+async function infer(request: Request, ctx: ServerContext): Promise<Response> {
+  const info = ctx.generator.info;
+  const text = await readBodyText(request, ctx.bodyLimit, ctx.uploads);
+  const call = parseInferRequest(text, info, ctx.maxRequestRows);
+  const values = await ctx.batcher.run(call.latents, call.rows);
+  const response: V2InferResponse = {
+    model_name: ctx.name,
+    model_version: MODEL_VERSION,
+    ...(call.id === undefined ? {} : { id: call.id }),
+    outputs: [{
+      name: info.outputName,
+      datatype: v2Datatype(info.outputType),
+      shape: [call.rows, ...imageDims(info)],
+      data: Array.from(values),
+    }],
+  };
+  return jsonResponse(response);
+}
+
+const MODEL_ROUTES: Record<string, Route> = {
+  "": {
+    endpoint: "model_metadata",
+    method: "GET",
+    handler: (_r, _u, ctx) => jsonResponse(modelMetadata(ctx.generator.info, ctx.name)),
+  },
+  ready: {
+    endpoint: "model_ready",
+    method: "GET",
+    handler: (_r, _u, ctx) => health(!ctx.isDraining()),
+  },
+  config: {
+    endpoint: "model_config",
+    method: "GET",
+    handler: (_r, _u, ctx) => jsonResponse(ctx.config),
+  },
+  infer: { endpoint: "infer", method: "POST", work: true, handler: (r, _u, ctx) => infer(r, ctx) },
+};
+
+const FIXED_ROUTES: Record<string, Route> = {
+  "/v2": {
+    endpoint: "server_metadata",
+    method: "GET",
+    handler: () => {
+      const body: V2ServerMetadata = {
+        name: SERVER_NAME,
+        version: SERVER_VERSION,
+        extensions: ["model_configuration"],
+      };
+      return jsonResponse(body);
+    },
+  },
+  "/v2/health/live": { endpoint: "health_live", method: "GET", handler: () => health(true) },
+  "/v2/health/ready": {
+    endpoint: "health_ready",
+    method: "GET",
+    handler: (_r, _u, ctx) => health(!ctx.isDraining()),
+  },
+  "/v1/sample.png": {
+    endpoint: "sample_png",
+    method: "GET",
+    work: true,
+    handler: (_r, url, ctx) =>
+      samplePng(ctx.generator, parseSampleQuery(url.searchParams, ctx.maxRequestRows)),
+  },
+  "/metrics": {
+    endpoint: "metrics",
+    method: "GET",
+    handler: async (_r, _u, ctx) =>
+      new Response(await ctx.metrics.text(), {
+        headers: { "content-type": ctx.metrics.contentType },
+      }),
+  },
+};
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|config|infer))?$/;
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** Finds the route of a path; for a model path, also checks the model's name and version (404 otherwise). */
+function findRoute(pathname: string, ctx: ServerContext): Route | null {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
+  const fixed = FIXED_ROUTES[path];
+  if (fixed) return fixed;
+  const match = MODEL_PATH.exec(path);
+  if (!match) return null;
+  const route = MODEL_ROUTES[match[3] ?? ""];
+  return {
+    ...route,
+    handler: (request, url, c) => {
+      const name = decode(match[1]);
+      if (name !== ctx.name) {
+        throw new HttpError(404, `unknown model "${name}"; this server serves "${ctx.name}"`);
+      }
+      const version = match[2] === undefined ? undefined : decode(match[2]);
+      if (version !== undefined && version !== MODEL_VERSION) {
+        throw new HttpError(
+          404,
+          `model "${name}" has no version "${version}"; its version is "${MODEL_VERSION}"`,
+        );
+      }
+      return route.handler(request, url, c);
+    },
+  };
+}
+
+function failure(e: unknown): Response {
+  if (e instanceof HttpError) return errorResponse(e.status, e.message, e.headers);
+  if (e instanceof InputError) return errorResponse(400, e.message);
+  console.error("serve: internal error:", e);
+  return errorResponse(500, `internal error: ${(e as Error)?.message ?? String(e)}`.split("\n")[0]);
+}
+
+/** Answers one request and counts it in the metrics. */
+export async function handleRequest(request: Request, ctx: ServerContext): Promise<Response> {
+  const started = performance.now();
+  const url = new URL(request.url);
+  const route = findRoute(url.pathname, ctx);
+  let response: Response;
+  try {
+    if (route === null) {
+      throw new HttpError(
+        404,
+        `no endpoint ${url.pathname}; see GET /v2 and /v2/models/${ctx.name}`,
+      );
+    }
+    if (request.method !== route.method) {
+      throw new HttpError(405, `${url.pathname} takes ${route.method}, not ${request.method}`, {
+        allow: route.method,
+      });
+    }
+    if (route.work && ctx.isDraining()) {
+      throw new HttpError(503, "the server is stopping; send the request to another instance", {
+        connection: "close",
+      });
+    }
+    response = await route.handler(request, url, ctx);
+  } catch (e) {
+    response = failure(e);
+  }
+  ctx.metrics.observeRequest(
+    route?.endpoint ?? "unknown",
+    response.status,
+    (performance.now() - started) / 1000,
+  );
+  return response;
+}

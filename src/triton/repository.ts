@@ -1,0 +1,71 @@
+/**
+ * Writes a Triton model repository for a generator: `DIR/<name>/1/model.onnx` and `DIR/<name>/config.pbtxt`.
+ * The model folder is built beside its final place and renamed into it, so an error leaves no partial folder (and
+ * an older folder of that name stays until the new one is complete).
+ * @module
+ */
+import { join } from "node:path";
+import { readModelInfo } from "../infer/mod.ts";
+import { formatPbtxt, type TritonConfigOptions, tritonModelConfig } from "./model_config.ts";
+
+/** What {@link writeTritonRepository} wrote. */
+export interface TritonRepositoryFiles {
+  modelFolder: string;
+  modelPath: string;
+  configPath: string;
+  config: string;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9_.-]+$/;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Packages the bytes of an ONNX generator as model `options.name`, version 1, of the Triton repository `dir`
+ * (created when missing; its parent must exist). The dims in `config.pbtxt` are read from the file.
+ * @throws {ModelError} when the bytes are not a generator; file system errors as they come.
+ * @throws {RangeError} for a name Triton cannot use as a folder.
+ */
+export async function writeTritonRepository(
+  dir: string,
+  modelBytes: Uint8Array,
+  options: TritonConfigOptions,
+): Promise<TritonRepositoryFiles> {
+  if (!MODEL_NAME.test(options.name) || options.name.startsWith(".")) {
+    throw new RangeError(
+      `model name "${options.name}" must be letters, digits, "_", "-" or "." and not start with "."`,
+    );
+  }
+  const config = formatPbtxt(tritonModelConfig(readModelInfo(modelBytes), options));
+  const createdDir = !(await exists(dir));
+  if (createdDir) await Deno.mkdir(dir);
+  const modelFolder = join(dir, options.name);
+  const staging = join(dir, `.${options.name}.${Deno.pid}.tmp`);
+  const retired = join(dir, `.${options.name}.${Deno.pid}.old`);
+  try {
+    await Deno.mkdir(join(staging, "1"), { recursive: true });
+    await Deno.writeFile(join(staging, "1", "model.onnx"), modelBytes);
+    await Deno.writeTextFile(join(staging, "config.pbtxt"), config);
+    const replacing = await exists(modelFolder);
+    if (replacing) await Deno.rename(modelFolder, retired);
+    await Deno.rename(staging, modelFolder);
+    if (replacing) await Deno.remove(retired, { recursive: true });
+  } catch (e) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    if (createdDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  return {
+    modelFolder,
+    modelPath: join(modelFolder, "1", "model.onnx"),
+    configPath: join(modelFolder, "config.pbtxt"),
+    config,
+  };
+}

@@ -1,0 +1,71 @@
+import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
+import { DynamicBatcher } from "../src/serve/mod.ts";
+
+/** A fake model: output row = input row × 10; records each run's row count. */
+function fakeModel(runs: number[], fail = false) {
+  return (latents: Float32Array, rows: number) => {
+    runs.push(rows);
+    if (fail) return Promise.reject(new Error("model failed"));
+    return Promise.resolve(latents.map((v) => v * 10));
+  };
+}
+
+const rowsOf = (...values: number[]) => Float32Array.from(values);
+
+Deno.test("batcher: concurrent requests share runs of at most maxBatch rows, each gets its own rows", async () => {
+  const runs: number[] = [];
+  const batches: number[][] = [];
+  const batcher = new DynamicBatcher(
+    fakeModel(runs),
+    { maxBatch: 4, maxDelayMs: 30, inputSize: 1, outputSize: 1, othersArriving: () => true },
+    { onBatch: (rows, requests) => batches.push([rows, requests]) },
+  );
+  const answers = await Promise.all([
+    batcher.run(rowsOf(1), 1),
+    batcher.run(rowsOf(2, 3), 2),
+    batcher.run(rowsOf(4), 1),
+    batcher.run(rowsOf(5, 6), 2), // does not fit the first run (4 rows): goes into the next
+    batcher.run(rowsOf(7, 8, 9, 10, 11, 12), 6), // larger than maxBatch: runs alone
+  ]);
+  assertEquals(answers.map((a) => Array.from(a)), [[10], [20, 30], [40], [50, 60], [
+    70,
+    80,
+    90,
+    100,
+    110,
+    120,
+  ]]);
+  assertEquals(batches, [[4, 3], [2, 1], [6, 1]]);
+  assertEquals(batcher.queueDepth, 0);
+});
+
+Deno.test("batcher: no waiting when nothing else is arriving, or with maxBatch 1", async () => {
+  for (const [maxBatch, othersArriving] of [[8, false], [1, true]] as const) {
+    const runs: number[] = [];
+    const batcher = new DynamicBatcher(fakeModel(runs), {
+      maxBatch,
+      maxDelayMs: 10_000,
+      inputSize: 1,
+      outputSize: 1,
+      othersArriving: () => othersArriving,
+    });
+    const started = performance.now();
+    assertEquals(Array.from(await batcher.run(rowsOf(1), 1)), [10]);
+    assertEquals(runs, [1]);
+    assertEquals(performance.now() - started < 5000, true);
+  }
+});
+
+Deno.test("batcher: a failed run rejects its requests only; later runs go on", async () => {
+  const runs: number[] = [];
+  let fail = true;
+  const batcher = new DynamicBatcher(
+    (latents, rows) => fakeModel(runs, fail)(latents, rows),
+    { maxBatch: 2, maxDelayMs: 20, inputSize: 1, outputSize: 1 },
+  );
+  const failed = [batcher.run(rowsOf(1), 1), batcher.run(rowsOf(2), 1)];
+  for (const p of failed) await rejects(p, /model failed/);
+  fail = false;
+  assertEquals(Array.from(await batcher.run(rowsOf(3), 1)), [30]);
+  await rejects(batcher.run(rowsOf(1, 2), 1), /2 values are not 1 rows of 1/);
+});

@@ -1,0 +1,51 @@
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+
+const SCRIPT = new URL("../scripts/serve.ts", import.meta.url).pathname;
+
+async function serve(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCRIPT, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("deno task serve --help lists every option with its default", async () => {
+  const r = await serve("--help");
+  assertEquals(r.code, 0);
+  for (
+    const [flag, fallback] of [
+      ["--model FILE", "models/generator.onnx"],
+      ["--name NAME", "generator"],
+      ["--host HOST", "127.0.0.1"],
+      ["--port N", "8000"],
+      ["--provider NAME", "auto"],
+      ["--max-batch N", "64"],
+      ["--max-delay-ms MS", "2"],
+      ["--max-request-rows N", "1024"],
+    ]
+  ) {
+    ok(new RegExp(`^  ${flag} .*\\[${fallback}\\]$`, "m").test(r.stdout), flag);
+  }
+});
+
+Deno.test("deno task serve: bad arguments print one line and exit 2", async () => {
+  for (
+    const [args, message] of [
+      [["--max-batch", "0"], /--max-batch must be a positive integer, got "0"/],
+      [["--max-delay-ms", "soon"], /--max-delay-ms must be a number from 0 to 60000/],
+      [["--port", "70000"], /--port must be from 0 to 65535/],
+      [["--provider", "wasm"], /--provider wasm: use one of auto, cpu, cuda, webgpu/],
+      [["--name", "a/b"], /--name a\/b: use letters/],
+      [["--model", "no/such.onnx", "--port", "0"], /cannot read the model file no\/such\.onnx/],
+      [["--bogus"], /Unknown option '--bogus'/],
+    ] as const
+  ) {
+    const r = await serve(...args);
+    const lines = r.stderr.trim().split("\n");
+    assertEquals([args.join(" "), r.code, lines.length], [args.join(" "), 2, 1]);
+    ok(message.test(lines[0]), lines[0]);
+  }
+});
