@@ -3,7 +3,7 @@
  * SIGTERM or SIGINT (then it finishes the requests in flight and exits).
  * @module
  */
-import { integerOption, parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
 import { InferenceError } from "../src/infer/mod.ts";
 import {
   DRAIN_TIMEOUT_MS,
@@ -14,83 +14,80 @@ import {
   startServer,
 } from "../src/serve/mod.ts";
 
-const OPTION_HELP: Array<[string, string, string | number]> = [
-  ["--model FILE", "the .onnx generator", D.model],
-  ["--name NAME", "the model's name in /v2/models/NAME", D.name],
-  ["--host HOST", "address to listen on", D.host],
-  ["--port N", "port to listen on (0: a free one, printed at start)", D.port],
-  ["--provider NAME", SERVE_PROVIDERS.join(" | "), D.provider],
-  ["--max-batch N", "most rows one model run takes from concurrent requests (1: off)", D.maxBatch],
-  ["--max-delay-ms MS", "longest a request waits for others to join its run", D.maxDelayMs],
-  [
-    "--max-request-rows N",
-    "most rows one request may have (and n of /v1/sample.png)",
-    D.maxRequestRows,
-  ],
-];
+const OPTIONS = {
+  model: { kind: "string", arg: "FILE", default: D.model, help: "the .onnx generator" },
+  name: {
+    kind: "string",
+    arg: "NAME",
+    default: D.name,
+    help: "the model's name in /v2/models/NAME",
+  },
+  host: { kind: "string", arg: "HOST", default: D.host, help: "address to listen on" },
+  port: {
+    kind: "integer",
+    min: 0,
+    max: 65535,
+    default: D.port,
+    help: "port to listen on (0: a free one, printed at start)",
+  },
+  provider: {
+    kind: "string",
+    arg: "NAME",
+    choices: SERVE_PROVIDERS,
+    default: D.provider,
+    help: "where the model runs",
+  },
+  "max-batch": {
+    kind: "integer",
+    default: D.maxBatch,
+    help: "most rows one model run takes from concurrent requests (1: off)",
+  },
+  "max-delay-ms": {
+    kind: "number",
+    arg: "MS",
+    min: 0,
+    max: 60_000,
+    default: D.maxDelayMs,
+    help: "longest a request waits for others to join its run",
+  },
+  "max-request-rows": {
+    kind: "integer",
+    default: D.maxRequestRows,
+    help: "most rows one request may have (and n of /v1/sample.png)",
+  },
+} as const satisfies OptionTable;
 
 const HELP = `Serve an ONNX generator over the v2 inference protocol (KServe / Triton REST API).
 
 Usage: deno task serve [options]
 
-${
-  OPTION_HELP.map(([flag, what, fallback]) =>
-    `  ${flag.padEnd(22)} ${what.padEnd(66)} [${fallback}]`
-  ).join("\n")
-}
-  -h, --help             show this help
+${optionsHelp(OPTIONS)}
 
 Endpoints: GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME, /v2/models/NAME/ready,
 /v2/models/NAME/config; POST /v2/models/NAME/infer (also under /v2/models/NAME/versions/1/);
-GET /v1/sample.png?seed=S&n=N (the bytes of deno task sample --seed S -n N); GET /metrics (Prometheus).
-A request larger than --max-batch runs alone, in one run. Request bodies are capped at 32 bytes per value of
---max-request-rows full rows plus 64 KiB (413 beyond). SIGTERM/SIGINT: stop accepting, finish the requests in
-flight (at most ${DRAIN_TIMEOUT_MS / 1000} s), exit 0 (1 if some were cut off).
+GET /v1/sample.png?seed=S&n=N[&digit=D] (the bytes of deno task sample --seed S -n N [--digit D]);
+GET /metrics (Prometheus). A request larger than --max-batch runs alone, in one run. Request bodies are
+capped at 32 bytes per value of --max-request-rows full rows plus 64 KiB (413 beyond). SIGTERM/SIGINT: stop
+accepting, finish the requests in flight (at most ${
+  DRAIN_TIMEOUT_MS / 1000
+} s), exit 0 (1 if some were cut off).
 Exit status: 0 stopped cleanly, 2 bad input (arguments, model file, unavailable provider), 1 anything else.`;
 
 function parse(argv: string[]): ServeOptions | null {
-  const { values } = parseCommandLine({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      model: { type: "string", default: D.model },
-      name: { type: "string", default: D.name },
-      host: { type: "string", default: D.host },
-      port: { type: "string", default: String(D.port) },
-      provider: { type: "string", default: D.provider },
-      "max-batch": { type: "string", default: String(D.maxBatch) },
-      "max-delay-ms": { type: "string", default: String(D.maxDelayMs) },
-      "max-request-rows": { type: "string", default: String(D.maxRequestRows) },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, argv);
   if (values.help) return null;
-  if (!(SERVE_PROVIDERS as readonly string[]).includes(values.provider)) {
-    throw new UsageError(
-      `--provider ${values.provider}: use one of ${SERVE_PROVIDERS.join(", ")}`,
-    );
-  }
   if (!/^[A-Za-z0-9_.-]+$/.test(values.name)) {
     throw new UsageError(`--name ${values.name}: use letters, digits, "_", "-" and "."`);
-  }
-  const port = integerOption("port", values.port, 0);
-  if (port > 65535) throw new UsageError(`--port must be from 0 to 65535, got "${values.port}"`);
-  const maxDelayMs = Number(values["max-delay-ms"]);
-  if (values["max-delay-ms"].trim() === "" || !(maxDelayMs >= 0) || maxDelayMs > 60_000) {
-    throw new UsageError(
-      `--max-delay-ms must be a number from 0 to 60000, got "${values["max-delay-ms"]}"`,
-    );
   }
   return {
     model: values.model,
     name: values.name,
     host: values.host,
-    port,
+    port: values.port,
     provider: values.provider,
-    maxBatch: integerOption("max-batch", values["max-batch"], 1),
-    maxDelayMs,
-    maxRequestRows: integerOption("max-request-rows", values["max-request-rows"], 1),
+    maxBatch: values["max-batch"],
+    maxDelayMs: values["max-delay-ms"],
+    maxRequestRows: values["max-request-rows"],
   };
 }
 

@@ -7,8 +7,8 @@ import { integerOption, parseCommandLine, UsageError } from "./usage.ts";
 
 /** One command-line option. */
 export interface OptionSpec {
-  /** `flag` (boolean), `string`, or `integer` (checked against `min` and `max`). */
-  kind: "flag" | "string" | "integer";
+  /** `flag` (boolean), `string`, `integer` or `number` (both checked against `min` and `max`). */
+  kind: "flag" | "string" | "integer" | "number";
   /** What `--help` says; a `\n` starts a continuation line. */
   help: string;
   /** A one-letter alias (`-n`). */
@@ -19,9 +19,9 @@ export interface OptionSpec {
   default?: string | number;
   /** What `--help` shows as the default when it is computed or said in words (`logical CPUs`). */
   defaultHelp?: string;
-  /** integer: the smallest value allowed (default 1). */
+  /** integer, number: the smallest value allowed (default 1 for integers, none for numbers). */
   min?: number;
-  /** integer: the largest value allowed. */
+  /** integer, number: the largest value allowed. */
   max?: number;
   /** string: the values allowed. */
   choices?: readonly string[];
@@ -31,8 +31,8 @@ export interface OptionSpec {
 export type OptionTable = Record<string, OptionSpec>;
 
 type ValueOf<S extends OptionSpec> = S extends { kind: "flag" } ? boolean
-  : S extends { kind: "integer"; default: number } ? number
-  : S extends { kind: "integer" } ? number | undefined
+  : S extends { kind: "integer" | "number"; default: number } ? number
+  : S extends { kind: "integer" | "number" } ? number | undefined
   : S extends { default: string } ? string
   : string | undefined;
 
@@ -68,6 +68,7 @@ export function parseOptions<const T extends OptionTable>(
     if (spec.kind === "flag") values[name] = given === true;
     else if (given === undefined) values[name] = spec.default;
     else if (spec.kind === "integer") values[name] = checkedInteger(name, given as string, spec);
+    else if (spec.kind === "number") values[name] = checkedNumber(name, given as string, spec);
     else values[name] = checkedChoice(name, given as string, spec);
   }
   return { values: values as OptionValues<T>, positionals: parsed.positionals };
@@ -77,6 +78,22 @@ function checkedInteger(name: string, text: string, spec: OptionSpec): number {
   const n = integerOption(name, text, spec.min ?? 1);
   if (spec.max !== undefined && n > spec.max) {
     throw new UsageError(`--${name} must be at most ${spec.max}, got "${text}"`);
+  }
+  return n;
+}
+
+function checkedNumber(name: string, text: string, spec: OptionSpec): number {
+  const n = Number(text);
+  const [min, max] = [spec.min ?? -Infinity, spec.max ?? Infinity];
+  if (text.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    const range = spec.min !== undefined && spec.max !== undefined
+      ? ` from ${min} to ${max}`
+      : spec.min !== undefined
+      ? ` ≥ ${min}`
+      : spec.max !== undefined
+      ? ` ≤ ${max}`
+      : "";
+    throw new UsageError(`--${name} must be a number${range}, got "${text}"`);
   }
   return n;
 }
