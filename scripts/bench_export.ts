@@ -8,9 +8,10 @@
 import process from "node:process";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import { optionsHelp, type OptionTable, parseOptions, runCli } from "../src/cli/mod.ts";
 import { initBackend } from "../src/compute/mod.ts";
 import { loadLayersModel, saveLayersModel } from "../src/checkpoint/mod.ts";
+import { median } from "../src/bench/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
 import {
   convertLayersModel,
@@ -20,36 +21,27 @@ import {
   writeFileAtomic,
 } from "../src/onnx/mod.ts";
 
+const OPTIONS = {
+  checkpoint: {
+    kind: "string",
+    arg: "PATH",
+    defaultHelp: "a fresh seed-0 generator in a temp folder",
+    help: "run, checkpoint or model folder",
+  },
+  reps: { kind: "integer", min: 2, default: 5, help: "repetitions; the first is reported as cold" },
+} as const satisfies OptionTable;
+
 const HELP = `Benchmark the ONNX export of a generator.
 
 Usage: deno task bench:export [--checkpoint PATH] [--reps N]
 
-  --checkpoint PATH  run, checkpoint or model folder (default: a fresh seed-0 generator in a temp folder)
-  --reps N           repetitions (default 5); the first is reported as cold
-  -h, --help         show this help`;
+${optionsHelp(OPTIONS)}`;
 
 const PHASES = ["load", "convert", "encode", "write"] as const;
 type Phase = typeof PHASES[number];
 interface Lap {
   wall: number;
   cpu: number;
-}
-
-function parse() {
-  const { values } = parseCommandLine({
-    args: Deno.args,
-    strict: true,
-    options: {
-      checkpoint: { type: "string" },
-      reps: { type: "string", default: "5" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  const reps = Number(values.reps);
-  if (!Number.isInteger(reps) || reps < 2) {
-    throw new UsageError(`--reps ${values.reps}: use an integer ≥ 2`);
-  }
-  return { ...values, reps };
 }
 
 /** Runs `fn` and returns its result with the wall-clock and CPU (user + system) milliseconds it took. */
@@ -62,11 +54,10 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<[T, Lap]> {
   return [result, { wall, cpu: (cpu.user + cpu.system) / 1000 }];
 }
 
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (lap: Lap) => `${lap.wall.toFixed(0).padStart(6)} ${lap.cpu.toFixed(0).padStart(6)}`;
 
 async function main() {
-  const args = parse();
+  const args = parseOptions(OPTIONS, Deno.args).values;
   if (args.help) {
     console.log(HELP);
     return;

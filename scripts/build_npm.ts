@@ -4,28 +4,28 @@
  * @module
  */
 import { resolve } from "node:path";
-import { parseCommandLine, runCli } from "../src/cli/mod.ts";
+import { optionsHelp, type OptionTable, parseOptions, runCli } from "../src/cli/mod.ts";
 import { buildNpmPackage, DEFAULT_NPM_OUT, NpmBuildError } from "../src/npm/mod.ts";
+
+const OPTIONS = {
+  out: {
+    kind: "string",
+    arg: "DIR",
+    defaultHelp: "dist/npm",
+    help: "where the package folder (DIR/package/) and its .tgz go",
+  },
+} as const satisfies OptionTable;
 
 const HELP = `Build and pack the npm package of the inference module.
 
 Usage: deno task build:npm [--out DIR]
 
-  --out DIR    where the package folder (DIR/package/) and its .tgz go            [dist/npm]
-  -h, --help   show this help
+${optionsHelp(OPTIONS)}
 
 Install the tarball in a Node project with: npm install /path/to/dcgan-deno-generator-<version>.tgz`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, argv);
   if (values.help) {
     console.log(HELP);
     return 0;

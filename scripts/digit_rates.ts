@@ -3,7 +3,7 @@
  * a few thresholds, over the first N latents of a seed: the acceptance rates of `sample(n, { digit })`.
  * @module
  */
-import { integerOption, parseCommandLine, runCli } from "../src/cli/mod.ts";
+import { optionsHelp, type OptionTable, parseOptions, runCli } from "../src/cli/mod.ts";
 import {
   createGenerator,
   DEFAULT_DIGIT_THRESHOLD,
@@ -11,34 +11,38 @@ import {
   InferenceError,
 } from "../src/infer/mod.ts";
 
-const HELP = `Acceptance rate of each digit for sample(n, { digit }).
-
-Usage: deno task digit-rates [--model FILE] [-n N] [--seed S] [--provider NAME]
-
-Prints a Markdown table: the share of the first N latents of the seed (default 10,000 of seed 0) whose image the
-classifier (models/classifier.onnx) assigns each digit with probability ≥ 0.5, 0.9 (the default of --digit) and 0.99.`;
+const OPTIONS = {
+  model: {
+    kind: "string",
+    arg: "FILE",
+    defaultHelp: "models/generator.onnx",
+    help: "the generator",
+  },
+  count: { kind: "integer", short: "n", default: 10_000, help: "latents of the seed to classify" },
+  seed: { kind: "integer", min: 0, default: 0, help: "seed of the latents" },
+  provider: { kind: "string", arg: "NAME", default: "cpu", help: "where the models run" },
+} as const satisfies OptionTable;
 
 const THRESHOLDS = [0.5, DEFAULT_DIGIT_THRESHOLD, 0.99];
 
+const HELP = `Acceptance rate of each digit for sample(n, { digit }).
+
+Usage: deno task digit-rates [options]
+
+${optionsHelp(OPTIONS)}
+
+Prints a Markdown table: the share of the first N latents of the seed whose image the classifier
+(models/classifier.onnx) assigns each digit with probability ≥ ${
+  THRESHOLDS.join(", ")
+} (${DEFAULT_DIGIT_THRESHOLD}: the default of --digit).`;
+
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      model: { type: "string" },
-      count: { type: "string", short: "n", default: "10000" },
-      seed: { type: "string", default: "0" },
-      provider: { type: "string", default: "cpu" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, argv);
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  const n = integerOption("count", values.count, 1);
-  const seed = integerOption("seed", values.seed, 0);
+  const { count: n, seed } = values;
   const generator = await createGenerator(values.model, { provider: values.provider });
   try {
     const probs = await generator.digitProbabilities(await generator.sample(n, { seed }));
