@@ -8,34 +8,72 @@ import { cpus, loadavg, totalmem } from "node:os";
 import process from "node:process";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/compute/mod.ts";
-import { parseCommandLine, ProgressBar, runCli, UsageError } from "../src/cli/mod.ts";
+import {
+  optionsHelp,
+  type OptionTable,
+  parseOptions,
+  ProgressBar,
+  runCli,
+  UsageError,
+} from "../src/cli/mod.ts";
 import {
   createGenerator,
   type Generator,
   InferenceError,
   type SessionTuning,
 } from "../src/infer/mod.ts";
-import { peerRatioRefusal, peerUnavailable, runPeer } from "../src/bench/mod.ts";
+import { median, peerRatioRefusal, peerUnavailable, runPeer } from "../src/bench/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
 import { latentsForSeed } from "../src/random/mod.ts";
+
+const PROVIDERS = ["cpu", "cuda", "webgpu", "wasm", "web-webgpu"];
+
+const OPTIONS = {
+  model: {
+    kind: "string",
+    arg: "FILE",
+    default: "models/generator.onnx",
+    help: "the .onnx generator",
+  },
+  providers: {
+    kind: "string",
+    arg: "LIST",
+    default: PROVIDERS.join(","),
+    help: "providers to try, comma-separated;\nunavailable ones are reported as such",
+  },
+  batches: { kind: "string", arg: "LIST", default: "1,32,256", help: "batch sizes (1 to 4096)" },
+  runs: {
+    kind: "integer",
+    max: 4096,
+    default: 7,
+    help: "timed runs per measurement (the median is reported)",
+  },
+  budget: {
+    kind: "number",
+    arg: "S",
+    min: 0.001,
+    default: 60,
+    help: "skip a measurement whose runs would take longer than S seconds",
+  },
+  "no-tfjs": { kind: "flag", help: "skip TF.js predict" },
+  tuning: {
+    kind: "flag",
+    help: "also time cpu at batch 1 and 32 with each optimisation level, 1 thread, spinning",
+  },
+  peer: {
+    kind: "flag",
+    help: "also run the project's PyTorch CPU peer (src/bench/peer_torch.py) in the same run,\n" +
+      "to compare as ratios on a busy machine (takes minutes when the machine is busy);\n" +
+      "a peer on an unoptimised BLAS is reported, not compared",
+  },
+  json: { kind: "flag", help: "print JSON ({results, machine, versions}) instead of Markdown" },
+} as const satisfies OptionTable;
 
 const HELP = `Benchmark generator inference: samples/s per provider and batch size.
 
 Usage: deno task bench [options]
 
-  --model FILE        the .onnx generator                               [models/generator.onnx]
-  --providers LIST    providers to try, comma-separated; unavailable ones are reported
-                      as such                                  [cpu,cuda,webgpu,wasm,web-webgpu]
-  --batches LIST      batch sizes                                                    [1,32,256]
-  --runs N            timed runs per measurement (the median is reported)                   [7]
-  --budget S          skip a measurement whose runs would take longer than S seconds       [60]
-  --no-tfjs           skip TF.js predict
-  --tuning            also time cpu at batch 1 and 32 with each optimisation level, 1 thread, spinning
-  --peer              also run the project's PyTorch CPU peer (src/bench/peer_torch.py) in the same run,
-                      to compare as ratios on a busy machine (takes minutes when the machine is busy);
-                      a peer on an unoptimised BLAS is reported, not compared
-  --json              print JSON ({results, machine, versions}) instead of Markdown
-  -h, --help          show this help
+${optionsHelp(OPTIONS)}
 
 WebGPU on Linux without a GPU needs LD_LIBRARY_PATH=/usr/lib/chromium
 VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json in the environment.`;
@@ -69,37 +107,13 @@ function list(name: string, text: string, parse: (s: string) => boolean): string
 }
 
 function parse(argv: string[]) {
-  const { values } = parseCommandLine({
-    args: argv,
-    strict: true,
-    options: {
-      model: { type: "string", default: "models/generator.onnx" },
-      providers: { type: "string", default: "cpu,cuda,webgpu,wasm,web-webgpu" },
-      batches: { type: "string", default: "1,32,256" },
-      runs: { type: "string", default: "7" },
-      budget: { type: "string", default: "60" },
-      "no-tfjs": { type: "boolean", default: false },
-      tuning: { type: "boolean", default: false },
-      peer: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, argv);
   const positive = (s: string) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 4096;
-  const known = ["cpu", "cuda", "webgpu", "wasm", "web-webgpu"];
-  const providers = list("providers", values.providers, (s) => known.includes(s));
+  const providers = list("providers", values.providers, (s) => PROVIDERS.includes(s));
   const batches = list("batches", values.batches, positive).map(Number);
-  if (!positive(values.runs)) {
-    throw new UsageError(`--runs must be an integer ≥ 1, got "${values.runs}"`);
-  }
-  const budget = Number(values.budget);
-  if (!(budget > 0)) {
-    throw new UsageError(`--budget must be a positive number of seconds, got "${values.budget}"`);
-  }
-  return { ...values, providers, batches, runs: Number(values.runs), budget };
+  return { ...values, providers, batches };
 }
 
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
