@@ -4,7 +4,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "node:util";
+import {
+  optionsHelp,
+  type OptionTable,
+  parseOptions,
+  ProgressBar,
+  runCli,
+  UsageError,
+} from "../src/cli/mod.ts";
 import {
   benchTrainStep,
   PEER_SCRIPT,
@@ -16,118 +23,109 @@ import {
 } from "../src/bench/mod.ts";
 import { defaultWorkerCount } from "../src/compute/mod.ts";
 
-const HELP = `Time the reference training step (predict, two D updates, one G update) per backend.
-
-Usage: deno task bench:train [options]
-
-  --backends LIST    comma-separated, or all:
-                       wasm          the fallback as training uses it (--kernels auto: convolutions in
-                                     onnxruntime-node's native kernels when its binding loads)
-                       wasm-workers  wasm kernels split across --workers kernel workers
-                       wasm-single   wasm kernels, single-threaded
-                       webgpu, tensorflow, cpu (the pure-JS backend, minutes per step)
-                     (default: wasm,wasm-workers,webgpu,tensorflow)
-  --workers N        kernel workers of wasm-workers besides the main thread (default ${defaultWorkerCount()}: CPUs − 1)
-  --threads N        onnxruntime intra-op threads of wasm (default ${navigator.hardwareConcurrency}: logical CPUs)
-  --steps N          timed steps per backend after warm-up (default 10; the median is reported)
-  --warmup N         warm-up steps (default 2)
-  --batch N          batch size (default 32, the reference)
-  --max-seconds S    stop timing a backend after S seconds even below --steps (default 120); a backend
-                     with no result after 2×S seconds (software WebGPU) is stopped and reported
-  --peer-steps N     timed steps of the PyTorch peer (default 10)
-  --no-peer          do not run the PyTorch peer
-  --python PATH      python with torch (default /usr/bin/python3)
-  --peer-script P    the peer (default: the project's src/bench/peer_torch.py)
-  --json             print one JSON object: { results, peer, ratio, machine, versions }; the ratio is
-                     the first backend's ms/step over the peer's, null (with ratioRefused saying why)
-                     when the peer did not run on an optimised BLAS
-  --only BACKEND     measure one backend in this process and print its JSON result (used per backend)
-  -h, --help         show this help`;
-
 const ALL = ["wasm", "wasm-workers", "wasm-single", "webgpu", "tensorflow", "cpu"] as const;
 type Target = typeof ALL[number];
 const DEFAULT_TARGETS: Target[] = ["wasm", "wasm-workers", "webgpu", "tensorflow"];
 const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
 
-function fail(message: string): never {
-  console.error(`bench:train: ${message}`);
-  Deno.exit(2);
-}
+const OPTIONS = {
+  backends: {
+    kind: "string",
+    arg: "LIST",
+    default: DEFAULT_TARGETS.join(","),
+    help: "comma-separated, or all:\n" +
+      "  wasm          the fallback as training uses it (--kernels auto: convolutions in\n" +
+      "                onnxruntime-node's native kernels when its binding loads)\n" +
+      "  wasm-workers  wasm kernels split across --workers kernel workers\n" +
+      "  wasm-single   wasm kernels, single-threaded\n" +
+      "  webgpu, tensorflow, cpu (the pure-JS backend, minutes per step)",
+  },
+  workers: {
+    kind: "integer",
+    min: 0,
+    default: defaultWorkerCount(),
+    defaultHelp: `${defaultWorkerCount()}: CPUs − 1`,
+    help: "kernel workers of wasm-workers besides the main thread",
+  },
+  threads: {
+    kind: "integer",
+    default: navigator.hardwareConcurrency,
+    defaultHelp: `${navigator.hardwareConcurrency}: logical CPUs`,
+    help: "onnxruntime intra-op threads of wasm",
+  },
+  steps: {
+    kind: "integer",
+    default: 10,
+    help: "timed steps per backend after warm-up (the median is reported)",
+  },
+  warmup: { kind: "integer", min: 0, default: 2, help: "warm-up steps" },
+  batch: { kind: "integer", default: 32, help: "batch size (32 is the reference)" },
+  "max-seconds": {
+    kind: "integer",
+    arg: "S",
+    default: 120,
+    help: "stop timing a backend after S seconds even below --steps; a backend with no\n" +
+      "result after 2×S seconds (software WebGPU) is stopped and reported",
+  },
+  "peer-steps": { kind: "integer", default: 10, help: "timed steps of the PyTorch peer" },
+  "no-peer": { kind: "flag", help: "do not run the PyTorch peer" },
+  python: { kind: "string", arg: "PATH", default: "/usr/bin/python3", help: "python with torch" },
+  "peer-script": {
+    kind: "string",
+    arg: "P",
+    default: PEER_SCRIPT,
+    defaultHelp: "the project's src/bench/peer_torch.py",
+    help: "the peer",
+  },
+  json: {
+    kind: "flag",
+    help: "print one JSON object: { results, peer, ratio, machine, versions }; the ratio is\n" +
+      "the first backend's ms/step over the peer's, null (with ratioRefused saying why)\n" +
+      "when the peer did not run on an optimised BLAS",
+  },
+  only: {
+    kind: "string",
+    arg: "BACKEND",
+    choices: ALL,
+    help: "measure one backend in this process, print its JSON (used per backend)",
+  },
+} as const satisfies OptionTable;
 
-function positiveInt(name: string, value: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) fail(`--${name} ${value}: use an integer ≥ ${min}`);
-  return n;
-}
+const HELP = `Time the reference training step (predict, two D updates, one G update) per backend.
 
-function parse() {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      strict: true,
-      options: {
-        backends: { type: "string", default: DEFAULT_TARGETS.join(",") },
-        workers: { type: "string", default: String(defaultWorkerCount()) },
-        threads: { type: "string", default: String(navigator.hardwareConcurrency) },
-        steps: { type: "string", default: "10" },
-        warmup: { type: "string", default: "2" },
-        batch: { type: "string", default: "32" },
-        "max-seconds": { type: "string", default: "120" },
-        "peer-steps": { type: "string", default: "10" },
-        "no-peer": { type: "boolean", default: false },
-        python: { type: "string", default: "/usr/bin/python3" },
-        "peer-script": { type: "string", default: PEER_SCRIPT },
-        json: { type: "boolean", default: false },
-        only: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (e) {
-    fail(`${(e as Error).message} (see --help)`);
-  }
+Usage: deno task bench:train [options]
+
+${optionsHelp(OPTIONS)}`;
+
+function parse(argv: string[]) {
+  const { values } = parseOptions(OPTIONS, argv);
   const targets = values.backends === "all"
     ? [...ALL]
     : values.backends.split(",").map((s) => s.trim());
-  for (const t of [...targets, ...(values.only ? [values.only] : [])]) {
+  for (const t of targets) {
     if (!(ALL as readonly string[]).includes(t)) {
-      fail(`unknown backend '${t}': use ${ALL.join(", ")} or all`);
+      throw new UsageError(`unknown backend '${t}': use ${ALL.join(", ")} or all`);
     }
   }
   return {
-    help: values.help,
-    json: values.json,
+    ...values,
     only: values.only as Target | undefined,
     targets: targets as Target[],
-    workers: positiveInt("workers", values.workers, 0),
-    threads: positiveInt("threads", values.threads),
-    steps: positiveInt("steps", values.steps),
-    warmup: positiveInt("warmup", values.warmup, 0),
-    batch: positiveInt("batch", values.batch),
-    maxSeconds: positiveInt("max-seconds", values["max-seconds"]),
-    peerSteps: positiveInt("peer-steps", values["peer-steps"]),
+    maxSeconds: values["max-seconds"],
+    peerSteps: values["peer-steps"],
     peer: !values["no-peer"],
-    python: values.python,
     peerScript: values["peer-script"],
   };
 }
 
 type Args = ReturnType<typeof parse>;
 
-/** Progress on stderr when it is a terminal: step i of n, last step time, ETA. */
+/** A progress bar on stderr (when it is a terminal) for one backend's steps. */
 function progress(label: string, total: number): (i: number, ms: number) => void {
-  if (!Deno.stderr.isTerminal()) return () => {};
-  const started = performance.now();
-  const encoder = new TextEncoder();
+  const bar = new ProgressBar({ label, total, unit: "steps" });
   return (i, ms) => {
-    const done = i + 1;
-    const elapsed = (performance.now() - started) / 1000;
-    const eta = (elapsed / done) * (total - done);
-    const bar = "#".repeat(Math.round((20 * done) / total)).padEnd(20, ".");
-    const line = `\r${label} [${bar}] ${done}/${total} last ${ms.toFixed(0)} ms, ETA ${
-      eta.toFixed(0)
-    } s `;
-    Deno.stderr.writeSync(encoder.encode(done === total ? line + "\n" : line));
+    bar.update(i + 1, { note: `last ${ms.toFixed(0)} ms` });
+    if (i + 1 === total) bar.done();
   };
 }
 
@@ -234,11 +232,11 @@ function machine() {
   };
 }
 
-async function main(): Promise<void> {
-  const args = parse();
+async function main(argv: string[]): Promise<number> {
+  const args = parse(argv);
   if (args.help) {
     console.log(HELP);
-    return;
+    return 0;
   }
   if (args.only) {
     try {
@@ -248,7 +246,7 @@ async function main(): Promise<void> {
         JSON.stringify({ backend: args.only, error: (e as Error).message.split("\n")[0] }),
       );
     }
-    Deno.exit(0);
+    return 0;
   }
   const loadBefore = Deno.loadavg();
   const results: StepBenchResult[] = [];
@@ -298,7 +296,7 @@ async function main(): Promise<void> {
   };
   if (args.json) {
     console.log(JSON.stringify(report, null, 2));
-    return;
+    return 0;
   }
   console.log(`Training step, batch ${args.batch} (median of timed steps after warm-up):`);
   const width = Math.max(
@@ -336,6 +334,7 @@ async function main(): Promise<void> {
   if (ratioRefused) console.log(ratioRefused);
   const load = report.machine.loadAverage.map((l) => l.toFixed(1)).join(" ");
   console.log(`Machine: ${report.machine.cpu}, ${report.machine.logicalCpus} CPUs, load ${load}`);
+  return 0;
 }
 
-await main();
+await runCli(() => main(Deno.args), { prefix: "bench:train" });
