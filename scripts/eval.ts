@@ -14,12 +14,7 @@ import {
 } from "../src/cli/mod.ts";
 import { BackendError, initBackend } from "../src/compute/mod.ts";
 import { join } from "node:path";
-import {
-  CheckpointNotFoundError,
-  listCheckpoints,
-  loadLayersModel,
-  ModelFileError,
-} from "../src/checkpoint/mod.ts";
+import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
 import { IdxError, loadTrainSet } from "../src/data/mod.ts";
 import {
   checkTargets,
@@ -28,18 +23,16 @@ import {
   describeTargets,
   EVAL_CSV,
   EVAL_TARGETS,
-  evaluatedSteps,
   Evaluator,
   type FiguresRow,
   formatFiguresTable,
   GeneratorFileError,
   generatorOnnxBytes,
-  mergeEvalRow,
   type QualityFigures,
 } from "../src/eval/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
 import { resolveModelSource } from "../src/onnx/mod.ts";
-import { RunFolderError, writeReport } from "../src/report/mod.ts";
+import { evaluateRun, RunFolderError } from "../src/report/mod.ts";
 import { Rng } from "../src/random/mod.ts";
 
 const OPTIONS = {
@@ -141,29 +134,14 @@ function trainSample(images: Uint8Array, total: number, count: number, seed: num
 }
 
 /** `--run DIR`: evaluates the run's checkpoints into eval.csv and refreshes its report. */
-async function evaluateRun(opts: Options, runDir: string): Promise<number> {
-  const checkpoints = await listCheckpoints(runDir);
-  if (checkpoints.length === 0) {
-    throw new CheckpointNotFoundError(runDir, "holds no checkpoint (expected a run folder)");
-  }
-  const done = opts.redo ? new Set<number>() : await evaluatedSteps(runDir);
-  const todo = checkpoints.filter((c) => !done.has(c.step));
+async function printRunEvaluation(opts: Options, runDir: string): Promise<number> {
   await initBackend("cpu");
-  const evaluator = await Evaluator.create(opts.classifier, opts.data);
-  const results: { step: number; figures: QualityFigures }[] = [];
-  const bar = new ProgressBar({ label: "checkpoints", total: todo.length, unit: "checkpoints" });
-  for (const [i, c] of todo.entries()) {
-    const generator = await loadLayersModel(c.generatorDir);
-    const figures = await evaluator.evaluateGenerator(generator, opts.count, opts.seed);
-    generator.dispose();
-    await mergeEvalRow(runDir, c.step, figures);
-    results.push({ step: c.step, figures });
-    bar.update(i + 1);
-  }
+  const bar = new ProgressBar({ label: "checkpoints", unit: "checkpoints" });
+  const { results, skipped, reference, report } = await evaluateRun(runDir, {
+    ...opts,
+    onProgress: (done, total) => bar.update(done, { total }),
+  });
   bar.done();
-  const reference = evaluator.reference.figures;
-  await evaluator.close();
-  const report = await writeReport(runDir);
   if (opts.json) {
     const checkpoints = results.map((r) => ({ step: r.step, ...r.figures }));
     console.log(JSON.stringify(
@@ -173,9 +151,8 @@ async function evaluateRun(opts: Options, runDir: string): Promise<number> {
     ));
     return 0;
   }
-  const skipped = checkpoints.length - todo.length;
   console.log(
-    `${runDir}: ${todo.length} checkpoint(s) evaluated with ${opts.count} samples, seed ` +
+    `${runDir}: ${results.length} checkpoint(s) evaluated with ${opts.count} samples, seed ` +
       `${opts.seed}` + (skipped ? ` (${skipped} already in ${EVAL_CSV}; --redo to redo)` : ""),
   );
   const rows: FiguresRow[] = results.map((r) => ({ label: `step ${r.step}`, figures: r.figures }));
@@ -190,7 +167,7 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (opts.run !== undefined) return await evaluateRun(opts, opts.run);
+  if (opts.run !== undefined) return await printRunEvaluation(opts, opts.run);
   const { bytes, label } = await generatorBytes(opts);
   const evaluator = await Evaluator.create(opts.classifier, opts.data);
   const started = performance.now();

@@ -5,6 +5,7 @@
  * @module
  */
 export { type ReportFiles, writeReport } from "./write_report.ts";
+export { evaluateRun, type RunEvaluation, type RunEvaluationOptions } from "./evaluate_run.ts";
 export { readRun, type RunData, RunFolderError, type SampleFile } from "./run_data.ts";
 export { renderReport, type ReportImages } from "./html.ts";
 export { elapsedSeconds, type RunFigures, runFigures } from "./figures.ts";
