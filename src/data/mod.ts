@@ -5,13 +5,5 @@
  * @module
  */
 export { type IdxArray, IdxError, parseIdx, readIdxFile } from "./idx.ts";
-export {
-  defaultMnistDir,
-  type ImageDataset,
-  loadMnist,
-  loadTestSet,
-  loadTrainSet,
-  MNIST_FILES,
-  type Split,
-} from "./mnist.ts";
+export { type ImageDataset, loadMnist, loadTestSet, loadTrainSet, type Split } from "./mnist.ts";
 export { gatherScaled, sampleIndices, scalePixels } from "./batch.ts";

@@ -9,32 +9,21 @@ export {
   classHistogram,
   type ClassProbabilities,
   inceptionScore,
-  marginal,
   meanConfidence,
 } from "./class_metrics.ts";
-export {
-  type FeatureStats,
-  featureStats,
-  frechetDistance,
-  sqrtSymmetric,
-  traceSqrtProduct,
-} from "./frechet.ts";
+export { type FeatureStats, featureStats, frechetDistance, sqrtSymmetric } from "./frechet.ts";
 export {
   buildClassifier,
-  CLASS_COUNT,
   CLASSIFIER_OUTPUTS,
   type ClassifierOptions,
   FEATURE_DIM,
-  trainingView,
 } from "./classifier_model.ts";
 export { accuracyOf, type ClassifierTrainOptions, trainClassifier } from "./classifier_train.ts";
 export { ClassifierFileError, type ClassifierOutputs, OnnxClassifier } from "./classifier_onnx.ts";
 export {
   checkTargets,
-  computeReference,
   describeTargets,
   EVAL_TARGETS,
-  evaluateImages,
   type QualityFigures,
   type Reference,
   type TargetCheck,

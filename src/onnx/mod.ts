@@ -5,7 +5,6 @@
  * @module
  */
 export {
-  BATCH_DIM,
   convertLayersModel,
   type ConvertOptions,
   DEFAULT_OPSET,
@@ -14,7 +13,6 @@ export {
   MAX_OPSET,
   MIN_OPSET,
   PRODUCER_NAME,
-  PRODUCER_VERSION,
 } from "./convert.ts";
 export {
   dcganDocString,
@@ -32,6 +30,5 @@ export { UnsupportedLayerError } from "./errors.ts";
 export type { FloatPrecision } from "../onnx_proto/mod.ts";
 // The protobuf codec, for callers that write or read what the exporter produces.
 export { DataType, decodeModel, encodeModel, type ModelProto } from "../onnx_proto/mod.ts";
-export { SUPPORTED_LAYERS } from "./layers.ts";
 export { formatGraphSummary, type GraphSummary, summarizeModel } from "./summary.ts";
 export { type BatchComparison, type CompareOptions, compareWithTfjs } from "./verify.ts";

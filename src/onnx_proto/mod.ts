@@ -6,7 +6,6 @@
  */
 export {
   type AttributeProto,
-  AttributeType,
   DataType,
   type DataTypeCode,
   decodeModel,

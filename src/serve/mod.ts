@@ -33,10 +33,8 @@ export {
   type ChildServer,
   type LoadOptions,
   type LoadResult,
-  quantile,
   readMetric,
   runLoad,
   spawnServer,
 } from "./load_test.ts";
-export { MODEL_VERSION, SERVER_NAME, SERVER_VERSION } from "./routes.ts";
 export { type ServerHandle, serveUntilSignal, startServer } from "./server.ts";

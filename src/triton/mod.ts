@@ -11,10 +11,5 @@
  * ```
  * @module
  */
-export {
-  formatPbtxt,
-  ONNX_PLATFORM,
-  type TritonConfigOptions,
-  tritonModelConfig,
-} from "./model_config.ts";
+export { ONNX_PLATFORM, type TritonConfigOptions, tritonModelConfig } from "./model_config.ts";
 export { type TritonRepositoryFiles, writeTritonRepository } from "./repository.ts";
