@@ -2,8 +2,10 @@
  * Both cores for the wasm backend: the heavy convolution kernels (forward, input and filter gradients) split along
  * the batch between the main thread and kernel workers, each running the same XNNPACK kernels on its rows. The
  * training algorithm is unchanged (BatchNorm, dropout and losses still see the whole batch on the main thread).
- * It pays only when the cores are otherwise idle: each split call ends in a barrier, so a worker descheduled by
- * other processes stalls the main thread (on a shared 2-core machine it made the step slower). Off by default.
+ * It is the `wasm` kernel set, used where onnxruntime-node's binding does not load. Each split call ends in a
+ * barrier, so a worker descheduled by other processes stalls the main thread; on the 2-core machine it still paid:
+ * `deno task bench:train --backends wasm-workers,wasm-single,wasm --steps 5` measured 1806 ms per step with one
+ * worker against 2381 ms single-threaded (and 948 ms for the onnxruntime kernels), 2026-12-01.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
