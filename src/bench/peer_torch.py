@@ -79,7 +79,8 @@ class Generator(nn.Module):
         self.out = SameConv(64, 1, 7, 1, 28)
 
     def forward(self, z):
-        x = self.dense(z).view(-1, 7, 7, 128).permute(0, 3, 1, 2)  # Keras Reshape is channels-last
+        # Keras reshapes channels-last; contiguous() keeps the convolutions on the fast NCHW path.
+        x = self.dense(z).view(-1, 7, 7, 128).permute(0, 3, 1, 2).contiguous()
         x = F.relu(self.bn1(self.conv1(self.up1(x))))
         x = F.relu(self.bn2(self.conv2(self.up2(x))))
         return torch.tanh(self.out(x))
