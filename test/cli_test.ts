@@ -213,8 +213,8 @@ Deno.test("optionsHelp: one aligned row per option, defaults and choices from th
     "  -n, --count N     images  [64]",
     "  --seed N          seed of the latents",
     "  --provider VALUE  where to run (auto, cpu)  [auto]",
-    "  --out FILE        output  [samples.png]",
-    "                    written atomically",
+    "  --out FILE        output",
+    "                    written atomically  [samples.png]",
     "  --json            print JSON",
     "  -h, --help        show this help",
   ]);

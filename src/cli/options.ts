@@ -25,6 +25,8 @@ export interface OptionSpec {
   max?: number;
   /** string: the values allowed. */
   choices?: readonly string[];
+  /** integer, number: a further condition; returns null when `value` is fine, else what it must be. */
+  check?: (value: number) => string | null;
 }
 
 /** A command's options by long name (without `--`). */
@@ -79,7 +81,13 @@ function checkedInteger(name: string, text: string, spec: OptionSpec): number {
   if (spec.max !== undefined && n > spec.max) {
     throw new UsageError(`--${name} must be at most ${spec.max}, got "${text}"`);
   }
-  return n;
+  return passesCheck(name, text, n, spec);
+}
+
+function passesCheck(name: string, text: string, value: number, spec: OptionSpec): number {
+  const want = spec.check?.(value) ?? null;
+  if (want !== null) throw new UsageError(`--${name} must be ${want}, got "${text}"`);
+  return value;
 }
 
 function checkedNumber(name: string, text: string, spec: OptionSpec): number {
@@ -95,7 +103,7 @@ function checkedNumber(name: string, text: string, spec: OptionSpec): number {
       : "";
     throw new UsageError(`--${name} must be a number${range}, got "${text}"`);
   }
-  return n;
+  return passesCheck(name, text, n, spec);
 }
 
 function checkedChoice(name: string, text: string, spec: OptionSpec): string {
@@ -105,24 +113,33 @@ function checkedChoice(name: string, text: string, spec: OptionSpec): string {
   return text;
 }
 
+/** How {@link optionsHelp} lays out its rows. */
+export interface HelpLayout {
+  /** End with the `-h, --help` row (default true). */
+  help?: boolean;
+  /** Align the descriptions as for this table (a section of a longer help aligns with the whole). */
+  alignWith?: OptionTable;
+}
+
+function flagsOf(name: string, spec: OptionSpec): string {
+  const placeholder = spec.arg ?? (spec.kind === "string" ? "VALUE" : "N");
+  const arg = spec.kind === "flag" ? "" : ` ${placeholder}`;
+  return `${spec.short ? `-${spec.short}, ` : ""}--${name}${arg}`;
+}
+
 /** The `--help` rows of `table` (and `-h, --help`), aligned, each default in brackets. */
-export function optionsHelp(table: OptionTable): string {
-  const rows = Object.entries({ ...table, help: HELP_OPTION }).map(([name, spec]) => {
-    const arg = spec.kind === "flag"
-      ? ""
-      : ` ${spec.arg ?? (spec.kind === "integer" ? "N" : "VALUE")}`;
-    const flags = `${spec.short ? `-${spec.short}, ` : ""}--${name}${arg}`;
+export function optionsHelp(table: OptionTable, layout: HelpLayout = {}): string {
+  const entries = Object.entries(layout.help === false ? table : { ...table, help: HELP_OPTION });
+  const rows = entries.map(([name, spec]) => {
     const shown = spec.defaultHelp ?? spec.default;
-    const [first, ...rest] = spec.help.split("\n");
     const choices = spec.choices && !spec.help.includes(spec.choices[0])
       ? ` (${spec.choices.join(", ")})`
       : "";
-    return {
-      flags,
-      lines: [`${first}${choices}${shown === undefined ? "" : `  [${shown}]`}`, ...rest],
-    };
+    const text = `${spec.help}${choices}${shown === undefined ? "" : `  [${shown}]`}`;
+    return { flags: flagsOf(name, spec), lines: text.split("\n") };
   });
-  const width = Math.max(...rows.map((r) => r.flags.length)) + 2;
+  const aligned = Object.entries({ ...(layout.alignWith ?? table), help: HELP_OPTION });
+  const width = Math.max(...aligned.map(([name, spec]) => flagsOf(name, spec).length)) + 2;
   return rows.flatMap(({ flags, lines }) =>
     lines.map((line, i) => `  ${(i === 0 ? flags : "").padEnd(width)}${line}`)
   ).join("\n");
