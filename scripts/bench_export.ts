@@ -17,8 +17,8 @@ import {
   encodeModel,
   type ModelKind,
   resolveModelSource,
-  writeFileAtomic,
 } from "../src/onnx/mod.ts";
+import { writeFileAtomic } from "../src/fsio/mod.ts";
 
 const HELP = `Benchmark the ONNX export of a generator.
 

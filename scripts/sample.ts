@@ -3,8 +3,8 @@
  * the latent space between two seeds (a strip, optionally an animated GIF). Same arguments ⇒ same bytes.
  * @module
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { FileWriteError, makeFolder, writeFileAtomic } from "../src/fsio/mod.ts";
 import { parseCommandLine, ProgressBar, runCli, UsageError } from "../src/cli/mod.ts";
 import {
   createGenerator,
@@ -168,16 +168,28 @@ async function generateImages(generator: Generator, args: SampleArgs): Promise<G
   }
 }
 
-async function writeOutputs(images: GeneratedImages, args: SampleArgs): Promise<string[]> {
+/** Refuses images holding NaN or ±Infinity (a broken or diverged generator): nothing is written. */
+function checkFinite(images: GeneratedImages, model: string): void {
+  const bad = images.data.reduce((n, x) => Number.isFinite(x) ? n : n + 1, 0);
+  if (bad > 0) {
+    throw new UsageError(
+      `${model}: the generator produced ${bad} of ${images.data.length} values that are not ` +
+        `finite numbers (NaN or infinite weights?); nothing was written`,
+    );
+  }
+}
+
+/** Writes the outputs, each file atomically (a full disk leaves the old file, never a truncated one). */
+function writeOutputs(images: GeneratedImages, args: SampleArgs): string[] {
   const written: string[] = [];
   if (args.format === "png-dir") {
-    await mkdir(args.out, { recursive: true });
+    makeFolder(args.out);
     const digits = String(images.count - 1).length;
     const stem = args.walk ? "step" : "sample";
     const pngs = imagesToPngs(images, args.scale);
     for (const [i, png] of pngs.entries()) {
       const path = join(args.out, `${stem}-${String(i).padStart(Math.max(4, digits), "0")}.png`);
-      await writeFile(path, png);
+      writeFileAtomic(path, png);
     }
     written.push(`${args.out}/ (${pngs.length} PNG files)`);
   } else {
@@ -185,12 +197,12 @@ async function writeOutputs(images: GeneratedImages, args: SampleArgs): Promise<
     const bytes = args.format === "npy"
       ? imagesToNpy(images)
       : imagesToPng(images, { cols, scale: args.scale, padding: args.padding });
-    await writeFile(args.out, bytes);
+    writeFileAtomic(args.out, bytes);
     written.push(args.out);
   }
   if (args.gif) {
     const gifPath = args.out.replace(/(\.[^./]*)?$/, ".gif");
-    await writeFile(
+    writeFileAtomic(
       gifPath,
       imagesToGif(images, { scale: args.scale, delayMs: 120, holdLastMs: 600 }),
     );
@@ -213,7 +225,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     console.error(`provider: ${generator.provider.name} (${generator.provider.reason})`);
     const images = await generateImages(generator, args);
-    for (const path of await writeOutputs(images, args)) console.log(`wrote ${path}`);
+    checkFinite(images, args.model);
+    for (const path of writeOutputs(images, args)) console.log(`wrote ${path}`);
   } finally {
     await generator.dispose();
   }
@@ -221,5 +234,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  await runCli(() => main(Deno.args), { inputErrors: [InferenceError], failures: [Error] });
+  await runCli(() => main(Deno.args), {
+    inputErrors: [InferenceError, FileWriteError],
+    failures: [Error],
+  });
 }

@@ -23,7 +23,8 @@ import {
   OnnxClassifier,
   trainClassifier,
 } from "../src/eval/mod.ts";
-import { convertLayersModel, encodeModel, writeFileAtomic } from "../src/onnx/mod.ts";
+import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
+import { writeFileAtomic } from "../src/fsio/mod.ts";
 
 const HELP = `Train the MNIST classifier used by \`deno task eval\` and export it to ONNX.
 

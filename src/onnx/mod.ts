@@ -26,7 +26,6 @@ export {
   type ModelSource,
   portableSourcePath,
   resolveModelSource,
-  writeFileAtomic,
 } from "./dcgan_export.ts";
 export { UnsupportedLayerError } from "./errors.ts";
 export type { FloatPrecision } from "./graph_builder.ts";
