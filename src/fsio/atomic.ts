@@ -1,5 +1,6 @@
 /** The project's one way to write a file: a temporary file in the same folder, fsync, rename. */
 import { basename, dirname, join } from "node:path";
+import process from "node:process";
 
 /** A file or folder that could not be written; the message names it and the problem. */
 export class FileWriteError extends Error {
@@ -16,6 +17,41 @@ export class FileWriteError extends Error {
 export function systemReason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return message.split("\n")[0].replace(/ \(os error \d+\)/, "").replace(/: \w+ '.*$/, "");
+}
+
+/** Names of temporary files written by {@link temporarySibling}: `.<name>.<pid>-<tag>.tmp`. */
+const TEMPORARY_NAME = /^\..+\.(\d+)-[0-9a-z]+\.tmp$/;
+
+/** Whether a process with this PID runs on this machine. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temporary files in `dir` (not below) left by writers that died mid-write (their PID is
+ * gone), and returns their paths. A live writer's temporary file is left alone.
+ */
+export function removeStaleTemporaries(dir: string): string[] {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const m = TEMPORARY_NAME.exec(entry.name);
+    if (!m || !entry.isFile || processAlive(Number(m[1]))) continue;
+    Deno.removeSync(join(dir, entry.name));
+    removed.push(join(dir, entry.name));
+  }
+  return removed;
 }
 
 /** A fresh name for a temporary sibling of `path` (same folder, so the rename never crosses disks). */

@@ -8,6 +8,8 @@
 export {
   FileWriteError,
   makeFolder,
+  processAlive,
+  removeStaleTemporaries,
   syncFolder,
   systemReason,
   temporarySibling,

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { CHECKPOINTS_DIR } from "../checkpoint/mod.ts";
-import { makeFolder, writeTextFileAtomic } from "../fsio/mod.ts";
+import { makeFolder, removeStaleTemporaries, writeTextFileAtomic } from "../fsio/mod.ts";
 import { latentsForSeed } from "../random/mod.ts";
 import { SAMPLE_COUNT } from "./config.ts";
 import { historyText, readHistoryRows } from "./history.ts";
@@ -68,6 +68,9 @@ export async function prepareRun(plan: RunPlan, options: PrepareOptions = {}): P
   const print = options.print ?? ((line: string) => console.log(line));
   const runDir = plan.config.outDir;
   await removeTemporaryCheckpoints(runDir, print);
+  for (const dir of [runDir, join(runDir, RUN_FILES.samples)]) {
+    for (const path of removeStaleTemporaries(dir)) print(`Removed ${path}, a write cut short`);
+  }
   const from = plan.resumeFrom?.step ?? 0;
   const abandoned = join(runDir, `abandoned-${from}-${timeTag()}`);
   const moveAside = async (dir: string) => {

@@ -4,11 +4,11 @@
  * of the same folder cannot both start. A lock whose process is gone (same host) is taken over.
  */
 import { hostname } from "node:os";
-import process from "node:process";
 import { join } from "node:path";
 import {
   FileWriteError,
   makeFolder,
+  processAlive,
   systemReason,
   temporarySibling,
   writeNewFile,
@@ -29,16 +29,6 @@ interface LockOwner {
   pid: number;
   host: string;
   since: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as { code?: string }).code === "EPERM";
-  }
 }
 
 function readOwner(path: string): LockOwner | null {
@@ -91,7 +81,7 @@ export class RunLock {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (createExclusive(path, text)) return new RunLock(path, text);
       const owner = readOwner(path);
-      if (owner && (owner.host !== host || alive(owner.pid))) {
+      if (owner && (owner.host !== host || processAlive(owner.pid))) {
         throw new RunLockedError(runDir, owner.pid, owner.host);
       }
       // Stale: move it aside under a unique name, then check it is still the one judged stale.
