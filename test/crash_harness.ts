@@ -61,7 +61,7 @@ export interface Outcome {
 
 /** Runs `deno run scripts/train.ts args`, under `strace` when `strace` is given. */
 export async function train(args: string[], strace?: string[]): Promise<Outcome> {
-  const deno = [Deno.execPath(), "run", "-A", script, ...args];
+  const deno = [Deno.execPath(), "run", "-A", "--no-code-cache", script, ...args];
   const [cmd, ...rest] = strace ? ["strace", ...strace, ...deno] : deno;
   const started = performance.now();
   const out = await new Deno.Command(cmd, {
@@ -212,11 +212,11 @@ export async function injectedPath(log: string, runDir: string): Promise<string 
   return points.at(-1)?.path ?? null;
 }
 
-/** Whether `strace` runs here. */
+/** Whether `strace` is installed and may trace here (containers may forbid ptrace). */
 export async function straceAvailable(): Promise<boolean> {
   try {
-    const out = await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
-      .output();
+    const args = ["-f", "-o", "/dev/null", "true"];
+    const out = await new Deno.Command("strace", { args, stdout: "null", stderr: "null" }).output();
     return out.success;
   } catch {
     return false;
