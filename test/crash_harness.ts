@@ -148,7 +148,10 @@ export interface SyscallPoint {
   call: "fsync" | "rename";
   /** 1-based index among the main thread's calls of this kind (strace's `when=`). */
   index: number;
-  /** The file fsynced, or the rename's target, relative to the run folder. */
+  /**
+   * The file fsynced, or the rename's target, relative to the run folder; a temporary file's process
+   * and random tag are left out (`.config.json.tmp`), so that runs compare.
+   */
   path: string;
 }
 
@@ -169,7 +172,7 @@ export async function syscallPoints(log: string, runDir: string): Promise<Syscal
     if (m[1] !== writer) continue;
     const call = m[2] as "fsync" | "rename";
     const index = ++counts[call];
-    const path = m[3] ?? m[4];
+    const path = (m[3] ?? m[4]).replace(/\.\d+-[0-9a-z]+\.tmp$/, ".tmp");
     if (path.startsWith(runDir)) points.push({ call, index, path: path.slice(runDir.length + 1) });
   }
   return points;

@@ -95,7 +95,7 @@ Deno.test("crash suite: every kill resumes to the uninterrupted run's history", 
   // Timed kills across the run's life, from start-up to the last checkpoint.
   for (let k = 0; k < TIMED_KILLS; k++) {
     const dir = join(base, `run-${++n}`);
-    const ms = halfRun.ms * (0.3 + (1.2 * k) / Math.max(1, TIMED_KILLS - 1));
+    const ms = halfRun.ms * (0.25 + (0.95 * k) / Math.max(1, TIMED_KILLS - 1));
     if (await killAfter(dir, ms)) {
       counts.kills++;
       counts.timedKills++;
