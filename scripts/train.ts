@@ -38,6 +38,7 @@ async function main(): Promise<number> {
   }
   const plan = await planRun(args.options, args.resume);
   if (plan.nothingToDo) {
+    RunLock.checkFree(plan.config.outDir);
     console.log(plan.nothingToDo);
     return 0;
   }

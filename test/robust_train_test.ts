@@ -153,15 +153,19 @@ Deno.test("a second trainer of a run gets one line and exit 2; the lock goes wit
     ok(Date.now() < deadline, "the first trainer wrote no checkpoint in 60 s");
     await new Promise((r) => setTimeout(r, 200));
   }
-  const [resume, again] = await Promise.all([
-    run(["--resume", runDir, "--steps", "3"]),
+  // Two resumes (one with nothing left to do, one with steps to train) and a new run, all at once.
+  const seconds = await Promise.all([
+    run(["--resume", runDir, "--steps", "2"]),
+    run(["--resume", runDir, "--steps", "900"]),
     run([...tiny, "--steps", "5", "--seed", "1", "--out", runDir]),
   ]);
-  for (const second of [resume, again]) {
+  for (const [i, second] of seconds.entries()) {
     assertEquals(second.code, 2, second.stderr);
-    match(oneLine(second.stderr), /^train: .* (is being trained by PID \d+|already holds a run)/);
+    const expected = i < 2
+      ? `train: ${runDir} is being trained by PID ${child.pid}`
+      : `train: --out ${runDir} already holds a run (config.json): continue it with --resume ${runDir} or choose another --out`;
+    assertEquals(oneLine(second.stderr), expected);
   }
-  assertEquals(oneLine(resume.stderr), `train: ${runDir} is being trained by PID ${child.pid}`);
   child.kill("SIGTERM");
   const out = await child.output();
   assertEquals(out.code, 130);

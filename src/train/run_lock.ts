@@ -106,6 +106,18 @@ export class RunLock {
     throw new FileWriteError(path, "cannot take the lock (it keeps changing)");
   }
 
+  /**
+   * Checks, without taking it, that no live process holds the lock of `runDir` (for a command that only
+   * reads the run, such as a resume with nothing to do).
+   * @throws {RunLockedError} when one does.
+   */
+  static checkFree(runDir: string): void {
+    const owner = readOwner(join(runDir, LOCK_FILE));
+    if (owner && (owner.host !== hostname() || processAlive(owner.pid))) {
+      throw new RunLockedError(runDir, owner.pid, owner.host);
+    }
+  }
+
   /** Removes the lock if it is still this process's. Safe to call twice. */
   release(): void {
     globalThis.removeEventListener("unload", this.#onUnload);
