@@ -13,11 +13,17 @@ const DENO_DIR = Deno.env.get("DENO_DIR") ??
   join(Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".cache"), "deno");
 
 /**
- * The environment of one run: a fresh HOME keeps onnxruntime's own cache database (which fsyncs now and
- * then) out of the run, so that the run's sequence of fsync and rename calls is the same every time.
+ * Runs `body` with the environment of one run: a fresh HOME (removed afterwards) keeps onnxruntime's own
+ * cache database, which fsyncs now and then, out of the run, so that the run's sequence of fsync and
+ * rename calls is the same every time.
  */
-function runEnv(): Record<string, string> {
-  return { NO_COLOR: "1", DENO_DIR, HOME: Deno.makeTempDirSync({ prefix: "crash-home-" }) };
+async function withRunEnv<T>(body: (env: Record<string, string>) => Promise<T>): Promise<T> {
+  const home = await Deno.makeTempDir({ prefix: "crash-home-" });
+  try {
+    return await body({ NO_COLOR: "1", DENO_DIR, HOME: home });
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 }
 
 /** Steps of the tiny run. */
@@ -64,13 +70,9 @@ export async function train(args: string[], strace?: string[]): Promise<Outcome>
   const deno = [Deno.execPath(), "run", "-A", "--no-code-cache", script, ...args];
   const [cmd, ...rest] = strace ? ["strace", ...strace, ...deno] : deno;
   const started = performance.now();
-  const out = await new Deno.Command(cmd, {
-    args: rest,
-    cwd: root,
-    env: runEnv(),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await withRunEnv((env) =>
+    new Deno.Command(cmd, { args: rest, cwd: root, env, stdout: "piped", stderr: "piped" }).output()
+  );
   const text = new TextDecoder();
   return {
     code: out.code,
@@ -83,22 +85,23 @@ export async function train(args: string[], strace?: string[]): Promise<Outcome>
 
 /** Starts a new tiny run into `runDir` and SIGKILLs it after `ms`; true when the kill came first. */
 export async function killAfter(runDir: string, ms: number): Promise<boolean> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...NEW_RUN, "--out", runDir],
-    cwd: root,
-    env: runEnv(),
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  let finished = false;
-  const status = child.status.then((s) => {
-    finished = true;
-    return s;
+  return await withRunEnv(async (env) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, ...NEW_RUN, "--out", runDir],
+      cwd: root,
+      env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let finished = false;
+    const status = child.status.then((s) => {
+      finished = true;
+      return s;
+    });
+    await Promise.race([status, new Promise((r) => setTimeout(r, ms))]);
+    if (!finished) child.kill("SIGKILL");
+    return (await status).signal === "SIGKILL";
   });
-  await Promise.race([status, new Promise((r) => setTimeout(r, ms))]);
-  if (!finished) child.kill("SIGKILL");
-  const s = await status;
-  return s.signal === "SIGKILL";
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -50,6 +50,14 @@ function pick(points: SyscallPoint[], wanted: { call: string; path: RegExp }[]):
 
 Deno.test("crash suite: every kill resumes to the uninterrupted run's history", async () => {
   const base = await Deno.makeTempDir({ prefix: "crash-" });
+  try {
+    await crashSuite(base);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+async function crashSuite(base: string): Promise<void> {
   const strace = await straceAvailable();
   if (!strace) {
     console.log("crash suite: strace missing or not permitted here; timed kills only");
@@ -95,7 +103,7 @@ Deno.test("crash suite: every kill resumes to the uninterrupted run's history", 
   // Timed kills across the run's life, from start-up to the last checkpoint.
   for (let k = 0; k < TIMED_KILLS; k++) {
     const dir = join(base, `run-${++n}`);
-    const ms = halfRun.ms * (0.25 + (0.95 * k) / Math.max(1, TIMED_KILLS - 1));
+    const ms = halfRun.ms * (0.2 + (0.8 * k) / Math.max(1, TIMED_KILLS - 1));
     if (await killAfter(dir, ms)) {
       counts.kills++;
       counts.timedKills++;
@@ -146,5 +154,4 @@ Deno.test("crash suite: every kill resumes to the uninterrupted run's history", 
   assertEquals(misses, [], "injections that stopped elsewhere than planned");
   assertEquals(counts.resumesMatched, counts.resumes);
   if (strace) ok(counts.pointsInjected >= (FULL ? 30 : 10), `${counts.pointsInjected} points`);
-  await Deno.remove(base, { recursive: true });
-});
+}

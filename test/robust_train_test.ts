@@ -142,6 +142,16 @@ Deno.test("a broken newest checkpoint is reported in one line, set aside, and re
   }
 });
 
+Deno.test("a history.csv emptied before a resume is reported, not resumed silently", async () => {
+  assertEquals(referenceRun.code, 0, referenceRun.stderr);
+  const runDir = await copyOfReference("emptied");
+  await Deno.writeTextFile(join(runDir, "history.csv"), "");
+  const r = await run(["--resume", runDir, "--steps", "4", ...every]);
+  assertEquals(r.code, 0, r.stderr);
+  match(r.stdout, /history\.csv: holds 0 complete row\(s\) before step 3, not 3; rows lost/);
+  assertEquals((await losses(runDir)).map((l) => l.split(",")[0]), ["step", "3"]);
+});
+
 Deno.test("a second trainer of a run gets one line and exit 2; the lock goes with SIGTERM", async () => {
   const runDir = join(base, "locked");
   const child = command([...tiny, ...every, "--steps", "500", "--seed", "1", "--out", runDir])

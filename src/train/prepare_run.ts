@@ -77,17 +77,18 @@ export async function prepareRun(plan: RunPlan, options: PrepareOptions = {}): P
     makeFolder(join(abandoned, CHECKPOINTS_DIR));
     await Deno.rename(dir, join(abandoned, CHECKPOINTS_DIR, dir.slice(dir.lastIndexOf("/") + 1)));
   };
+  const later = [...plan.newer, ...plan.broken.map((b) => b.info)];
+  // Rows are copied aside before the checkpoints move: a kill in between loses no row.
+  const rows = later.length ? await moveRows(join(runDir, RUN_FILES.history), abandoned, from) : 0;
+  for (const name of later.length ? options.completedStepFiles ?? [] : []) {
+    await moveRows(join(runDir, name), abandoned, from + 1);
+  }
   for (const broken of plan.broken) {
     await moveAside(broken.info.dir);
     print(`${broken.problem}; checkpoint set aside in ${abandoned}`);
   }
-  const later = [...plan.newer, ...plan.broken.map((b) => b.info)];
   if (later.length > 0) {
     for (const info of plan.newer) await moveAside(info.dir);
-    const rows = await moveRows(join(runDir, RUN_FILES.history), abandoned, from);
-    for (const name of options.completedStepFiles ?? []) {
-      await moveRows(join(runDir, name), abandoned, from + 1);
-    }
     const samples = join(runDir, RUN_FILES.samples);
     for (const name of await names(samples)) {
       const m = SAMPLE_PNG.exec(name);
