@@ -92,6 +92,7 @@ async function crashSuite(base: string): Promise<void> {
     assertEquals(await historyRows(runDir), expected, `${what}: history differs`);
     assertEquals(await leftovers(runDir), [], `${what}: left temporary files`);
     counts.resumesMatched++;
+    if (FULL) console.log(`${what}: resumed, history matched`);
   };
   const copyOfHalf = async () => {
     const dir = join(base, `run-${++n}`);
