@@ -123,7 +123,10 @@ async function crashSuite(base: string): Promise<void> {
       counts.kills++;
       const hit = await injectedPath(log, dir);
       if (hit === point.path) counts.pointsInjected++;
-      else misses.push(`${what}: stopped at ${hit}`);
+      else {
+        misses.push(`${what}: stopped at ${hit}`);
+        if (FULL) console.log(`${what}: MISSED, stopped at ${hit}`);
+      }
       await check(dir, what);
     };
     for (const point of pick(await syscallPoints(refLog, ref), BOUNDED_NEW_RUN)) {
