@@ -18,8 +18,8 @@ import {
   encodeModel,
   type ModelKind,
   resolveModelSource,
-  writeFileAtomic,
 } from "../src/onnx/mod.ts";
+import { writeFileAtomic } from "../src/fsio/mod.ts";
 
 const OPTIONS = {
   checkpoint: {

@@ -30,11 +30,11 @@ import {
   resolveModelSource,
   summarizeModel,
   UnsupportedLayerError,
-  writeFileAtomic,
 } from "../src/onnx/mod.ts";
 import { ModelError } from "../src/infer/mod.ts";
 import { SERVE_DEFAULTS } from "../src/serve/mod.ts";
 import { writeTritonRepository } from "../src/triton/mod.ts";
+import { writeFileAtomic } from "../src/fsio/mod.ts";
 
 const HELP = `Export a DCGAN network from a checkpoint to ONNX.
 
@@ -61,6 +61,9 @@ Usage: deno task export --checkpoint PATH [options]
   -h, --help          show this help
 
 Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16), 2 bad input.`;
+
+/** The largest batch the TF.js comparison runs (a generator batch of 4096 is 13 MB of images). */
+const MAX_VERIFY_BATCH = 4096;
 
 interface ExportArgs {
   checkpoint: string;
@@ -132,9 +135,11 @@ function parse(argv: string[]): ExportArgs | null {
   }
   if (values["fp16-io"] && !values.fp16) throw new UsageError("--fp16-io needs --fp16");
   const batchSizes = values["batch-sizes"].split(",").map(Number);
-  if (batchSizes.some((b) => !Number.isInteger(b) || b < 1)) {
+  if (batchSizes.some((b) => !Number.isInteger(b) || b < 1 || b > MAX_VERIFY_BATCH)) {
     throw new UsageError(
-      `--batch-sizes ${values["batch-sizes"]}: use positive integers, e.g. 1,7,64`,
+      `--batch-sizes ${
+        values["batch-sizes"]
+      }: use integers from 1 to ${MAX_VERIFY_BATCH}, e.g. 1,7,64`,
     );
   }
   if (!isBackendName(values.backend)) {
@@ -221,6 +226,20 @@ async function packageOnnx(
   return 0;
 }
 
+/** Refuses a model whose weights hold NaN or ±Infinity: its file would only produce NaN. */
+function checkFiniteWeights(model: tf.LayersModel, modelDir: string): void {
+  for (const w of model.weights) {
+    const values = w.read().dataSync();
+    const bad = values.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new UsageError(
+        `${modelDir}: weight ${w.name} holds ${values[bad]} (not a finite number); ` +
+          `the checkpoint is broken or training diverged, so nothing was exported`,
+      );
+    }
+  }
+}
+
 async function run(args: ExportArgs): Promise<number> {
   if (args.triton?.onnx) return await packageOnnx(args.triton, args.triton.onnx);
   if (!args.triton) await checkOutputPath(args.out);
@@ -231,6 +250,7 @@ async function run(args: ExportArgs): Promise<number> {
   const model = await loadModel(source.modelDir);
   const mismatch = kindMismatch(model, args.kind);
   if (mismatch) throw new UsageError(`${source.modelDir}: ${mismatch}`);
+  checkFiniteWeights(model, source.modelDir);
   const loaded = performance.now();
   const precision = args.fp16 ? "float16" : "float32";
   const facts = {
@@ -279,7 +299,9 @@ async function run(args: ExportArgs): Promise<number> {
   const tolerance = args.fp16 ? 1e-2 : 1e-4;
   console.log(`verifying with onnxruntime-node (cpu) against TF.js (${backend.name}):`);
   let ok = true;
+  let finite = true;
   const report = (r: BatchComparison) => {
+    finite &&= Number.isFinite(r.maxAbsDiff);
     const pass = r.maxAbsDiff <= tolerance;
     ok &&= pass;
     const diff = r.maxAbsDiff.toExponential(2);
@@ -292,6 +314,11 @@ async function run(args: ExportArgs): Promise<number> {
     float16Io: args.fp16Io,
     onResult: report,
   });
+  if (!finite) {
+    await Deno.remove(args.out);
+    console.error(`error: the model's outputs are not finite numbers; removed ${args.out}`);
+    return 1;
+  }
   if (!ok) console.error(`error: the ONNX file differs from TF.js by more than ${tolerance}`);
   return ok ? 0 : 1;
 }

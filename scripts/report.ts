@@ -4,6 +4,7 @@
  * @module
  */
 import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import { FileWriteError } from "../src/fsio/mod.ts";
 import { RunFolderError, writeReport } from "../src/report/mod.ts";
 
 const HELP = `Regenerate the training report of a run folder.
@@ -39,4 +40,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-await runCli(main, { prefix: "report", inputErrors: [RunFolderError] });
+await runCli(main, { prefix: "report", inputErrors: [RunFolderError, FileWriteError] });

@@ -4,8 +4,8 @@
  * GIF). Same arguments ⇒ same bytes.
  * @module
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { FileWriteError, makeFolder, writeFileAtomic } from "../src/fsio/mod.ts";
 import { parseCommandLine, ProgressBar, runCli, UsageError } from "../src/cli/mod.ts";
 import {
   createGenerator,
@@ -254,18 +254,30 @@ async function generateImages(generator: Generator, args: SampleArgs): Promise<G
   }
 }
 
-async function writeOutputs(images: GeneratedImages, args: SampleArgs): Promise<string[]> {
+/** Refuses images holding NaN or ±Infinity (a broken or diverged generator): nothing is written. */
+function checkFinite(images: GeneratedImages, model: string): void {
+  const bad = images.data.reduce((n, x) => Number.isFinite(x) ? n : n + 1, 0);
+  if (bad > 0) {
+    throw new UsageError(
+      `${model}: the generator produced ${bad} of ${images.data.length} values that are not ` +
+        `finite numbers (NaN or infinite weights?); nothing was written`,
+    );
+  }
+}
+
+/** Writes the outputs, each file atomically (a full disk leaves the old file, never a truncated one). */
+function writeOutputs(images: GeneratedImages, args: SampleArgs): string[] {
   const written: string[] = [];
   if (args.gifOnly) {
     // --out walk.gif: the GIF is the output (no strip written to the same path first).
   } else if (args.format === "png-dir") {
-    await mkdir(args.out, { recursive: true });
+    makeFolder(args.out);
     const digits = String(images.count - 1).length;
     const stem = args.walk ? "step" : "sample";
     const pngs = imagesToPngs(images, args.scale ?? 1);
     for (const [i, png] of pngs.entries()) {
       const path = join(args.out, `${stem}-${String(i).padStart(Math.max(4, digits), "0")}.png`);
-      await writeFile(path, png);
+      writeFileAtomic(path, png);
     }
     written.push(`${args.out.replace(/\/+$/, "")}/ (${pngs.length} PNG files)`);
   } else {
@@ -273,12 +285,12 @@ async function writeOutputs(images: GeneratedImages, args: SampleArgs): Promise<
     const bytes = args.format === "npy"
       ? imagesToNpy(images)
       : imagesToPng(images, { cols, scale: args.scale ?? 1, padding: args.padding });
-    await writeFile(args.out, bytes);
+    writeFileAtomic(args.out, bytes);
     written.push(args.out);
   }
   if (args.gif) {
     const gifPath = args.gifOnly ? args.out : args.out.replace(/(\.[^./]*)?$/, ".gif");
-    await writeFile(
+    writeFileAtomic(
       gifPath,
       imagesToGif(images, { scale: args.scale ?? GIF_SCALE, delayMs: 120, holdLastMs: 600 }),
     );
@@ -302,7 +314,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     console.error(`provider: ${generator.provider.name} (${generator.provider.reason})`);
     const images = await generateImages(generator, args);
-    for (const path of await writeOutputs(images, args)) console.log(`wrote ${path}`);
+    checkFinite(images, args.model);
+    for (const path of writeOutputs(images, args)) console.log(`wrote ${path}`);
   } finally {
     await generator.dispose();
   }
@@ -310,5 +323,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  await runCli(() => main(Deno.args), { inputErrors: [InferenceError], failures: [Error] });
+  await runCli(() => main(Deno.args), {
+    inputErrors: [InferenceError, FileWriteError],
+    failures: [Error],
+  });
 }

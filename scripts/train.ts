@@ -5,13 +5,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { runCli } from "../src/cli/mod.ts";
 import { BackendError } from "../src/compute/mod.ts";
-import { CheckpointNotFoundError } from "../src/checkpoint/mod.ts";
+import { CheckpointNotFoundError, ModelFileError } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
-import { ClassifierFileError } from "../src/eval/mod.ts";
+import { ClassifierFileError, EVAL_CSV } from "../src/eval/mod.ts";
+import { FileWriteError } from "../src/fsio/mod.ts";
 import { buildDiscriminator, buildGenerator, formatSummary } from "../src/model/mod.ts";
 import {
   parseTrainArgs,
   planRun,
+  prepareRun,
+  RunLock,
+  RunLockedError,
   train,
   TRAIN_HELP,
   TrainingDivergedError,
@@ -33,13 +37,36 @@ async function main(): Promise<number> {
     return 0;
   }
   const plan = await planRun(args.options, args.resume);
+  if (plan.nothingToDo) {
+    RunLock.checkFree(plan.config.outDir);
+    console.log(plan.nothingToDo);
+    return 0;
+  }
   const hooks = await trainingReportHooks({ evalEvery: args.evalEvery, evalCount: args.evalCount });
-  const summary = await train(plan.config, hooks, plan.resumeFrom);
-  return summary.stoppedBy === "steps" ? 0 : 130;
+  const lock = RunLock.acquire(plan.config.outDir, (line) => console.log(line));
+  try {
+    await prepareRun(plan, { completedStepFiles: [EVAL_CSV] });
+    if (plan.notice) console.log(plan.notice);
+    const summary = await train(plan.config, hooks, plan.resumeFrom);
+    return summary.stoppedBy === "steps" ? 0 : 130;
+  } finally {
+    lock.release();
+  }
 }
 
 await runCli(main, {
   prefix: "train",
-  inputErrors: [IdxError, CheckpointNotFoundError, BackendError, ClassifierFileError],
+  inputErrors: [
+    IdxError,
+    CheckpointNotFoundError,
+    ModelFileError,
+    BackendError,
+    ClassifierFileError,
+    FileWriteError,
+    RunLockedError,
+    Deno.errors.PermissionDenied,
+    Deno.errors.NotADirectory,
+    Deno.errors.IsADirectory,
+  ],
   failures: [TrainingDivergedError],
 });

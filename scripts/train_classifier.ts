@@ -29,7 +29,8 @@ import {
   OnnxClassifier,
   trainClassifier,
 } from "../src/eval/mod.ts";
-import { convertLayersModel, encodeModel, writeFileAtomic } from "../src/onnx/mod.ts";
+import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
+import { writeFileAtomic } from "../src/fsio/mod.ts";
 
 const OPTIONS = {
   epochs: {

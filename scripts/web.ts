@@ -4,6 +4,7 @@
  * @module
  */
 import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import { FileWriteError, NotOwnedFolderError } from "../src/fsio/mod.ts";
 import { relative, resolve } from "node:path";
 import {
   type BuildReport,
@@ -113,4 +114,7 @@ async function main(): Promise<void> {
   }
 }
 
-await runCli(main, { prefix: "web", inputErrors: [SiteBuildError] });
+await runCli(main, {
+  prefix: "web",
+  inputErrors: [SiteBuildError, NotOwnedFolderError, FileWriteError],
+});

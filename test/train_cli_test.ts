@@ -80,7 +80,7 @@ Deno.test("--help lists every option and --summary prints both models", async ()
       .concat(["--out", "--resume", "--backend", "--kernels", "--threads", "--workers"])
       .concat(["--data", "--summary"])
   ) ok(help.stdout.includes(option), option);
-  match(help.stdout, /^  --steps N .*\[10000\]$/m);
+  match(help.stdout, /^ {2}--steps N .*\[10000\]$/m);
   const summary = await run(["--summary"]);
   assertEquals(summary.code, 0);
   match(summary.stdout, /Model: generator[\s\S]*Total params: 1,555,329/);

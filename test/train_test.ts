@@ -1,5 +1,6 @@
 import {
   deepStrictEqual as assertEquals,
+  match,
   notDeepStrictEqual,
   ok,
   rejects,
@@ -140,19 +141,26 @@ Deno.test("planRun: defaults for a new run, and a resume keeps the run's trainin
   const plan = await planRun({ outDir: dir, seed: 3 });
   assertEquals(plan.config, { ...DEFAULT_CONFIG, seed: 3, outDir: dir });
   await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(plan.config));
-  await rejects(planRun({ outDir: dir }), /already holds a run/);
-  await rejects(planRun({}, dir), /holds no checkpoint/);
+  // A run that never reached a checkpoint can be started again, with --out or with --resume.
+  match((await planRun({ outDir: dir })).notice!, /never reached a checkpoint; starting it again/);
+  const again = await planRun({}, dir);
+  assertEquals([again.resumeFrom, again.broken, again.newer], [undefined, [], []]);
+  match(again.notice!, /holds no checkpoint; starting it again from step 0/);
   await mkdirs(
     join(dir, "checkpoints/step-00004/generator"),
     join(dir, "checkpoints/step-00004/discriminator"),
   );
+  await rejects(planRun({ outDir: dir }), /already holds a run/);
   await rejects(
     planRun({ learningRate: 0.1 }, dir),
     /learningRate 0\.1 differs from the run's 0\.0002/,
   );
+  // The checkpoint's folders are empty: it is reported broken and the run starts again.
   const resumed = await planRun({ steps: 50, seed: 3 }, dir);
   assertEquals(resumed.config.steps, 50);
-  assertEquals(resumed.resumeFrom?.step, 4);
+  assertEquals(resumed.resumeFrom, undefined);
+  assertEquals(resumed.broken.map((b) => b.info.step), [4]);
+  match(resumed.broken[0].problem, /step-00004\/state\.json: cannot read the checkpoint state/);
   assertEquals(resumed.config.outDir, dir);
   await Deno.remove(dir, { recursive: true });
 });

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
+import { makeFolder, writeFileAtomic, writeTextFileAtomic } from "../fsio/mod.ts";
 
 /** File names used for a TF.js Layers model saved in a folder. */
 export const MODEL_JSON = "model.json";
@@ -8,11 +9,13 @@ export const WEIGHTS_BIN = "weights.bin";
 
 /**
  * Saves a Layers model to `dir` in the standard TF.js format (`model.json` + `weights.bin`), the same
- * layout `tf.loadLayersModel` reads over HTTP or with tfjs-node's `file://` handler.
+ * layout `tf.loadLayersModel` reads over HTTP or with tfjs-node's `file://` handler. Each file is written
+ * atomically (weights first, so a `model.json` never describes weights that are not there yet).
+ * @throws {import("../fsio/mod.ts").FileWriteError} when a file cannot be written.
  */
 export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+  makeFolder(dir);
+  await model.save(tf.io.withSaveHandler((artifacts) => {
     const data = artifacts.weightData;
     const bytes = data instanceof ArrayBuffer
       ? new Uint8Array(data)
@@ -24,13 +27,13 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
       modelTopology: artifacts.modelTopology,
       weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
     };
-    await Deno.writeFile(join(dir, WEIGHTS_BIN), bytes);
-    await Deno.writeTextFile(join(dir, MODEL_JSON), JSON.stringify(modelJson));
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+    writeTextFileAtomic(join(dir, MODEL_JSON), JSON.stringify(modelJson));
+    return Promise.resolve({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) });
   }));
 }
 
-/** A problem with a saved model folder: names the file and what is wrong with it. */
+/** A problem with a saved model or checkpoint file: names the file and what is wrong with it. */
 export class ModelFileError extends Error {
   constructor(readonly file: string, problem: string) {
     super(`${file}: ${problem}`);

@@ -33,13 +33,22 @@ export function defaultMnistDir(): string {
  * @throws {IdxError} naming both candidates when neither exists.
  */
 async function findFile(dir: string, name: string): Promise<string> {
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) throw new IdxError(dir, "is not a folder");
+  } catch (e) {
+    if (e instanceof IdxError) throw e;
+  }
   for (const candidate of [name, `${name}.gz`]) {
     const path = join(dir, candidate);
+    let info: Deno.FileInfo;
     try {
-      if ((await Deno.stat(path)).isFile) return path;
+      info = await Deno.stat(path);
     } catch {
-      // Try the next candidate.
+      continue; // Try the next candidate.
     }
+    if (info.isFile) return path;
+    const what = info.isDirectory ? "a folder" : info.isFifo ? "a FIFO" : "not a regular file";
+    throw new IdxError(path, `is ${what}, not an IDX file`);
   }
   throw new IdxError(join(dir, name), `not found (nor ${name}.gz)`);
 }

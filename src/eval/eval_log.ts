@@ -4,6 +4,7 @@
  * Columns: `step,count,inception_score,fid,confidence,digit_0,…,digit_9` (digit shares in [0, 1]).
  */
 import { join } from "node:path";
+import { writeTextFileAtomic } from "../fsio/mod.ts";
 import type { QualityFigures } from "./evaluate.ts";
 
 /** File name of the evaluation log in a run folder. */
@@ -36,16 +37,18 @@ const stepOf = (line: string) => Number(line.split(",")[0]);
 async function readRows(runDir: string): Promise<string[]> {
   try {
     const lines = (await Deno.readTextFile(join(runDir, EVAL_CSV))).split("\n");
-    return lines.slice(1).filter((l) => l.trim() !== "");
+    // A line without its newline was cut short (only files written before atomic writes can hold one).
+    lines.pop();
+    return lines.slice(1).filter((l) => /^\d+,/.test(l));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
   }
 }
 
-async function writeRows(runDir: string, rows: string[]): Promise<void> {
+function writeRows(runDir: string, rows: string[]): void {
   const sorted = [...rows].sort((a, b) => stepOf(a) - stepOf(b));
-  await Deno.writeTextFile(join(runDir, EVAL_CSV), [EVAL_CSV_HEADER, ...sorted].join("\n") + "\n");
+  writeTextFileAtomic(join(runDir, EVAL_CSV), [EVAL_CSV_HEADER, ...sorted].join("\n") + "\n");
 }
 
 /** The steps that `runDir/eval.csv` already holds (empty when there is no file). */
@@ -63,11 +66,11 @@ export async function appendEvalRow(
   f: QualityFigures,
 ): Promise<void> {
   const kept = (await readRows(runDir)).filter((l) => stepOf(l) < step);
-  await writeRows(runDir, [...kept, evalCsvLine(step, f)]);
+  writeRows(runDir, [...kept, evalCsvLine(step, f)]);
 }
 
 /** Adds or replaces the line of `step`, keeping every other line (evaluating checkpoints afterwards). */
 export async function mergeEvalRow(runDir: string, step: number, f: QualityFigures): Promise<void> {
   const kept = (await readRows(runDir)).filter((l) => stepOf(l) !== step);
-  await writeRows(runDir, [...kept, evalCsvLine(step, f)]);
+  writeRows(runDir, [...kept, evalCsvLine(step, f)]);
 }

@@ -135,18 +135,3 @@ export function dcganDocString(m: DcganMetadataInput): string {
     : `MNIST DCGAN discriminator (${steps} training steps). Input "${io.input}": 28×28 grey images in ` +
       `[-1, 1], ${m.layout.toUpperCase()}. Output "${io.output}": probability the image is real.`;
 }
-
-/**
- * Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a failed export never
- * leaves a partial file behind.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}

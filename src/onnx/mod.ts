@@ -24,7 +24,6 @@ export {
   type ModelSource,
   portableSourcePath,
   resolveModelSource,
-  writeFileAtomic,
 } from "./dcgan_export.ts";
 export { UnsupportedLayerError } from "./errors.ts";
 export type { FloatPrecision } from "../onnx_proto/mod.ts";

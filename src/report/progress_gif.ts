@@ -2,7 +2,7 @@
 import { decode } from "fast-png";
 import { encodeGif, type Image8 } from "../image/mod.ts";
 import { withCaption } from "./caption.ts";
-import type { SampleFile } from "./run_data.ts";
+import { RunFolderError, type SampleFile } from "./run_data.ts";
 
 /** Height in pixels of the bar under each frame that shows how far training had got. */
 const BAR_HEIGHT = 4;
@@ -39,6 +39,7 @@ export function withProgressBar(image: Image8, fraction: number): Image8 {
  * Builds the progress GIF from sample grids (oldest first): each frame is one grid with a bar showing its step
  * relative to the last one and a `step N` caption; the last frame is held 2 s. Grids of another size than the
  * first are skipped.
+ * @throws {RunFolderError} naming a grid that is not a readable PNG.
  */
 export async function progressGif(
   samples: SampleFile[],
@@ -48,7 +49,12 @@ export async function progressGif(
   const last = samples[samples.length - 1].step || 1;
   const frames: Image8[] = [];
   for (const s of samples) {
-    const grid = decodeGrey(await Deno.readFile(s.path));
+    let grid: Image8;
+    try {
+      grid = decodeGrey(await Deno.readFile(s.path));
+    } catch (e) {
+      throw new RunFolderError(s.path, `is not a readable PNG (${(e as Error).message})`);
+    }
     const scale = grid.width >= 200 ? 2 : 1;
     const frame = withCaption(withProgressBar(grid, s.step / last), `step ${s.step}`, scale);
     if (frames.length && frame.width !== frames[0].width) continue;

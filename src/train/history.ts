@@ -1,3 +1,5 @@
+import { FileWriteError, systemReason, writeTextFileAtomic } from "../fsio/mod.ts";
+
 /** The columns every `history.csv` starts with; later stages may append their own. */
 export const HISTORY_COLUMNS = ["step", "d_loss", "d_acc", "g_loss", "seconds"] as const;
 
@@ -15,14 +17,52 @@ export interface HistoryRecord {
   extra?: Record<string, number | string>;
 }
 
+/** The complete rows of a `history.csv`: its header's columns and each row with its step. */
+export interface HistoryRows {
+  columns: string[];
+  rows: { step: number; cells: string[] }[];
+}
+
+/**
+ * Reads the complete rows of `path` (none when it is missing or empty). A last line without its newline,
+ * or a row with the wrong number of cells, is a write cut short by a crash and is left out.
+ */
+export async function readHistoryRows(path: string): Promise<HistoryRows> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const lines = text.split("\n");
+  lines.pop(); // The part after the last newline: empty, or a row whose write was cut short.
+  const [header, ...rest] = lines;
+  const columns = header ? header.split(",") : [];
+  const rows = rest.map((line) => line.split(","))
+    .filter((cells) => cells.length === columns.length && /^\d+$/.test(cells[0]))
+    .map((cells) => ({ step: Number(cells[columns.indexOf("step")]), cells }));
+  return { columns, rows };
+}
+
+/** The text of a `history.csv` holding `rows` under `columns` (cells re-laid out by column name). */
+export function historyText(from: HistoryRows, columns: readonly string[]): string {
+  const lines = [columns.join(",")];
+  for (const { cells } of from.rows) {
+    lines.push(columns.map((c) => cells[from.columns.indexOf(c)] ?? "").join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
 /** An open `history.csv` that appends one row per step and writes it through to the file at once. */
 export class HistoryWriter {
   readonly #file: Deno.FsFile;
+  readonly #path: string;
   readonly #columns: string[];
   readonly #encoder = new TextEncoder();
 
-  private constructor(file: Deno.FsFile, columns: string[]) {
+  private constructor(file: Deno.FsFile, path: string, columns: string[]) {
     this.#file = file;
+    this.#path = path;
     this.#columns = columns;
   }
 
@@ -30,40 +70,32 @@ export class HistoryWriter {
    * Opens `path` for appending with the base columns, the columns the file already has, and
    * `extraColumns` (so a resume without a later stage's hooks keeps that stage's columns). Existing rows
    * with `step < keepBelowStep` are kept (rows beyond a checkpoint are dropped when resuming after a
-   * crash), re-laid out under the new header by column name. Returns the writer and the last kept
-   * `seconds`.
+   * crash), re-laid out under the new header by column name; the file is rebuilt atomically before
+   * appending starts. Returns the writer, the last kept `seconds` and how many rows were kept.
    */
   static async open(
     path: string,
     keepBelowStep: number,
     extraColumns: readonly string[] = [],
-  ): Promise<{ writer: HistoryWriter; lastSeconds: number }> {
-    let text = "";
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    const [header, ...rows] = text.split("\n").filter((l) => l.length > 0);
-    const old = header ? header.split(",") : [];
-    const columns = [...new Set([...HISTORY_COLUMNS, ...old, ...extraColumns])];
-    const lines = [columns.join(",")];
-    let lastSeconds = 0;
-    if (header) {
-      for (const row of rows) {
-        const cells = row.split(",");
-        const value = (name: string) => cells[old.indexOf(name)] ?? "";
-        if (!(Number(value("step")) < keepBelowStep)) continue;
-        lines.push(columns.map(value).join(","));
-        lastSeconds = Number(value("seconds")) || lastSeconds;
-      }
-    }
-    await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  ): Promise<{ writer: HistoryWriter; lastSeconds: number; keptRows: number }> {
+    const old = await readHistoryRows(path);
+    const columns = [...new Set([...HISTORY_COLUMNS, ...old.columns, ...extraColumns])];
+    const kept = { columns: old.columns, rows: old.rows.filter((r) => r.step < keepBelowStep) };
+    const seconds = old.columns.indexOf("seconds");
+    const lastSeconds = kept.rows.reduce((t, r) => Number(r.cells[seconds]) || t, 0);
+    writeTextFileAtomic(path, historyText(kept, columns));
     const file = await Deno.open(path, { append: true });
-    return { writer: new HistoryWriter(file, columns), lastSeconds };
+    return {
+      writer: new HistoryWriter(file, path, columns),
+      lastSeconds,
+      keptRows: kept.rows.length,
+    };
   }
 
-  /** Appends one row (written to the file before returning). */
+  /**
+   * Appends one row (written to the file before returning).
+   * @throws {FileWriteError} naming the file when it cannot be written (disk full).
+   */
   append(record: HistoryRecord): void {
     const base: Record<string, number | string> = {
       step: record.step,
@@ -75,8 +107,12 @@ export class HistoryWriter {
     };
     const line = this.#columns.map((c) => base[c] ?? "").join(",") + "\n";
     const bytes = this.#encoder.encode(line);
-    let written = 0;
-    while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+    try {
+      let written = 0;
+      while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+    } catch (e) {
+      throw new FileWriteError(this.#path, `cannot append (${systemReason(e)})`, { cause: e });
+    }
   }
 
   /** Closes the file. */

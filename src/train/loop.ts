@@ -16,6 +16,7 @@ import {
   restoreOptimizers,
   RUN_FILES,
   writeCheckpoint,
+  writeRunConfig,
   writeSampleGrid,
 } from "./run_folder.ts";
 import { formatLogLine, RunLog } from "./run_log.ts";
@@ -113,7 +114,7 @@ async function startSession(config: TrainConfig, resumeFrom?: CheckpointInfo): P
       discriminator: ckpt.discriminator,
       trainer,
       rng: Rng.fromState(ckpt.state.rng),
-      latents: await readLatents(config.outDir),
+      latents: await readLatents(config.outDir, config.latentDim),
       startStep: ckpt.state.step,
     };
   }
@@ -121,7 +122,7 @@ async function startSession(config: TrainConfig, resumeFrom?: CheckpointInfo): P
   // Offset so that no kernel of the discriminator shares an initialiser seed with the generator's.
   const discriminator = buildDiscriminator({ seed: config.seed + 1000 });
   const latents = latentsForSeed(config.sampleSeed, SAMPLE_COUNT, config.latentDim);
-  await initRunFolder(config, latents);
+  initRunFolder(config, latents);
   return {
     generator,
     discriminator,
@@ -147,20 +148,34 @@ export async function train(
   const dataset = await loadTrainSet(config.dataDir);
   checkImageSize(dataset);
   const runDir = config.outDir;
+  if (resumeFrom && resumeFrom.step >= config.steps) {
+    console.log(`Nothing to do: the run is at step ${resumeFrom.step}; pass a larger --steps.`);
+    return {
+      runDir,
+      backend,
+      startStep: resumeFrom.step,
+      endStep: resumeFrom.step,
+      seconds: 0,
+      last: null,
+      stoppedBy: "steps",
+      checkpoint: resumeFrom.dir,
+    };
+  }
   const session = await startSession(config, resumeFrom);
   const { trainer, rng, latents, startStep } = session;
-  if (resumeFrom) {
-    await Deno.writeTextFile(
-      join(runDir, RUN_FILES.config),
-      JSON.stringify(config, null, 2) + "\n",
-    );
-  }
+  if (resumeFrom) writeRunConfig(config);
   const log = await RunLog.open(join(runDir, RUN_FILES.log));
-  const { writer: history, lastSeconds } = await HistoryWriter.open(
+  const { writer: history, lastSeconds, keptRows } = await HistoryWriter.open(
     join(runDir, RUN_FILES.history),
     startStep,
     hooks.historyColumns,
   );
+  if (keptRows !== startStep) {
+    log.line(
+      `${join(runDir, RUN_FILES.history)}: holds ${keptRows} complete row(s) before step ` +
+        `${startStep}, not ${startStep}; rows lost before this resume stay missing`,
+    );
+  }
   const stop = new StopRequest();
   const summary: TrainSummary = {
     runDir,
@@ -190,12 +205,6 @@ export async function train(
         `seed ${config.seed}, batch ${config.batchSize}, ${dataset.count} training images, ` +
         `steps ${startStep}..${config.steps}`,
     );
-    if (startStep >= config.steps) {
-      log.line(
-        `Nothing to do: the run is at step ${startStep}; pass a larger --steps to continue.`,
-      );
-      return summary;
-    }
     stop.install((signal) =>
       log.line(`${signal}: finishing this step, then writing a checkpoint (again to quit at once)`)
     );

@@ -22,7 +22,9 @@ export {
   type TrainConfig,
 } from "./config.ts";
 export { parseTrainArgs, TRAIN_HELP, type TrainArgs } from "./cli_args.ts";
-export { planRun, type RunPlan } from "./resolve_config.ts";
+export { type BrokenCheckpoint, planRun, type RunPlan } from "./resolve_config.ts";
+export { type PrepareOptions, prepareRun } from "./prepare_run.ts";
+export { LOCK_FILE, RunLock, RunLockedError } from "./run_lock.ts";
 export {
   type StepEvent,
   train,
@@ -32,6 +34,7 @@ export {
 } from "./loop.ts";
 export { HISTORY_COLUMNS, type HistoryRecord, readHistory } from "./history.ts";
 export {
+  checkCheckpoint,
   type CheckpointState,
   type LatentsFile,
   loadCheckpoint,

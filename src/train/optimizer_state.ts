@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
+import { ModelFileError } from "../checkpoint/mod.ts";
+import { writeNewFile } from "../fsio/mod.ts";
 
 /** Where an optimiser's state lives in a checkpoint: a binary file and its tensor manifest. */
 export interface OptimizerStateFile {
@@ -22,7 +24,8 @@ interface AdamAccumulators {
 
 /**
  * Writes an optimiser's state (`optimizer.getWeights()`: iteration count and, for Adam, first and second
- * moments) to `dir/file` and returns its manifest, to be stored in the checkpoint's `state.json`.
+ * moments) to `dir/file` (a new file in a checkpoint being built) and returns its manifest, to be stored
+ * in the checkpoint's `state.json`.
  */
 export async function saveOptimizerState(
   optimizer: tf.Optimizer,
@@ -33,7 +36,7 @@ export async function saveOptimizerState(
   const { data, specs } = await tf.io.encodeWeights(named);
   // getWeights() creates a fresh `iter` scalar; the moment variables belong to the optimiser.
   named[0].tensor.dispose();
-  await Deno.writeFile(`${dir}/${file}`, new Uint8Array(data));
+  writeNewFile(`${dir}/${file}`, new Uint8Array(data));
   const { accBeta1, accBeta2 } = optimizer as unknown as AdamAccumulators;
   if (!accBeta1 || !accBeta2) return { file, weights: specs };
   const accBeta: [number, number] = [(await accBeta1.data())[0], (await accBeta2.data())[0]];
@@ -41,31 +44,44 @@ export async function saveOptimizerState(
 }
 
 /**
- * Restores an optimiser's state written by {@link saveOptimizerState} (`optimizer.setWeights()`), so the
- * next update uses the saved moments and iteration count.
- * @throws {Error} naming the file when it is missing or does not match its manifest.
+ * Reads an optimiser state file and checks its size against the manifest.
+ * @throws {ModelFileError} naming the file when it is missing or does not match its manifest.
  */
-export async function loadOptimizerState(
-  optimizer: tf.Optimizer,
+export async function readOptimizerState(
   dir: string,
   state: OptimizerStateFile,
-): Promise<void> {
+): Promise<Uint8Array> {
   const path = `${dir}/${state.file}`;
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read optimiser state (${(e as Error).message})`);
+    throw new ModelFileError(path, `cannot read optimiser state (${(e as Error).message})`);
   }
   const expected = state.weights.reduce(
     (n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1),
     0,
   );
   if (bytes.byteLength !== expected) {
-    throw new Error(
-      `${path}: holds ${bytes.byteLength} bytes but the manifest describes ${expected} (truncated?)`,
+    throw new ModelFileError(
+      path,
+      `holds ${bytes.byteLength} bytes but the manifest describes ${expected} (truncated?)`,
     );
   }
+  return bytes;
+}
+
+/**
+ * Restores an optimiser's state written by {@link saveOptimizerState} (`optimizer.setWeights()`), so the
+ * next update uses the saved moments and iteration count.
+ * @throws {ModelFileError} naming the file when it is missing or does not match its manifest.
+ */
+export async function loadOptimizerState(
+  optimizer: tf.Optimizer,
+  dir: string,
+  state: OptimizerStateFile,
+): Promise<void> {
+  const bytes = await readOptimizerState(dir, state);
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const map = tf.io.decodeWeights(buffer as ArrayBuffer, state.weights);
   const named = state.weights.map((s) => ({ name: s.name, tensor: map[s.name] }));

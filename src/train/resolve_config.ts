@@ -1,21 +1,56 @@
 import { dirname, join, resolve } from "node:path";
-import { type CheckpointInfo, resolveCheckpoint } from "../checkpoint/mod.ts";
+import {
+  type CheckpointInfo,
+  listCheckpoints,
+  ModelFileError,
+  resolveCheckpoint,
+} from "../checkpoint/mod.ts";
 import { UsageError } from "../cli/mod.ts";
 import { DEFAULT_CONFIG, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
-import { RUN_FILES } from "./run_folder.ts";
+import { checkCheckpoint, RUN_FILES } from "./run_folder.ts";
 
-/** A run to start or continue: its full configuration and, when resuming, the checkpoint to load. */
+/** A checkpoint that failed {@link checkCheckpoint}, with the one-line problem. */
+export interface BrokenCheckpoint {
+  info: CheckpointInfo;
+  problem: string;
+}
+
+/**
+ * A run to start or continue, worked out without writing anything: its full configuration, the
+ * checkpoint to load (none: start at step 0), and what `prepareRun` must move aside first.
+ */
 export interface RunPlan {
   config: TrainConfig;
   resumeFrom?: CheckpointInfo;
+  /** Checkpoints newer than `resumeFrom` that failed their check (newest first). */
+  broken: BrokenCheckpoint[];
+  /** Good checkpoints newer than `resumeFrom` (a resume from an older checkpoint), oldest first. */
+  newer: CheckpointInfo[];
+  /** Set when the run is already at `config.steps`: the line to print; nothing may be written. */
+  nothingToDo?: string;
+  /** A notice to print before training (a run started again from step 0). */
+  notice?: string;
+}
+
+async function kind(path: string): Promise<"file" | "folder" | null> {
+  try {
+    return (await Deno.stat(path)).isDirectory ? "folder" : "file";
+  } catch {
+    return null;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
+  return await kind(path) !== null;
+}
+
+async function problemOf(info: CheckpointInfo): Promise<string | null> {
   try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
+    await checkCheckpoint(info);
+    return null;
+  } catch (e) {
+    if (e instanceof ModelFileError) return e.message;
+    throw e;
   }
 }
 
@@ -30,10 +65,12 @@ function randomSeed(): number {
 /**
  * Completes the command-line options of a new run with the reference defaults (a random seed and
  * `runs/<UTC timestamp>` when not given), or, with `resume`, loads the run's `config.json` and applies
- * the options that may change on resume.
- * @throws {UsageError} when `--out` already holds a run, the resumed run has no `config.json`, or an
- * option other than those in {@link RESUMABLE_OPTIONS} differs from the resumed run's.
- * @throws {import("../checkpoint/mod.ts").CheckpointNotFoundError} when `resume` holds no checkpoint.
+ * the options that may change on resume. A resume of a run folder takes its newest checkpoint that
+ * passes {@link checkCheckpoint}; a run folder without one starts again from step 0. Writes nothing.
+ * @throws {UsageError} when `--out` already holds a run with checkpoints or is a file, the resumed run
+ * has no readable `config.json`, or an option other than those in {@link RESUMABLE_OPTIONS} differs.
+ * @throws {ModelFileError} when the checkpoint folder given to `resume` is broken.
+ * @throws {import("../checkpoint/mod.ts").CheckpointNotFoundError} when `resume` holds no run.
  */
 export async function planRun(options: Partial<TrainConfig>, resume?: string): Promise<RunPlan> {
   if (resume === undefined) {
@@ -43,17 +80,43 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
       outDir: join("runs", timestampName()),
       ...options,
     };
-    if (await exists(join(config.outDir, RUN_FILES.config))) {
+    if (await kind(config.outDir) === "file") {
+      throw new UsageError(`--out ${config.outDir} is a file; give a folder for the run`);
+    }
+    const hasRun = await exists(join(config.outDir, RUN_FILES.config));
+    if (hasRun && (await listCheckpoints(config.outDir)).length > 0) {
       throw new UsageError(
         `--out ${config.outDir} already holds a run (config.json): continue it with --resume ${config.outDir} or choose another --out`,
       );
     }
-    return { config };
+    const notice = hasRun
+      ? `${config.outDir} holds a run that never reached a checkpoint; starting it again`
+      : undefined;
+    return { config, broken: [], newer: [], notice };
   }
-  const resumeFrom = await resolveCheckpoint(resume);
-  const runDir = await exists(join(resume, RUN_FILES.config))
-    ? resolve(resume)
-    : dirname(dirname(resumeFrom.dir));
+  const isRun = await exists(join(resume, RUN_FILES.config));
+  const broken: BrokenCheckpoint[] = [];
+  let resumeFrom: CheckpointInfo | undefined;
+  let all: CheckpointInfo[] = [];
+  let runDir: string;
+  if (isRun) {
+    runDir = resolve(resume);
+    all = await listCheckpoints(runDir);
+    for (const info of [...all].reverse()) {
+      const problem = await problemOf(info);
+      if (problem === null) {
+        resumeFrom = info;
+        break;
+      }
+      broken.push({ info, problem });
+    }
+  } else {
+    resumeFrom = await resolveCheckpoint(resume);
+    runDir = dirname(dirname(resumeFrom.dir));
+    const problem = await problemOf(resumeFrom);
+    if (problem !== null) throw new ModelFileError(resumeFrom.dir, problem);
+    all = await listCheckpoints(runDir);
+  }
   const configPath = join(runDir, RUN_FILES.config);
   let saved: TrainConfig;
   try {
@@ -77,5 +140,17 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
     }
   }
   const config: TrainConfig = { ...DEFAULT_CONFIG, ...saved, ...options, outDir: runDir };
-  return { config, resumeFrom };
+  const from = resumeFrom?.step ?? 0;
+  const brokenDirs = new Set(broken.map((b) => b.info.dir));
+  const newer = all.filter((c) => c.step > from && !brokenDirs.has(c.dir));
+  const plan: RunPlan = { config, resumeFrom, broken, newer };
+  if (resumeFrom && from >= config.steps) {
+    plan.nothingToDo = `Nothing to do: ${resumeFrom.dir} is at step ${from}; pass a larger ` +
+      `--steps to continue (nothing was changed).`;
+  }
+  if (!resumeFrom) {
+    plan.notice = `${runDir} holds no ${broken.length ? "good " : ""}checkpoint; ` +
+      `starting it again from step 0`;
+  }
+  return plan;
 }

@@ -7,15 +7,26 @@ import {
   DISCRIMINATOR_DIR,
   GENERATOR_DIR,
   loadLayersModel,
+  ModelFileError,
+  readModelArtifacts,
   saveLayersModel,
   STATE_JSON,
 } from "../checkpoint/mod.ts";
+import {
+  FileWriteError,
+  makeFolder,
+  syncFolder,
+  writeFileAtomic,
+  writeNewFile,
+  writeTextFileAtomic,
+} from "../fsio/mod.ts";
 import { encodePng, toGrid } from "../image/mod.ts";
 import type { RngState } from "../random/mod.ts";
 import { SAMPLE_COLUMNS, type TrainConfig } from "./config.ts";
 import {
   loadOptimizerState,
   type OptimizerStateFile,
+  readOptimizerState,
   saveOptimizerState,
 } from "./optimizer_state.ts";
 import type { Trainer } from "./step.ts";
@@ -48,13 +59,14 @@ export interface LatentsFile {
   latents: number[][];
 }
 
-/** Writes `config.json` and `latents.json` of a new run folder (creating it). */
-export async function initRunFolder(config: TrainConfig, latents: Float32Array): Promise<void> {
-  await Deno.mkdir(join(config.outDir, RUN_FILES.samples), { recursive: true });
-  await Deno.writeTextFile(
-    join(config.outDir, RUN_FILES.config),
-    JSON.stringify({ ...config, createdAt: new Date().toISOString() }, null, 2) + "\n",
-  );
+/** Writes a run's `config.json` atomically (`createdAt` is added when given). */
+export function writeRunConfig(config: TrainConfig, createdAt?: string): void {
+  const json = createdAt ? { ...config, createdAt } : config;
+  writeTextFileAtomic(join(config.outDir, RUN_FILES.config), JSON.stringify(json, null, 2) + "\n");
+}
+
+/** Writes `latents.json` of a run folder atomically. */
+export function writeLatents(config: TrainConfig, latents: Float32Array): void {
   const rows = Array.from(
     { length: latents.length / config.latentDim },
     (_, i) => Array.from(latents.subarray(i * config.latentDim, (i + 1) * config.latentDim)),
@@ -65,15 +77,36 @@ export async function initRunFolder(config: TrainConfig, latents: Float32Array):
     latentDim: config.latentDim,
     latents: rows,
   };
-  await Deno.writeTextFile(join(config.outDir, RUN_FILES.latents), JSON.stringify(file) + "\n");
+  writeTextFileAtomic(join(config.outDir, RUN_FILES.latents), JSON.stringify(file) + "\n");
 }
 
-/** Reads the fixed sample latents of a run folder as one row-major Float32Array. */
-export async function readLatents(runDir: string): Promise<Float32Array> {
-  const file: LatentsFile = JSON.parse(
-    await Deno.readTextFile(join(runDir, RUN_FILES.latents)),
-  );
-  return Float32Array.from(file.latents.flat());
+/** Writes `config.json` and `latents.json` of a new run folder (creating it). */
+export function initRunFolder(config: TrainConfig, latents: Float32Array): void {
+  makeFolder(join(config.outDir, RUN_FILES.samples));
+  writeRunConfig(config, new Date().toISOString());
+  writeLatents(config, latents);
+}
+
+/**
+ * Reads the fixed sample latents of a run folder as one row-major Float32Array.
+ * @throws {ModelFileError} naming the file when it is missing, malformed or not `count × latentDim`.
+ */
+export async function readLatents(runDir: string, latentDim: number): Promise<Float32Array> {
+  const path = join(runDir, RUN_FILES.latents);
+  let file: LatentsFile;
+  try {
+    file = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new ModelFileError(path, `cannot read the sample latents (${(e as Error).message})`);
+  }
+  const flat = Array.isArray(file?.latents) ? file.latents.flat() : [];
+  if (
+    file.latentDim !== latentDim || flat.length !== file.count * latentDim ||
+    !flat.every(Number.isFinite)
+  ) {
+    throw new ModelFileError(path, `is not ${file?.count} × ${latentDim} finite sample latents`);
+  }
+  return Float32Array.from(flat);
 }
 
 /**
@@ -99,17 +132,19 @@ export async function writeSampleGrid(
     { data, count, height, width, channels: channels as 1 | 3 },
     { cols: SAMPLE_COLUMNS, scale: 2 },
   );
-  await Deno.mkdir(join(runDir, RUN_FILES.samples), { recursive: true });
+  makeFolder(join(runDir, RUN_FILES.samples));
   const path = join(runDir, RUN_FILES.samples, `${checkpointDirName(step)}.png`);
-  await Deno.writeFile(path, encodePng(grid));
+  writeFileAtomic(path, encodePng(grid));
   return path;
 }
 
 /**
  * Writes a checkpoint of the trainer after `step` steps: both models (TF.js Layers format), both
  * optimisers' state and the RNG state. It is built in `checkpoints/.tmp-step-NNNNN` and renamed into
- * place, so the newest complete checkpoint is always readable even if the process dies mid-write.
- * Returns the checkpoint folder.
+ * place, so the newest complete checkpoint is always readable even if the process dies mid-write; every
+ * file is flushed to disk before the rename. When a write fails (disk full) the temporary folder is
+ * removed. Returns the checkpoint folder.
+ * @throws {FileWriteError} naming the file that could not be written.
  */
 export async function writeCheckpoint(
   runDir: string,
@@ -122,21 +157,34 @@ export async function writeCheckpoint(
   const tmp = join(root, `.tmp-${name}`);
   const final = join(root, name);
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  await Deno.mkdir(tmp, { recursive: true });
-  await saveLayersModel(trainer.generator, join(tmp, GENERATOR_DIR));
-  await saveLayersModel(trainer.discriminator, join(tmp, DISCRIMINATOR_DIR));
-  const state: CheckpointState = {
-    step,
-    rng,
-    optimizers: {
-      discriminator: await saveOptimizerState(trainer.dOptimizer, tmp, "d_optimizer.bin"),
-      generator: await saveOptimizerState(trainer.gOptimizer, tmp, "g_optimizer.bin"),
-    },
-  };
-  await Deno.writeTextFile(join(tmp, STATE_JSON), JSON.stringify(state, null, 2) + "\n");
-  // A checkpoint of the same step left by an earlier, abandoned branch of the run is replaced.
-  await Deno.remove(final, { recursive: true }).catch(() => {});
-  await Deno.rename(tmp, final);
+  try {
+    makeFolder(tmp);
+    await saveLayersModel(trainer.generator, join(tmp, GENERATOR_DIR));
+    await saveLayersModel(trainer.discriminator, join(tmp, DISCRIMINATOR_DIR));
+    const state: CheckpointState = {
+      step,
+      rng,
+      optimizers: {
+        discriminator: await saveOptimizerState(trainer.dOptimizer, tmp, "d_optimizer.bin"),
+        generator: await saveOptimizerState(trainer.gOptimizer, tmp, "g_optimizer.bin"),
+      },
+    };
+    writeNewFile(
+      join(tmp, STATE_JSON),
+      new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
+    );
+    syncFolder(tmp);
+    // A checkpoint of the same step left by an earlier, abandoned branch of the run is replaced.
+    await Deno.remove(final, { recursive: true }).catch(() => {});
+    Deno.renameSync(tmp, final);
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    if (e instanceof FileWriteError) throw e;
+    throw new FileWriteError(final, `cannot write the checkpoint (${(e as Error).message})`, {
+      cause: e,
+    });
+  }
+  syncFolder(root);
   return final;
 }
 
@@ -148,24 +196,57 @@ export interface LoadedCheckpoint {
   dir: string;
 }
 
-/**
- * Loads a checkpoint's generator, discriminator and `state.json`.
- * @throws {Error} naming the file when one is missing or malformed.
- */
-export async function loadCheckpoint(info: CheckpointInfo): Promise<LoadedCheckpoint> {
+async function readState(info: CheckpointInfo): Promise<CheckpointState> {
   const statePath = join(info.dir, STATE_JSON);
   let state: CheckpointState;
   try {
     state = JSON.parse(await Deno.readTextFile(statePath));
   } catch (e) {
-    throw new Error(`${statePath}: cannot read the checkpoint state (${(e as Error).message})`);
+    throw new ModelFileError(
+      statePath,
+      `cannot read the checkpoint state (${(e as Error).message})`,
+    );
   }
-  if (!Number.isInteger(state.step) || !state.rng || !state.optimizers) {
-    throw new Error(`${statePath}: not a training checkpoint state (step, rng, optimizers)`);
+  const o = state?.optimizers;
+  if (
+    !Number.isInteger(state?.step) || !state.rng || !o?.discriminator?.file || !o?.generator?.file
+  ) {
+    throw new ModelFileError(statePath, "not a training checkpoint state (step, rng, optimizers)");
   }
-  const generator = await loadLayersModel(info.generatorDir);
-  const discriminator = await loadLayersModel(info.discriminatorDir);
+  return state;
+}
+
+/**
+ * Checks every piece of a checkpoint without loading it: `state.json`, both optimiser files against
+ * their manifests, and both models' `model.json` and weights against theirs.
+ * @throws {ModelFileError} naming the first broken file and what is wrong with it.
+ */
+export async function checkCheckpoint(info: CheckpointInfo): Promise<void> {
+  const state = await readState(info);
+  await readOptimizerState(info.dir, state.optimizers.discriminator);
+  await readOptimizerState(info.dir, state.optimizers.generator);
+  await readModelArtifacts(info.generatorDir);
+  await readModelArtifacts(info.discriminatorDir);
+}
+
+/**
+ * Loads a checkpoint's generator, discriminator and `state.json`.
+ * @throws {ModelFileError} naming the file when one is missing or malformed.
+ */
+export async function loadCheckpoint(info: CheckpointInfo): Promise<LoadedCheckpoint> {
+  const state = await readState(info);
+  const generator = await loadModel(info.generatorDir);
+  const discriminator = await loadModel(info.discriminatorDir);
   return { generator, discriminator, state, dir: info.dir };
+}
+
+async function loadModel(dir: string): Promise<tf.LayersModel> {
+  try {
+    return await loadLayersModel(dir);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw e;
+    throw new ModelFileError(join(dir, "model.json"), `cannot load (${(e as Error).message})`);
+  }
 }
 
 /** Restores both optimisers of `trainer` from a loaded checkpoint. */

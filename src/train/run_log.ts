@@ -1,4 +1,5 @@
 import type { ProgressBar } from "../cli/mod.ts";
+import { FileWriteError, systemReason } from "../fsio/mod.ts";
 
 /** Prints lines to stdout (above the progress bar) and appends them to the run's `log.txt`. */
 export class RunLog {
@@ -10,16 +11,27 @@ export class RunLog {
     this.#file = file;
   }
 
-  /** Opens `path` for appending (creating it). */
+  /**
+   * Opens `path` for appending (creating it).
+   * @throws {FileWriteError} naming the file when it cannot be opened.
+   */
   static async open(path: string): Promise<RunLog> {
-    return new RunLog(await Deno.open(path, { append: true, create: true }));
+    try {
+      return new RunLog(await Deno.open(path, { append: true, create: true }));
+    } catch (e) {
+      throw new FileWriteError(path, `cannot open the log (${systemReason(e)})`, { cause: e });
+    }
   }
 
-  /** Writes one line to stdout and to the log file. */
+  /** Writes one line to stdout and to the log file (a log that cannot grow, on a full disk, is skipped). */
   line(text: string): void {
     this.progress?.clear();
     console.log(text);
-    this.#file.writeSync(this.#encoder.encode(text + "\n"));
+    try {
+      this.#file.writeSync(this.#encoder.encode(text + "\n"));
+    } catch {
+      // The line is on stdout; the error that filled the disk is reported where it happened.
+    }
   }
 
   /** Closes the log file. */

@@ -1,6 +1,7 @@
-import { basename, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ModelError, readModelInfo } from "../../src/infer/browser.ts";
+import { OWNED_STAMP, replaceFolder, stampFolder } from "../../src/fsio/mod.ts";
 
 /** The repository root (two folders above this file). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(
@@ -33,7 +34,10 @@ export class SiteBuildError extends Error {
 
 /** Options for {@link buildSite}. */
 export interface BuildOptions {
-  /** Output folder; emptied first. Default `web-demo/dist/`. */
+  /**
+   * Output folder, replaced as a whole once the build succeeds. It must be missing, empty, or a folder an
+   * earlier build created (it holds the stamp file); anything else is refused. Default `web-demo/dist/`.
+   */
   outDir?: string;
   /** ONNX generator to ship as `models/generator.onnx`. Default `models/generator.onnx`. */
   modelPath?: string;
@@ -149,24 +153,49 @@ async function checkModel(path: string): Promise<void> {
   }
 }
 
+/** Marks the default output folder, which only builds write, as the project's (builds before stamps). */
+async function adoptDefaultDist(outDir: string): Promise<void> {
+  if (outDir !== DEFAULT_DIST_DIR) return;
+  try {
+    await Deno.stat(join(outDir, "index.html"));
+    await Deno.stat(join(outDir, OWNED_STAMP)).catch(() =>
+      stampFolder(outDir, "deno task web:build")
+    );
+  } catch {
+    // Missing or not a build: left to the ownership check.
+  }
+}
+
 /**
  * Builds the static demo site: bundles `web-demo/app/main.ts` (with `deno bundle`) into `app.js`, copies
  * the HTML/CSS, the onnxruntime-web `.wasm`/`.mjs` files the bundle loads (into `ort/`), the
  * generator (into `models/generator.onnx`) and the digit classifier (`models/classifier.onnx`), so the
- * folder works offline from any static host.
+ * folder works offline from any static host. The site is built in a temporary sibling folder and renamed
+ * into place, so a failed build leaves the old one.
+ * @throws {import("../../src/fsio/mod.ts").NotOwnedFolderError} when `outDir` is not a build folder.
  */
 export async function buildSite(options: BuildOptions = {}): Promise<BuildReport> {
   const outDir = options.outDir ?? DEFAULT_DIST_DIR;
   const modelPath = options.modelPath ?? DEFAULT_MODEL_PATH;
   await checkModel(modelPath);
-  await Deno.remove(outDir, { recursive: true }).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  await adoptDefaultDist(outDir);
+  let files: SiteFile[] = [];
+  await replaceFolder(outDir, "deno task web:build", async (tmp) => {
+    await writeSite(tmp, modelPath, options.minify ?? true);
+    files = (await listFiles(tmp)).filter((f) => f.path !== OWNED_STAMP);
   });
+  const bundleBytes = files.find((f) => f.path === "app.js")?.bytes ?? 0;
+  const loaded = files.filter((f) => isLoadedByPage(f.path));
+  const totalBytes = loaded.reduce((sum, f) => sum + f.bytes, 0);
+  const totalGzipBytes = loaded.reduce((sum, f) => sum + f.gzipBytes, 0);
+  return { outDir, files, bundleBytes, totalBytes, totalGzipBytes };
+}
+
+async function writeSite(outDir: string, modelPath: string, minify: boolean): Promise<void> {
   await Deno.mkdir(join(outDir, "ort"), { recursive: true });
   await Deno.mkdir(join(outDir, "models"), { recursive: true });
-
   const bundlePath = join(outDir, "app.js");
-  await bundleApp(join(WEB_DEMO_DIR, "app", "main.ts"), bundlePath, options.minify ?? true);
+  await bundleApp(join(WEB_DEMO_DIR, "app", "main.ts"), bundlePath, minify);
   for (const name of STATIC_FILES) {
     await Deno.copyFile(join(WEB_DEMO_DIR, name), join(outDir, name));
   }
@@ -176,13 +205,6 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildReport
   }
   await Deno.copyFile(modelPath, join(outDir, "models", "generator.onnx"));
   await Deno.copyFile(CLASSIFIER_PATH, join(outDir, "models", "classifier.onnx"));
-
-  const files = await listFiles(outDir);
-  const bundleBytes = files.find((f) => f.path === basename(bundlePath))?.bytes ?? 0;
-  const loaded = files.filter((f) => isLoadedByPage(f.path));
-  const totalBytes = loaded.reduce((sum, f) => sum + f.bytes, 0);
-  const totalGzipBytes = loaded.reduce((sum, f) => sum + f.gzipBytes, 0);
-  return { outDir, files, bundleBytes, totalBytes, totalGzipBytes };
 }
 
 /** True for the files a first visit downloads (not source maps, the README or the digit classifier). */

@@ -56,21 +56,40 @@ export function resolveUrlPath(root: string, urlPath: string): string | null {
 }
 
 /**
+ * The real path (symlinks resolved) of the file `file` names, or null when it does not exist or lies
+ * outside `realRoot`. A folder maps to its `index.html`.
+ */
+async function realFileUnder(realRoot: string, file: string): Promise<string | null> {
+  try {
+    let real = await Deno.realPath(file);
+    if ((await Deno.stat(real)).isDirectory) real = await Deno.realPath(join(real, "index.html"));
+    const inside = real === realRoot || real.startsWith(realRoot + sep);
+    return inside && (await Deno.stat(real)).isFile ? real : null;
+  } catch {
+    // Not found, not a folder (`/index.html/`), a name too long, a loop of links: all "not found".
+    return null;
+  }
+}
+
+/**
  * A request handler serving the static files under `root` (GET and HEAD): `/` and folders map to
- * `index.html`, every response carries {@link SITE_HEADERS} and the file's MIME type.
+ * `index.html`, every response carries {@link SITE_HEADERS} and the file's MIME type. Paths are
+ * resolved to real paths, so a symlink that leads outside `root` is not served; anything odd is a 404.
  */
 export function staticSiteHandler(root: string): (request: Request) => Promise<Response> {
   const base = normalize(root).replace(/\/+$/, "");
+  let realRoot: Promise<string> | null = null;
   return async (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return textResponse(405, "method not allowed", { allow: "GET, HEAD" });
     }
-    let file = resolveUrlPath(base, new URL(request.url).pathname);
-    if (file === null) return textResponse(400, "bad path");
+    const asked = resolveUrlPath(base, new URL(request.url).pathname);
+    if (asked === null) return textResponse(400, "bad path");
+    realRoot ??= Deno.realPath(base).catch(() => base);
+    const file = await realFileUnder(await realRoot, asked);
+    if (file === null) return textResponse(404, "not found");
     try {
-      if ((await Deno.stat(file)).isDirectory) file = join(file, "index.html");
       const info = await Deno.stat(file);
-      if (!info.isFile) return textResponse(404, "not found");
       const headers: Record<string, string> = {
         ...SITE_HEADERS,
         "content-type": contentTypeFor(file),
@@ -90,9 +109,9 @@ export function staticSiteHandler(root: string): (request: Request) => Promise<R
       if (request.method === "HEAD") return new Response(null, { headers });
       const handle = await Deno.open(file, { read: true });
       return new Response(handle.readable, { headers });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return textResponse(404, "not found");
-      throw error;
+    } catch {
+      // Gone or unreadable between the checks and the read.
+      return textResponse(404, "not found");
     }
   };
 }

@@ -1,0 +1,26 @@
+/**
+ * The project's one write path: every file is written to a temporary sibling, flushed (fsync) and renamed
+ * into place, so a crash, a full disk or a kill leaves the old file or the new one, never a part; and the
+ * folders the project deletes are only those it created (marked by a stamp file). A leaf: it imports
+ * nothing from the project.
+ * @module
+ */
+export {
+  FileWriteError,
+  makeFolder,
+  processAlive,
+  removeStaleTemporaries,
+  syncFolder,
+  systemReason,
+  temporarySibling,
+  writeFileAtomic,
+  writeNewFile,
+  writeTextFileAtomic,
+} from "./atomic.ts";
+export {
+  checkReplaceable,
+  NotOwnedFolderError,
+  OWNED_STAMP,
+  replaceFolder,
+  stampFolder,
+} from "./owned_folder.ts";

@@ -1,0 +1,137 @@
+/** The one write path, the owned-folder guard, the run lock and the static server's path checks. */
+import { deepStrictEqual as assertEquals, match, ok, rejects, throws } from "node:assert/strict";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import {
+  FileWriteError,
+  NotOwnedFolderError,
+  OWNED_STAMP,
+  replaceFolder,
+  writeFileAtomic,
+  writeTextFileAtomic,
+} from "../src/fsio/mod.ts";
+import { LOCK_FILE, RunLock, RunLockedError } from "../src/train/mod.ts";
+import { staticSiteHandler } from "../web-demo/tools/mod.ts";
+
+async function names(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) out.push(e.name);
+  return out.sort();
+}
+
+Deno.test("writeFileAtomic replaces a file whole and leaves nothing behind when it fails", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "a.txt");
+  writeTextFileAtomic(path, "old\n");
+  writeTextFileAtomic(path, "new\n");
+  assertEquals(await Deno.readTextFile(path), "new\n");
+  assertEquals(await names(dir), ["a.txt"]);
+  // The target is a folder: the rename fails, the temporary file is removed, the error names the path.
+  await Deno.mkdir(join(dir, "d"));
+  await Deno.writeTextFile(join(dir, "d", "keep"), "x");
+  throws(
+    () => writeFileAtomic(join(dir, "d"), new Uint8Array([1, 2, 3])),
+    (e: Error) => e instanceof FileWriteError && /\/d: cannot write \(/.test(e.message),
+  );
+  throws(
+    () => writeTextFileAtomic(join(dir, "missing", "b.txt"), "x"),
+    (e: Error) => e instanceof FileWriteError && /missing\/b\.txt: cannot write/.test(e.message),
+  );
+  assertEquals(await names(dir), ["a.txt", "d"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("replaceFolder deletes only folders the project created", async () => {
+  const base = await Deno.makeTempDir();
+  const theirs = join(base, "theirs");
+  await Deno.mkdir(theirs);
+  await Deno.writeTextFile(join(theirs, "precious.txt"), "mine");
+  let filled = 0;
+  const fill = async (tmp: string) => {
+    filled++;
+    await Deno.writeTextFile(join(tmp, "site.html"), `build ${filled}`);
+  };
+  await rejects(
+    replaceFolder(theirs, "test", fill),
+    (e: Error) => e instanceof NotOwnedFolderError,
+  );
+  assertEquals(filled, 0);
+  assertEquals(await Deno.readTextFile(join(theirs, "precious.txt")), "mine");
+  // A file where the folder should be is refused too.
+  await Deno.writeTextFile(join(base, "file"), "x");
+  await rejects(replaceFolder(join(base, "file"), "test", fill), NotOwnedFolderError);
+  // Missing, then stamped: built, then rebuilt in one swap.
+  const ours = join(base, "ours");
+  await replaceFolder(ours, "test", fill);
+  assertEquals(await names(ours), [OWNED_STAMP, "site.html"]);
+  await replaceFolder(ours, "test", fill);
+  assertEquals(await Deno.readTextFile(join(ours, "site.html")), "build 2");
+  // A failing build leaves the old one and no temporary folder.
+  await rejects(replaceFolder(ours, "test", () => Promise.reject(new Error("bundle failed"))), {
+    message: "bundle failed",
+  });
+  assertEquals(await Deno.readTextFile(join(ours, "site.html")), "build 2");
+  assertEquals(await names(base), ["file", "ours", "theirs"]);
+  await Deno.remove(base, { recursive: true });
+});
+
+Deno.test("run lock: a second holder is refused, a stale lock is taken over, release frees it", async () => {
+  const run = await Deno.makeTempDir();
+  const notices: string[] = [];
+  const lock = RunLock.acquire(run, (l) => notices.push(l));
+  const owner = JSON.parse(await Deno.readTextFile(join(run, LOCK_FILE)));
+  assertEquals([owner.pid, owner.host], [Deno.pid, hostname()]);
+  throws(
+    () => RunLock.acquire(run, (l) => notices.push(l)),
+    (e: Error) =>
+      e instanceof RunLockedError && e.message === `${run} is being trained by PID ${Deno.pid}`,
+  );
+  lock.release();
+  assertEquals(await names(run), []);
+  // A lock left by a process that has ended (SIGKILL) is taken over with a notice.
+  const gone = new Deno.Command("true").spawn();
+  await gone.status;
+  await Deno.writeTextFile(
+    join(run, LOCK_FILE),
+    JSON.stringify({ pid: gone.pid, host: hostname(), since: "then" }),
+  );
+  const taken = RunLock.acquire(run, (l) => notices.push(l));
+  assertEquals(notices, [
+    `${run}: taking over the lock of PID ${gone.pid}, which is no longer running`,
+  ]);
+  assertEquals(JSON.parse(await Deno.readTextFile(join(run, LOCK_FILE))).pid, Deno.pid);
+  taken.release();
+  // Another host's lock is never taken over.
+  await Deno.writeTextFile(join(run, LOCK_FILE), JSON.stringify({ pid: 1, host: "elsewhere" }));
+  throws(() => RunLock.acquire(run, () => {}), /is being trained by PID 1 on elsewhere/);
+  await Deno.remove(run, { recursive: true });
+});
+
+Deno.test("static server: symlinks out of the root and odd paths are 404, never 500", async () => {
+  const base = await Deno.makeTempDir();
+  const root = join(base, "dist");
+  await Deno.mkdir(join(root, "models"), { recursive: true });
+  await Deno.writeTextFile(join(root, "index.html"), "<p>demo</p>");
+  await Deno.writeTextFile(join(base, "secret.txt"), "secret");
+  await Deno.symlink(join(base, "secret.txt"), join(root, "leak.txt"));
+  await Deno.symlink(base, join(root, "up"));
+  await Deno.symlink("index.html", join(root, "models", "..", "alias.html"));
+  const handler = staticSiteHandler(root);
+  const get = async (path: string) => {
+    const response = await handler(new Request(`http://127.0.0.1${path}`));
+    return [response.status, await response.text()];
+  };
+  assertEquals(await get("/"), [200, "<p>demo</p>"]);
+  assertEquals(await get("/alias.html"), [200, "<p>demo</p>"]);
+  assertEquals(await get("/leak.txt"), [404, "not found\n"]);
+  assertEquals(await get("/up/secret.txt"), [404, "not found\n"]);
+  assertEquals(await get("/up/"), [404, "not found\n"]);
+  assertEquals(await get("/etc/shadow"), [404, "not found\n"]);
+  assertEquals(await get("/index.html/"), [404, "not found\n"]);
+  assertEquals(await get("/index.html/x"), [404, "not found\n"]);
+  assertEquals(await get(`/${"a".repeat(5000)}`), [404, "not found\n"]);
+  assertEquals(await get(`/${"a/".repeat(3000)}x`), [404, "not found\n"]);
+  match(String((await get("/%2e%2e/secret.txt"))[0]), /^40[04]$/);
+  await Deno.remove(base, { recursive: true });
+  ok(true);
+});

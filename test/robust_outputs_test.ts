@@ -1,0 +1,162 @@
+/**
+ * Losses a fault probe found outside training, each as a test: `sample` of a NaN generator, `sample`
+ * onto a full disk, `report` of a corrupt PNG or into a read-only folder, and `web:build --out` onto a
+ * folder the project did not create.
+ */
+import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { buildGenerator } from "../src/model/mod.ts";
+import { convertLayersModel, encodeModel, IO_NAMES } from "../src/onnx/mod.ts";
+import { mountTmpfs } from "./mounts.ts";
+import { useWasm } from "./onnx_fixtures.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+
+async function cli(script: string, args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(root, "scripts", script), ...args],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** The one error line (stderr may also carry the provider line of `sample`). */
+function errorLine(stderr: string, prefix: string): string {
+  const lines = stderr.trim().split("\n").filter((l) => l.startsWith(prefix));
+  assertEquals(lines.length, 1, stderr);
+  ok(!stderr.includes("    at "), `stack trace printed:\n${stderr}`);
+  return lines[0];
+}
+
+async function entries(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) out.push(e.name);
+  return out.sort();
+}
+
+Deno.test("sample refuses a generator that outputs NaN and writes nothing", async () => {
+  await useWasm();
+  const dir = await Deno.makeTempDir();
+  const g = buildGenerator({ seed: 1 });
+  g.setWeights(g.getWeights().map((w) => w.mul(NaN)));
+  const model = join(dir, "nan.onnx");
+  const io = IO_NAMES.generator;
+  await Deno.writeFile(
+    model,
+    encodeModel(convertLayersModel(g, { inputNames: [io.input], outputNames: [io.output] })),
+  );
+  for (const format of ["png", "npy"]) {
+    const out = join(dir, `samples.${format}`);
+    const r = await cli("sample.ts", [
+      "--model",
+      model,
+      "--format",
+      format,
+      "--out",
+      out,
+      "-n",
+      "4",
+    ]);
+    assertEquals(r.code, 2, r.stderr);
+    match(
+      errorLine(r.stderr, "error:"),
+      /nan\.onnx: the generator produced 3136 of 3136 values that are not finite/,
+    );
+  }
+  assertEquals(await entries(dir), ["nan.onnx"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sample onto a full disk keeps the good file it would have replaced", async () => {
+  const disk = await mountTmpfs("600k");
+  if (typeof disk === "string") {
+    console.log(`disk-full test skipped: ${disk}`);
+    return;
+  }
+  try {
+    const out = join(disk.dir, "samples.png");
+    const good = await cli("sample.ts", ["--provider", "cpu", "-n", "16", "--out", out]);
+    assertEquals(good.code, 0, good.stderr);
+    const before = await Deno.readFile(out);
+    // Fill the disk, then ask for a much larger grid in the same place.
+    await Deno.writeFile(join(disk.dir, "filler"), new Uint8Array(600 * 1024)).catch(() => {});
+    const big = await cli("sample.ts", [
+      "--provider",
+      "cpu",
+      "-n",
+      "400",
+      "--scale",
+      "4",
+      "--out",
+      out,
+    ]);
+    assertEquals(big.code, 2, big.stderr);
+    match(
+      errorLine(big.stderr, "error:"),
+      /samples\.png: cannot write \(No space left on device\)$/,
+    );
+    assertEquals(await Deno.readFile(out), before);
+    assertEquals(await entries(disk.dir), ["filler", "samples.png"]);
+  } finally {
+    await disk.close();
+  }
+});
+
+/** A minimal run folder the report can read: config, history and one sample grid. */
+async function reportableRun(dir: string, png: Uint8Array): Promise<void> {
+  await Deno.mkdir(join(dir, "samples"), { recursive: true });
+  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify({ steps: 2, batchSize: 2 }));
+  await Deno.writeTextFile(
+    join(dir, "history.csv"),
+    "step,d_loss,d_acc,g_loss,seconds\n0,0.7,50,1.4,1.0\n1,0.6,60,1.5,2.0\n",
+  );
+  await Deno.writeFile(join(dir, "samples", "step-00002.png"), png);
+}
+
+Deno.test("report: a corrupt PNG or a read-only folder is one line and exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const run = join(dir, "run");
+  await reportableRun(run, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+  const corrupt = await cli("report.ts", [run]);
+  assertEquals(corrupt.code, 2, corrupt.stderr);
+  match(errorLine(corrupt.stderr, "report:"), /samples\/step-00002\.png: is not a readable PNG/);
+  assertEquals(await entries(run), ["config.json", "history.csv", "samples"]);
+  const ro = await mountTmpfs("1m");
+  if (typeof ro === "string") console.log(`read-only report case skipped: ${ro}`);
+  else {
+    try {
+      const png = await Deno.readFile(join(root, "models", "generator-samples.png"));
+      await reportableRun(ro.dir, png);
+      await ro.readOnly();
+      const r = await cli("report.ts", [ro.dir]);
+      assertEquals(r.code, 2, r.stderr);
+      match(
+        errorLine(r.stderr, "report:"),
+        /progress\.gif: cannot write \(Read-only file system\)$/,
+      );
+    } finally {
+      await ro.close();
+    }
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("web:build --out refuses a folder the project did not create", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "precious.txt"), "keep me");
+  for (const args of [["--build-only", "--out", dir], ["--out", dir, "--port", "0"]]) {
+    const r = await cli("web.ts", args);
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(
+      errorLine(r.stderr, "web:"),
+      `web: ${dir} exists and was not created by this project (no .dcgan-created in it); ` +
+        `refusing to delete it: choose a new or empty folder, or remove it yourself`,
+    );
+  }
+  assertEquals(await entries(dir), ["precious.txt"]);
+  await Deno.remove(dir, { recursive: true });
+});
