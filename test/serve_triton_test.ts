@@ -69,9 +69,10 @@ Deno.test("export --triton --onnx: a model repository whose config.pbtxt matches
       [...Deno.readDirSync(dir)].map((e) => e.name),
       ["generator"],
     );
+    // The stamp marks the folder as the project's, so a later export may replace it (Triton ignores it).
     assertEquals(
       [...Deno.readDirSync(join(dir, "generator"))].map((e) => e.name).sort(),
-      ["1", "config.pbtxt"],
+      [".dcgan-created", "1", "config.pbtxt"],
     );
     const bytes = await Deno.readFile(MODEL_PATH);
     assertEquals(await Deno.readFile(join(dir, "generator", "1", "model.onnx")), bytes);
@@ -113,6 +114,12 @@ Deno.test("export --triton --onnx: a model repository whose config.pbtxt matches
     assertEquals((await exportCli("--triton", dir, "--onnx", MODEL_PATH, "--name", "g2")).code, 0);
     assertEquals((await exportCli("--triton", dir, "--onnx", MODEL_PATH)).code, 0);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["g2", "generator"]);
+    // A model folder the project did not create is refused and left as it is.
+    await Deno.mkdir(join(dir, "mine"));
+    await Deno.writeTextFile(join(dir, "mine", "config.pbtxt"), "hand-written");
+    const refused = await exportCli("--triton", dir, "--onnx", MODEL_PATH, "--name", "mine");
+    assertEquals(refused.code, 2, refused.stderr);
+    assertEquals(await Deno.readTextFile(join(dir, "mine", "config.pbtxt")), "hand-written");
   } finally {
     await Deno.remove(join(dir, ".."), { recursive: true });
   }

@@ -1,10 +1,12 @@
 /**
  * Writes a Triton model repository for a generator: `DIR/<name>/1/model.onnx` and `DIR/<name>/config.pbtxt`.
- * The model folder is built beside its final place and renamed into it, so an error leaves no partial folder (and
- * an older folder of that name stays until the new one is complete).
+ * The model folder is built beside its final place and renamed into it (`src/fsio`'s `replaceFolder`), so an
+ * error leaves no partial folder, an older folder of that name stays until the new one is complete, and a
+ * folder of that name the project did not create is refused, never deleted.
  * @module
  */
 import { join } from "node:path";
+import { replaceFolder, writeFileAtomic, writeTextFileAtomic } from "../fsio/mod.ts";
 import { readModelInfo } from "../infer/mod.ts";
 import { formatPbtxt, type TritonConfigOptions, tritonModelConfig } from "./model_config.ts";
 
@@ -47,18 +49,13 @@ export async function writeTritonRepository(
   const createdDir = !(await exists(dir));
   if (createdDir) await Deno.mkdir(dir);
   const modelFolder = join(dir, options.name);
-  const staging = join(dir, `.${options.name}.${Deno.pid}.tmp`);
-  const retired = join(dir, `.${options.name}.${Deno.pid}.old`);
   try {
-    await Deno.mkdir(join(staging, "1"), { recursive: true });
-    await Deno.writeFile(join(staging, "1", "model.onnx"), modelBytes);
-    await Deno.writeTextFile(join(staging, "config.pbtxt"), config);
-    const replacing = await exists(modelFolder);
-    if (replacing) await Deno.rename(modelFolder, retired);
-    await Deno.rename(staging, modelFolder);
-    if (replacing) await Deno.remove(retired, { recursive: true });
+    await replaceFolder(modelFolder, "deno task export --triton", async (tmp) => {
+      await Deno.mkdir(join(tmp, "1"));
+      writeFileAtomic(join(tmp, "1", "model.onnx"), modelBytes);
+      writeTextFileAtomic(join(tmp, "config.pbtxt"), config);
+    });
   } catch (e) {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
     if (createdDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw e;
   }
