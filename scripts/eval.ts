@@ -14,14 +14,18 @@ import {
 } from "../src/cli/mod.ts";
 import { BackendError, initBackend } from "../src/compute/mod.ts";
 import { join } from "node:path";
-import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
+import {
+  CheckpointNotFoundError,
+  loadLayersModel,
+  ModelFileError,
+  RUN_FILES,
+} from "../src/checkpoint/mod.ts";
 import { IdxError, loadTrainSet } from "../src/data/mod.ts";
 import {
   checkTargets,
   ClassifierFileError,
   DEFAULT_CLASSIFIER,
   describeTargets,
-  EVAL_CSV,
   EVAL_TARGETS,
   Evaluator,
   type FiguresRow,
@@ -153,11 +157,12 @@ async function printRunEvaluation(opts: Options, runDir: string): Promise<number
   }
   console.log(
     `${runDir}: ${results.length} checkpoint(s) evaluated with ${opts.count} samples, seed ` +
-      `${opts.seed}` + (skipped ? ` (${skipped} already in ${EVAL_CSV}; --redo to redo)` : ""),
+      `${opts.seed}` +
+      (skipped ? ` (${skipped} already in ${RUN_FILES.eval}; --redo to redo)` : ""),
   );
   const rows: FiguresRow[] = results.map((r) => ({ label: `step ${r.step}`, figures: r.figures }));
   console.log(formatFiguresTable([...rows, { label: "MNIST test (ref.)", figures: reference }]));
-  console.log(`wrote ${join(runDir, EVAL_CSV)} and ${report.html}`);
+  console.log(`wrote ${join(runDir, RUN_FILES.eval)} and ${report.html}`);
   return 0;
 }
 

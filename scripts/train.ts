@@ -5,9 +5,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { runCli } from "../src/cli/mod.ts";
 import { BackendError } from "../src/compute/mod.ts";
-import { CheckpointNotFoundError, ModelFileError } from "../src/checkpoint/mod.ts";
+import { CheckpointNotFoundError, ModelFileError, RUN_FILES } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
-import { ClassifierFileError, EVAL_CSV } from "../src/eval/mod.ts";
+import { ClassifierFileError } from "../src/eval/mod.ts";
 import { FileWriteError } from "../src/fsio/mod.ts";
 import { buildDiscriminator, buildGenerator, formatSummary } from "../src/model/mod.ts";
 import {
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   const hooks = await trainingReportHooks({ evalEvery: args.evalEvery, evalCount: args.evalCount });
   const lock = RunLock.acquire(plan.config.outDir, (line) => console.log(line));
   try {
-    await prepareRun(plan, { completedStepFiles: [EVAL_CSV] });
+    await prepareRun(plan, { completedStepFiles: [RUN_FILES.eval] });
     if (plan.notice) console.log(plan.notice);
     const summary = await train(plan.config, hooks, plan.resumeFrom);
     return summary.stoppedBy === "steps" ? 0 : 130;

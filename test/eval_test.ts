@@ -6,6 +6,7 @@ import {
   checkpointDirName,
   CHECKPOINTS_DIR,
   GENERATOR_DIR,
+  RUN_FILES,
   saveLayersModel,
 } from "../src/checkpoint/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
@@ -16,7 +17,6 @@ import {
   checkTargets,
   classHistogram,
   CLASSIFIER_OUTPUTS,
-  EVAL_CSV,
   EVAL_CSV_HEADER,
   evaluatedSteps,
   Evaluator,
@@ -179,7 +179,7 @@ Deno.test("evaluation end to end: untrained generator judged by an untrained cla
     await appendEvalRow(dir, 10, a);
     await appendEvalRow(dir, 20, b);
     await appendEvalRow(dir, 15, a); // a resumed run drops the later line
-    const lines = (await Deno.readTextFile(join(dir, EVAL_CSV))).trim().split("\n");
+    const lines = (await Deno.readTextFile(join(dir, RUN_FILES.eval))).trim().split("\n");
     assert.equal(lines[0], EVAL_CSV_HEADER);
     assert.deepEqual(lines.slice(1).map((l) => Number(l.split(",")[0])), [10, 15]);
     assert.equal(lines[1].split(",").length, 15);

@@ -20,5 +20,6 @@ export {
   latestCheckpoint,
   listCheckpoints,
   resolveCheckpoint,
+  RUN_FILES,
   STATE_JSON,
 } from "./run_layout.ts";

@@ -2,6 +2,20 @@ import { basename, join, resolve } from "node:path";
 
 /** Name of the folder under a run folder that holds the checkpoints. */
 export const CHECKPOINTS_DIR = "checkpoints";
+
+/** The files of a run folder besides its checkpoints: what training, evaluation and the report write. */
+export const RUN_FILES = {
+  config: "config.json",
+  history: "history.csv",
+  log: "log.txt",
+  latents: "latents.json",
+  samples: "samples",
+  /** Evaluations over training: one row per evaluated step. */
+  eval: "eval.csv",
+  report: "report.html",
+  /** Under `samples`: the fixed-latent grids across training as one animation. */
+  progressGif: "progress.gif",
+} as const;
 /** Name of the JSON file in a checkpoint folder with the step, RNG state and optimiser state files. */
 export const STATE_JSON = "state.json";
 /** Sub-folder of a checkpoint holding the generator (TF.js Layers format). */

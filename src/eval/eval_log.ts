@@ -4,11 +4,9 @@
  * Columns: `step,count,inception_score,fid,confidence,digit_0,…,digit_9` (digit shares in [0, 1]).
  */
 import { join } from "node:path";
+import { RUN_FILES } from "../checkpoint/mod.ts";
 import { writeTextFileAtomic } from "../fsio/mod.ts";
 import type { QualityFigures } from "./evaluate.ts";
-
-/** File name of the evaluation log in a run folder. */
-export const EVAL_CSV = "eval.csv";
 
 /** The header line of `eval.csv`. */
 export const EVAL_CSV_HEADER = [
@@ -36,7 +34,7 @@ const stepOf = (line: string) => Number(line.split(",")[0]);
 
 async function readRows(runDir: string): Promise<string[]> {
   try {
-    const lines = (await Deno.readTextFile(join(runDir, EVAL_CSV))).split("\n");
+    const lines = (await Deno.readTextFile(join(runDir, RUN_FILES.eval))).split("\n");
     // A line without its newline was cut short (only files written before atomic writes can hold one).
     lines.pop();
     return lines.slice(1).filter((l) => /^\d+,/.test(l));
@@ -48,7 +46,7 @@ async function readRows(runDir: string): Promise<string[]> {
 
 function writeRows(runDir: string, rows: string[]): void {
   const sorted = [...rows].sort((a, b) => stepOf(a) - stepOf(b));
-  writeTextFileAtomic(join(runDir, EVAL_CSV), [EVAL_CSV_HEADER, ...sorted].join("\n") + "\n");
+  writeTextFileAtomic(join(runDir, RUN_FILES.eval), [EVAL_CSV_HEADER, ...sorted].join("\n") + "\n");
 }
 
 /** The steps that `runDir/eval.csv` already holds (empty when there is no file). */

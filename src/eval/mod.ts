@@ -33,7 +33,6 @@ export { type FiguresRow, formatFiguresTable } from "./table.ts";
 export { DEFAULT_CLASSIFIER, Evaluator } from "./evaluator.ts";
 export {
   appendEvalRow,
-  EVAL_CSV,
   EVAL_CSV_HEADER,
   evalCsvLine,
   evaluatedSteps,

@@ -1,7 +1,6 @@
 /** Reads what a training run folder holds, for the report. */
 import { basename, join } from "node:path";
-import { listCheckpoints } from "../checkpoint/mod.ts";
-import { EVAL_CSV } from "../eval/mod.ts";
+import { listCheckpoints, RUN_FILES } from "../checkpoint/mod.ts";
 import { type NumericTable, parseNumericCsv } from "./csv.ts";
 
 /** One saved sample grid of the fixed latents. */
@@ -70,8 +69,8 @@ export async function readRun(dir: string): Promise<RunData> {
     if (e instanceof RunFolderError) throw e;
     throw new RunFolderError(dir, "no such folder (expected a run folder such as runs/NAME)");
   }
-  const configText = await readText(join(dir, "config.json"));
-  const historyText = await readText(join(dir, "history.csv"));
+  const configText = await readText(join(dir, RUN_FILES.config));
+  const historyText = await readText(join(dir, RUN_FILES.history));
   if (configText === null && historyText === null) {
     throw new RunFolderError(
       dir,
@@ -84,14 +83,14 @@ export async function readRun(dir: string): Promise<RunData> {
   } catch {
     config = null;
   }
-  const log = await readText(join(dir, "log.txt"));
+  const log = await readText(join(dir, RUN_FILES.log));
   return {
     dir,
     name: basename(dir),
     config,
     history: parseNumericCsv(historyText ?? ""),
-    evals: parseNumericCsv((await readText(join(dir, EVAL_CSV))) ?? ""),
-    samples: await sampleFiles(join(dir, "samples")),
+    evals: parseNumericCsv((await readText(join(dir, RUN_FILES.eval))) ?? ""),
+    samples: await sampleFiles(join(dir, RUN_FILES.samples)),
     checkpointSteps: (await listCheckpoints(dir)).map((c) => c.step),
     logTail: log === null ? [] : log.trimEnd().split("\n").slice(-15),
     backend: [...(log ?? "").matchAll(/^\s*backend:\s*(\w+)/gim)].pop()?.[1] ?? null,

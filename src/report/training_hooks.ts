@@ -3,6 +3,7 @@
  * `history.csv` columns, and `report.html` kept up to date as training runs.
  */
 import { join } from "node:path";
+import { RUN_FILES } from "../checkpoint/mod.ts";
 import { appendEvalRow, DEFAULT_CLASSIFIER, Evaluator, type QualityFigures } from "../eval/mod.ts";
 import type { TrainHooks } from "../train/mod.ts";
 import { writeReport } from "./write_report.ts";
@@ -76,8 +77,8 @@ export async function trainingReportHooks(
       await report(summary.runDir);
       await evaluator?.close();
       print(
-        `Report: ${join(summary.runDir, "report.html")} (progress GIF: ` +
-          `${join(summary.runDir, "samples", "progress.gif")})`,
+        `Report: ${join(summary.runDir, RUN_FILES.report)} (progress GIF: ` +
+          `${join(summary.runDir, RUN_FILES.samples, RUN_FILES.progressGif)})`,
       );
     },
   };

@@ -1,5 +1,6 @@
 /** Writes a run folder's `report.html` and `samples/progress.gif`. */
 import { join } from "node:path";
+import { RUN_FILES } from "../checkpoint/mod.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "../fsio/mod.ts";
 import { renderReport } from "./html.ts";
 import { progressGif } from "./progress_gif.ts";
@@ -22,12 +23,12 @@ export interface ReportFiles {
 export async function writeReport(runDir: string): Promise<ReportFiles> {
   const data = await readRun(runDir);
   const gif = await progressGif(data.samples);
-  const gifPath = gif ? join(runDir, "samples", "progress.gif") : null;
+  const gifPath = gif ? join(runDir, RUN_FILES.samples, RUN_FILES.progressGif) : null;
   if (gif && gifPath) writeFileAtomic(gifPath, gif);
   const samples = await Promise.all(
     data.samples.map(async (s) => ({ step: s.step, png: await Deno.readFile(s.path) })),
   );
-  const html = join(runDir, "report.html");
+  const html = join(runDir, RUN_FILES.report);
   writeTextFileAtomic(html, renderReport(data, { gif, samples }));
   return { html, gif: gifPath };
 }

@@ -1,7 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { type BackendChoice, initBackend, startKernels, stopKernels } from "../compute/mod.ts";
-import type { CheckpointInfo } from "../checkpoint/mod.ts";
+import { type CheckpointInfo, RUN_FILES } from "../checkpoint/mod.ts";
 import { type ImageDataset, loadTrainSet } from "../data/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
 import { latentsForSeed, Rng } from "../random/mod.ts";
@@ -14,7 +14,6 @@ import {
   loadCheckpoint,
   readLatents,
   restoreOptimizers,
-  RUN_FILES,
   writeCheckpoint,
   writeRunConfig,
   writeSampleGrid,

@@ -39,7 +39,6 @@ export {
   type LatentsFile,
   loadCheckpoint,
   readLatents,
-  RUN_FILES,
   writeCheckpoint,
   writeSampleGrid,
 } from "./run_folder.ts";

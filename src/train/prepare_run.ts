@@ -11,7 +11,8 @@ import { latentsForSeed } from "../random/mod.ts";
 import { SAMPLE_COUNT } from "./config.ts";
 import { historyText, readHistoryRows } from "./history.ts";
 import type { RunPlan } from "./resolve_config.ts";
-import { readLatents, RUN_FILES, writeLatents } from "./run_folder.ts";
+import { RUN_FILES } from "../checkpoint/mod.ts";
+import { readLatents, writeLatents } from "./run_folder.ts";
 
 const TMP_CHECKPOINT = /^\.tmp-step-\d+$/;
 const SAMPLE_PNG = /^step-(\d+)\.png$/;

@@ -7,7 +7,8 @@ import {
 } from "../checkpoint/mod.ts";
 import { UsageError } from "../cli/mod.ts";
 import { DEFAULT_CONFIG, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
-import { checkCheckpoint, RUN_FILES } from "./run_folder.ts";
+import { RUN_FILES } from "../checkpoint/mod.ts";
+import { checkCheckpoint } from "./run_folder.ts";
 
 /** A checkpoint that failed {@link checkCheckpoint}, with the one-line problem. */
 export interface BrokenCheckpoint {

@@ -9,6 +9,7 @@ import {
   loadLayersModel,
   ModelFileError,
   readModelArtifacts,
+  RUN_FILES,
   saveLayersModel,
   STATE_JSON,
 } from "../checkpoint/mod.ts";
@@ -30,15 +31,6 @@ import {
   saveOptimizerState,
 } from "./optimizer_state.ts";
 import type { Trainer } from "./step.ts";
-
-/** File names inside a run folder. */
-export const RUN_FILES = {
-  config: "config.json",
-  history: "history.csv",
-  log: "log.txt",
-  latents: "latents.json",
-  samples: "samples",
-} as const;
 
 /** Contents of a checkpoint's `state.json`. */
 export interface CheckpointState {
