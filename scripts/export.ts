@@ -7,8 +7,8 @@
 import process from "node:process";
 import { dirname, resolve } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
-import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
-import { BackendError, initBackend, isBackendName } from "../src/compute/mod.ts";
+import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
+import { BACKEND_NAMES, BackendError, type BackendName, initBackend } from "../src/compute/mod.ts";
 import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
 import {
   type BatchComparison,
@@ -36,34 +36,97 @@ import { SERVE_DEFAULTS } from "../src/serve/mod.ts";
 import { writeTritonRepository } from "../src/triton/mod.ts";
 import { writeFileAtomic } from "../src/fsio/mod.ts";
 
+/** The largest batch the TF.js comparison runs (a generator batch of 4096 is 13 MB of images). */
+const MAX_VERIFY_BATCH = 4096;
+
+const OPTIONS = {
+  checkpoint: {
+    kind: "string",
+    arg: "PATH",
+    help: "required: a run folder (its newest checkpoint), a checkpoint folder\n" +
+      "(runs/X/checkpoints/step-N) or a model folder (model.json + weights.bin)",
+  },
+  model: {
+    kind: "string",
+    arg: "KIND",
+    choices: ["generator", "discriminator"],
+    default: "generator",
+    help: "which network to export",
+  },
+  out: {
+    kind: "string",
+    arg: "FILE",
+    defaultHelp: "KIND.onnx",
+    help: "where to write the .onnx file",
+  },
+  opset: {
+    kind: "integer",
+    min: MIN_OPSET,
+    max: MAX_OPSET,
+    default: DEFAULT_OPSET,
+    help: `ONNX operator set, ${MIN_OPSET}–${MAX_OPSET}`,
+  },
+  layout: {
+    kind: "string",
+    arg: "L",
+    choices: ["nchw", "nhwc"],
+    default: "nchw",
+    help: "image layout of inputs/outputs",
+  },
+  fp16: {
+    kind: "flag",
+    help: "store weights and compute in float16 (inputs/outputs stay float32)",
+  },
+  "fp16-io": { kind: "flag", help: "with --fp16: make inputs and outputs float16 too" },
+  "no-fold-bn": {
+    kind: "flag",
+    help: "keep BatchNormalization nodes instead of folding them into convolutions",
+  },
+  "no-verify": {
+    kind: "flag",
+    help: "skip the comparison of the file with TF.js through onnxruntime-node",
+  },
+  "batch-sizes": {
+    kind: "string",
+    arg: "LIST",
+    default: "1,7,64",
+    help: `batch sizes compared with TF.js (each 1 to ${MAX_VERIFY_BATCH})`,
+  },
+  backend: {
+    kind: "string",
+    arg: "NAME",
+    choices: BACKEND_NAMES,
+    default: "auto",
+    help: "TF.js backend for the comparison",
+  },
+  triton: {
+    kind: "string",
+    arg: "DIR",
+    help: "write a Triton model repository instead of --out: DIR/NAME/1/model.onnx and\n" +
+      `DIR/NAME/config.pbtxt (max_batch_size ${SERVE_DEFAULTS.maxRequestRows}, dynamic batching up to ` +
+      `${SERVE_DEFAULTS.maxDelayMs} ms, like deno task serve)`,
+  },
+  onnx: {
+    kind: "string",
+    arg: "FILE",
+    help: "with --triton: package this exported generator instead of a --checkpoint",
+  },
+  name: {
+    kind: "string",
+    arg: "NAME",
+    default: SERVE_DEFAULTS.name,
+    help: "with --triton: the model's name in the repository",
+  },
+} as const satisfies OptionTable;
+
 const HELP = `Export a DCGAN network from a checkpoint to ONNX.
 
 Usage: deno task export --checkpoint PATH [options]
        deno task export --triton DIR (--checkpoint PATH | --onnx FILE) [--name NAME]
 
-  --checkpoint PATH   required: a run folder (its newest checkpoint), a checkpoint folder
-                      (runs/X/checkpoints/step-N) or a model folder (model.json + weights.bin)
-  --model KIND        generator | discriminator (default generator)
-  --out FILE          where to write the .onnx file (default KIND.onnx)
-  --opset N           ONNX operator set, ${MIN_OPSET}–${MAX_OPSET} (default ${DEFAULT_OPSET})
-  --layout L          image layout of inputs/outputs: nchw | nhwc (default nchw)
-  --fp16              store weights and compute in float16 (inputs/outputs stay float32)
-  --fp16-io           with --fp16: make inputs and outputs float16 too
-  --no-fold-bn        keep BatchNormalization nodes instead of folding them into convolutions
-  --verify            compare the file with TF.js using onnxruntime-node (the default)
-  --no-verify         skip that comparison
-  --batch-sizes LIST  batch sizes compared with TF.js (default 1,7,64)
-  --backend NAME      TF.js backend for the comparison: auto | wasm | cpu | tensorflow (default auto)
-  --triton DIR        write a Triton model repository instead of --out: DIR/NAME/1/model.onnx and
-                      DIR/NAME/config.pbtxt (max_batch_size ${SERVE_DEFAULTS.maxRequestRows}, dynamic batching up to ${SERVE_DEFAULTS.maxDelayMs} ms, like deno task serve)
-  --onnx FILE         with --triton: package this exported generator instead of a --checkpoint
-  --name NAME         with --triton: the model's name in the repository (default ${SERVE_DEFAULTS.name})
-  -h, --help          show this help
+${optionsHelp(OPTIONS)}
 
 Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16), 2 bad input.`;
-
-/** The largest batch the TF.js comparison runs (a generator batch of 4096 is 13 MB of images). */
-const MAX_VERIFY_BATCH = 4096;
 
 interface ExportArgs {
   checkpoint: string;
@@ -78,32 +141,11 @@ interface ExportArgs {
   foldBatchNorm: boolean;
   verify: boolean;
   batchSizes: number[];
-  backend: string;
+  backend: BackendName;
 }
 
 function parse(argv: string[]): ExportArgs | null {
-  const { values } = parseCommandLine({
-    args: argv,
-    strict: true,
-    options: {
-      checkpoint: { type: "string" },
-      model: { type: "string", default: "generator" },
-      out: { type: "string" },
-      opset: { type: "string", default: String(DEFAULT_OPSET) },
-      layout: { type: "string", default: "nchw" },
-      fp16: { type: "boolean", default: false },
-      "fp16-io": { type: "boolean", default: false },
-      "no-fold-bn": { type: "boolean", default: false },
-      verify: { type: "boolean", default: true },
-      "no-verify": { type: "boolean", default: false },
-      "batch-sizes": { type: "string", default: "1,7,64" },
-      backend: { type: "string", default: "auto" },
-      triton: { type: "string" },
-      onnx: { type: "string" },
-      name: { type: "string", default: SERVE_DEFAULTS.name },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, argv);
   if (values.help) return null;
   if (values.onnx !== undefined && values.triton === undefined) {
     throw new UsageError("--onnx needs --triton DIR (it packages an exported generator)");
@@ -119,20 +161,6 @@ function parse(argv: string[]): ExportArgs | null {
       "--triton packages a generator; leave out --model or use --model generator",
     );
   }
-  const kind = values.model;
-  if (kind !== "generator" && kind !== "discriminator") {
-    throw new UsageError(`--model ${kind}: use generator or discriminator`);
-  }
-  const opset = Number(values.opset);
-  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
-    throw new UsageError(
-      `--opset ${values.opset}: use an integer from ${MIN_OPSET} to ${MAX_OPSET}`,
-    );
-  }
-  const layout = values.layout;
-  if (layout !== "nchw" && layout !== "nhwc") {
-    throw new UsageError(`--layout ${layout}: use nchw or nhwc`);
-  }
   if (values["fp16-io"] && !values.fp16) throw new UsageError("--fp16-io needs --fp16");
   const batchSizes = values["batch-sizes"].split(",").map(Number);
   if (batchSizes.some((b) => !Number.isInteger(b) || b < 1 || b > MAX_VERIFY_BATCH)) {
@@ -142,9 +170,7 @@ function parse(argv: string[]): ExportArgs | null {
       }: use integers from 1 to ${MAX_VERIFY_BATCH}, e.g. 1,7,64`,
     );
   }
-  if (!isBackendName(values.backend)) {
-    throw new UsageError(`--backend ${values.backend}: use auto, wasm, cpu or tensorflow`);
-  }
+  const kind = values.model as ModelKind;
   return {
     checkpoint: values.checkpoint ?? "",
     triton: values.triton === undefined
@@ -152,14 +178,14 @@ function parse(argv: string[]): ExportArgs | null {
       : { dir: values.triton, name: values.name, onnx: values.onnx ?? null },
     kind,
     out: values.out ?? `${kind}.onnx`,
-    opset,
-    layout,
+    opset: values.opset,
+    layout: values.layout as ImageLayout,
     fp16: values.fp16,
     fp16Io: values["fp16-io"],
     foldBatchNorm: !values["no-fold-bn"],
     verify: !values["no-verify"],
     batchSizes,
-    backend: values.backend,
+    backend: values.backend as BackendName,
   };
 }
 
@@ -243,7 +269,7 @@ function checkFiniteWeights(model: tf.LayersModel, modelDir: string): void {
 async function run(args: ExportArgs): Promise<number> {
   if (args.triton?.onnx) return await packageOnnx(args.triton, args.triton.onnx);
   if (!args.triton) await checkOutputPath(args.out);
-  const backend = await initBackend(args.backend as Parameters<typeof initBackend>[0]);
+  const backend = await initBackend(args.backend);
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   const source = await resolveModelSource(args.checkpoint, args.kind);
