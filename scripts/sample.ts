@@ -6,7 +6,14 @@
  */
 import { join } from "node:path";
 import { FileWriteError, makeFolder, writeFileAtomic } from "../src/fsio/mod.ts";
-import { parseCommandLine, ProgressBar, runCli, UsageError } from "../src/cli/mod.ts";
+import {
+  optionsHelp,
+  type OptionTable,
+  parseOptions,
+  ProgressBar,
+  runCli,
+  UsageError,
+} from "../src/cli/mod.ts";
 import {
   createGenerator,
   DEFAULT_DIGIT_THRESHOLD,
@@ -23,33 +30,136 @@ import {
   PROVIDER_NAMES,
 } from "../src/infer/mod.ts";
 
+/** The walk GIF's magnification unless --scale is given: 28 × 28 frames are too small to watch. */
+const GIF_SCALE = 4;
+const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+const OPTIONS = {
+  model: {
+    kind: "string",
+    arg: "FILE",
+    default: "models/generator.onnx",
+    help: "the .onnx generator",
+  },
+  count: {
+    kind: "integer",
+    short: "n",
+    max: MAX_SAMPLES,
+    default: 64,
+    help: `number of samples, 1–${MAX_SAMPLES}`,
+  },
+  seed: {
+    kind: "integer",
+    arg: "S",
+    min: 0,
+    max: MAX_SEED,
+    default: 0,
+    help: "seed of the latents (same seed, same digits everywhere)",
+  },
+  provider: {
+    kind: "string",
+    arg: "NAME",
+    default: "auto",
+    help: PROVIDER_NAMES.join(" | "),
+  },
+  out: {
+    kind: "string",
+    arg: "PATH",
+    defaultHelp: "samples.png, samples.npy, samples/",
+    help: "output file (png, npy) or folder (png-dir)",
+  },
+  format: {
+    kind: "string",
+    arg: "F",
+    choices: ["png", "png-dir", "npy"],
+    default: "png",
+    help: "png (one grid) | png-dir (one PNG per sample) | npy (float32 in [0, 1])",
+  },
+  cols: {
+    kind: "integer",
+    max: MAX_SAMPLES,
+    defaultHelp: "ceil(sqrt(n)); walk: steps",
+    help: "grid columns",
+  },
+  scale: {
+    kind: "integer",
+    max: 32,
+    defaultHelp: `1; walk GIF: ${GIF_SCALE}`,
+    help: "integer magnification of every image",
+  },
+  padding: { kind: "integer", min: 0, max: 64, default: 2, help: "pixels between grid tiles" },
+  digit: {
+    kind: "integer",
+    arg: "D",
+    min: 0,
+    max: 9,
+    help: "only samples the classifier reads as digit D (0–9): the seed's latents are kept\n" +
+      "in order when its probability is ≥ --threshold; fails if too few are found",
+  },
+  threshold: {
+    kind: "number",
+    arg: "P",
+    check: (p) => p > 0 && p <= 1 ? null : "a probability above 0 and at most 1",
+    default: DEFAULT_DIGIT_THRESHOLD,
+    help: "classifier probability a sample needs to count as the digit",
+  },
+  classifier: {
+    kind: "string",
+    arg: "FILE",
+    defaultHelp: "models/classifier.onnx",
+    help: "the digit classifier .onnx",
+  },
+  "walk-seeds": {
+    kind: "string",
+    arg: "A,B",
+    help: "walk from the first latent of seed A to that of seed B instead of sampling\n" +
+      "(with --digit: from seed A's first D to seed B's first D)",
+  },
+  "walk-digits": {
+    kind: "string",
+    arg: "D,E",
+    help: "walk from the first latent of --seed that is digit D to its first that is E",
+  },
+  // Renamed: its seeds read like digits. Kept only to name the new flags.
+  interpolate: { kind: "string", hidden: true, help: "renamed: --walk-seeds or --walk-digits" },
+  steps: {
+    kind: "integer",
+    min: 2,
+    max: MAX_SAMPLES,
+    default: 10,
+    help: "images along the walk, both ends included",
+  },
+  mode: {
+    kind: "string",
+    arg: "M",
+    choices: ["slerp", "lerp"],
+    default: "slerp",
+    help: "slerp (spherical) | lerp (linear)",
+  },
+  gif: {
+    kind: "flag",
+    help:
+      "with a walk: also write an animated GIF next to --out; --out X.gif writes the\nGIF alone",
+  },
+  threads: {
+    kind: "integer",
+    max: 1024,
+    defaultHelp: "logical CPU count",
+    help: "onnxruntime-node cpu: intra-op threads",
+  },
+  "max-batch": {
+    kind: "integer",
+    max: MAX_SAMPLES,
+    defaultHelp: "provider's default",
+    help: "split larger batches",
+  },
+} as const satisfies OptionTable;
+
 const HELP = `Sample digits from an ONNX generator.
 
 Usage: deno task sample [options]
 
-  --model FILE         the .onnx generator                          [models/generator.onnx]
-  -n, --count N        number of samples, 1–${MAX_SAMPLES}                                [64]
-  --seed S             seed of the latents (same seed, same digits everywhere)          [0]
-  --provider NAME      ${PROVIDER_NAMES.join(" | ")}                  [auto]
-  --out PATH           output file (png, npy) or folder (png-dir)      [samples.png, samples.npy, samples/]
-  --format F           png (one grid) | png-dir (one PNG per sample) | npy (float32 in [0, 1])   [png]
-  --cols N             grid columns                                       [ceil(sqrt(n)); walk: steps]
-  --scale N            integer magnification of every image                        [1; walk GIF: 4]
-  --padding N          pixels between grid tiles                                                 [2]
-  --digit D            only samples the classifier reads as digit D (0–9): the seed's latents are kept
-                       in order when its probability is ≥ --threshold; fails if too few are found
-  --threshold P        classifier probability a sample needs to count as the digit             [${DEFAULT_DIGIT_THRESHOLD}]
-  --classifier FILE    the digit classifier .onnx                              [models/classifier.onnx]
-  --walk-seeds A,B     walk from the first latent of seed A to that of seed B instead of sampling
-                       (with --digit: from seed A's first D to seed B's first D)
-  --walk-digits D,E    walk from the first latent of --seed that is digit D to its first that is E
-  --steps N            images along the walk, both ends included                                [10]
-  --mode M             slerp (spherical) | lerp (linear)                                     [slerp]
-  --gif                with a walk: also write an animated GIF next to --out; --out X.gif writes the
-                       GIF alone
-  --threads N          onnxruntime-node cpu: intra-op threads              [logical CPU count]
-  --max-batch N        split larger batches                              [provider's default]
-  -h, --help           show this help
+${optionsHelp(OPTIONS)}
 
 Exit status: 0 ok, 2 bad input (arguments, model file, unavailable provider), 1 anything else.
 WebGPU on Linux without a GPU: run with LD_LIBRARY_PATH=/usr/lib/chromium
@@ -87,80 +197,27 @@ interface SampleArgs {
   maxBatch?: number;
 }
 
-function integer(
-  name: string,
-  text: string | undefined,
-  min: number,
-  max: number,
-): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
-  }
-  return n;
-}
-
-/** The walk GIF's magnification unless --scale is given: 28 × 28 frames are too small to watch. */
-const GIF_SCALE = 4;
-
 /** Two integers from 0 to `max` written as A,B. */
 function pair(name: string, text: string, max: number): [number, number] {
   const parts = text.split(",");
   if (parts.length !== 2) {
     throw new UsageError(`--${name} takes two ${name.slice(5)} as A,B, got "${text}"`);
   }
-  return [integer(name, parts[0], 0, max)!, integer(name, parts[1], 0, max)!];
-}
-
-function probability(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const p = Number(text);
-  if (text.trim() === "" || !(p > 0 && p <= 1)) {
-    throw new UsageError(`--${name} must be a probability above 0 and at most 1, got "${text}"`);
-  }
-  return p;
+  const one = (part: string) => {
+    const n = Number(part);
+    if (!/^\d+$/.test(part.trim()) || !Number.isSafeInteger(n) || n > max) {
+      throw new UsageError(`--${name} must be an integer from 0 to ${max}, got "${part}"`);
+    }
+    return n;
+  };
+  return [one(parts[0]), one(parts[1])];
 }
 
 function parse(argv: string[]): SampleArgs | null {
-  const { values } = parseCommandLine({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      model: { type: "string", default: "models/generator.onnx" },
-      count: { type: "string", short: "n", default: "64" },
-      seed: { type: "string", default: "0" },
-      provider: { type: "string", default: "auto" },
-      out: { type: "string" },
-      format: { type: "string", default: "png" },
-      cols: { type: "string" },
-      scale: { type: "string" },
-      padding: { type: "string", default: "2" },
-      digit: { type: "string" },
-      threshold: { type: "string" },
-      classifier: { type: "string" },
-      "walk-seeds": { type: "string" },
-      "walk-digits": { type: "string" },
-      // Renamed: its seeds read like digits. Kept only to name the new flags.
-      interpolate: { type: "string" },
-      steps: { type: "string", default: "10" },
-      mode: { type: "string", default: "slerp" },
-      gif: { type: "boolean", default: false },
-      threads: { type: "string" },
-      "max-batch": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, argv);
   if (values.help) return null;
-  const format = values.format;
-  if (format !== "png" && format !== "png-dir" && format !== "npy") {
-    throw new UsageError(`--format must be png, png-dir or npy, got "${format}"`);
-  }
-  const mode = values.mode;
-  if (mode !== "slerp" && mode !== "lerp") {
-    throw new UsageError(`--mode must be slerp or lerp, got "${mode}"`);
-  }
+  const format = values.format as Format;
+  const mode = values.mode as InterpolationMode;
   if (!(PROVIDER_NAMES as readonly string[]).includes(values.provider)) {
     throw new UsageError(
       `unknown provider "${values.provider}"; use one of: ${PROVIDER_NAMES.join(", ")}`,
@@ -171,14 +228,14 @@ function parse(argv: string[]): SampleArgs | null {
       "--interpolate was renamed: use --walk-seeds A,B (two seeds) or --walk-digits D,E (two digits)",
     );
   }
-  const seed = integer("seed", values.seed, 0, Number.MAX_SAFE_INTEGER)!;
-  const digit = integer("digit", values.digit, 0, 9) ?? null;
+  const seed = values.seed;
+  const digit = values.digit ?? null;
   let walk: Walk | null = null;
   if (values["walk-seeds"] !== undefined && values["walk-digits"] !== undefined) {
     throw new UsageError("give --walk-seeds or --walk-digits, not both");
   }
   if (values["walk-seeds"] !== undefined) {
-    walk = { seeds: pair("walk-seeds", values["walk-seeds"], Number.MAX_SAFE_INTEGER), digit };
+    walk = { seeds: pair("walk-seeds", values["walk-seeds"], MAX_SEED), digit };
   } else if (values["walk-digits"] !== undefined) {
     if (digit !== null) {
       throw new UsageError(
@@ -199,24 +256,24 @@ function parse(argv: string[]): SampleArgs | null {
   }
   return {
     model: values.model,
-    count: integer("count", values.count, 1, MAX_SAMPLES)!,
+    count: values.count,
     seed,
     provider: values.provider,
     out,
     format,
-    cols: integer("cols", values.cols, 1, MAX_SAMPLES),
-    scale: integer("scale", values.scale, 1, 32),
-    padding: integer("padding", values.padding, 0, 64)!,
+    cols: values.cols,
+    scale: values.scale,
+    padding: values.padding,
     digit,
-    threshold: probability("threshold", values.threshold) ?? DEFAULT_DIGIT_THRESHOLD,
+    threshold: values.threshold,
     classifier: values.classifier,
     walk,
-    steps: integer("steps", values.steps, 2, MAX_SAMPLES)!,
+    steps: values.steps,
     mode,
     gif: values.gif || gifOnly,
     gifOnly,
-    threads: integer("threads", values.threads, 1, 1024),
-    maxBatch: integer("max-batch", values["max-batch"], 1, MAX_SAMPLES),
+    threads: values.threads,
+    maxBatch: values["max-batch"],
   };
 }
 

@@ -201,8 +201,8 @@ Deno.test("parseOptions: defaults, integers, choices and flags from one table", 
       () => parseOptions(TABLE, args),
       (e: Error) => e instanceof UsageError && e.message === message,
     );
-  bad(["--count", "0"], '--count must be a positive integer, got "0"');
-  bad(["--count", "1001"], '--count must be at most 1000, got "1001"');
+  bad(["--count", "0"], '--count must be an integer from 1 to 1000, got "0"');
+  bad(["--count", "1001"], '--count must be an integer from 1 to 1000, got "1001"');
   bad(["--seed=-1"], '--seed must be a non-negative integer, got "-1"');
   bad(["--provider", "tpu"], '--provider must be one of auto, cpu, got "tpu"');
   bad(["--bogus"], "Unknown option '--bogus' (see --help)");

@@ -135,8 +135,14 @@ Deno.test("export CLI: bad input is one error line, exit 2, and no .onnx left be
       [["--checkpoint", gen, "--model", "discriminator"], /try --model generator/],
       [["--checkpoint", step, "--out", join(out, "x.onnx")], /folder .* does not exist/],
       [["--checkpoint", step, "--out", outDir], /is a folder/],
-      [["--checkpoint", step, "--opset", "12"], /--opset must be an integer ≥ 13, got "12"/],
-      [["--checkpoint", step, "--opset", "18"], /--opset must be at most 17, got "18"/],
+      [
+        ["--checkpoint", step, "--opset", "12"],
+        /--opset must be an integer from 13 to 17, got "12"/,
+      ],
+      [
+        ["--checkpoint", step, "--opset", "18"],
+        /--opset must be an integer from 13 to 17, got "18"/,
+      ],
       [["--checkpoint", step, "--layout", "chw"], /--layout must be one of nchw, nhwc, got "chw"/],
       [["--checkpoint", step, "--verify"], /Unknown option .--verify./],
       [["--checkpoint", step, "--fp16-io"], /--fp16-io needs --fp16/],

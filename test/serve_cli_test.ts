@@ -36,7 +36,7 @@ Deno.test("deno task serve: bad arguments print one line and exit 2", async () =
     const [args, message] of [
       [["--max-batch", "0"], /--max-batch must be a positive integer, got "0"/],
       [["--max-delay-ms", "soon"], /--max-delay-ms must be a number from 0 to 60000/],
-      [["--port", "70000"], /--port must be at most 65535/],
+      [["--port", "70000"], /--port must be an integer from 0 to 65535, got "70000"/],
       [["--provider", "wasm"], /--provider must be one of auto, cpu, cuda, webgpu, got "wasm"/],
       [["--name", "a/b"], /--name a\/b: use letters/],
       [["--model", "no/such.onnx", "--port", "0"], /cannot read the model file no\/such\.onnx/],

@@ -27,6 +27,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** integer, number: a further condition; returns null when `value` is fine, else what it must be. */
   check?: (value: number) => string | null;
+  /** Parsed but left out of `--help` (a renamed option kept only to name its replacement). */
+  hidden?: boolean;
 }
 
 /** A command's options by long name (without `--`). */
@@ -77,9 +79,11 @@ export function parseOptions<const T extends OptionTable>(
 }
 
 function checkedInteger(name: string, text: string, spec: OptionSpec): number {
-  const n = integerOption(name, text, spec.min ?? 1);
-  if (spec.max !== undefined && n > spec.max) {
-    throw new UsageError(`--${name} must be at most ${spec.max}, got "${text}"`);
+  const min = spec.min ?? 1;
+  if (spec.max === undefined) return passesCheck(name, text, integerOption(name, text, min), spec);
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > spec.max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${spec.max}, got "${text}"`);
   }
   return passesCheck(name, text, n, spec);
 }
@@ -129,7 +133,8 @@ function flagsOf(name: string, spec: OptionSpec): string {
 
 /** The `--help` rows of `table` (and `-h, --help`), aligned, each default in brackets. */
 export function optionsHelp(table: OptionTable, layout: HelpLayout = {}): string {
-  const entries = Object.entries(layout.help === false ? table : { ...table, help: HELP_OPTION });
+  const entries = Object.entries(layout.help === false ? table : { ...table, help: HELP_OPTION })
+    .filter(([, spec]) => !spec.hidden);
   const rows = entries.map(([name, spec]) => {
     const shown = spec.defaultHelp ?? spec.default;
     const choices = spec.choices && !spec.help.includes(spec.choices[0])
