@@ -3,28 +3,25 @@
  * `samples/progress.gif`.
  * @module
  */
-import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
 import { FileWriteError } from "../src/fsio/mod.ts";
 import { RunFolderError, writeReport } from "../src/report/mod.ts";
+
+const OPTIONS = {} as const satisfies OptionTable;
 
 const HELP = `Regenerate the training report of a run folder.
 
 Usage: deno task report RUN_DIR
 
-  RUN_DIR      a folder written by \`deno task train\` (runs/NAME)
-  -h, --help   show this help
+  RUN_DIR     a folder written by \`deno task train\` (runs/NAME)
+${optionsHelp(OPTIONS)}
 
 Writes RUN_DIR/report.html (self-contained: open it from disk in any browser) and
 RUN_DIR/samples/progress.gif (the fixed-latent sample grids across training).
 Exit status: 0 ok, 2 bad input.`;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseCommandLine({
-    args: Deno.args,
-    strict: true,
-    allowPositionals: true,
-    options: { help: { type: "boolean", short: "h", default: false } },
-  });
+  const { values, positionals } = parseOptions(OPTIONS, Deno.args, true);
   if (values.help) {
     console.log(HELP);
     return 0;

@@ -3,7 +3,7 @@
  * `deno task web:build` only builds (the folder is then a static site to publish as it is).
  * @module
  */
-import { parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
 import { FileWriteError, NotOwnedFolderError } from "../src/fsio/mod.ts";
 import { relative, resolve } from "node:path";
 import {
@@ -16,42 +16,37 @@ import {
   SiteBuildError,
 } from "../web-demo/tools/mod.ts";
 
+const OPTIONS = {
+  "build-only": { kind: "flag", help: 'build the site and exit (what "deno task web:build" runs)' },
+  "no-build": { kind: "flag", help: "serve the existing build without rebuilding" },
+  port: {
+    kind: "integer",
+    min: 0,
+    max: 65535,
+    default: 8000,
+    help: "port to serve on, on 127.0.0.1 (0 picks a free port)",
+  },
+  model: {
+    kind: "string",
+    arg: "FILE",
+    defaultHelp: "models/generator.onnx",
+    help: "the ONNX generator to ship, for example one exported from a training run",
+  },
+  out: { kind: "string", arg: "DIR", defaultHelp: "web-demo/dist/", help: "output folder" },
+  "no-minify": { kind: "flag", help: "keep the bundle readable" },
+} as const satisfies OptionTable;
+
 const HELP = `Build the browser demo (and serve it).
 
 Usage:
   deno task web [--port 8000] [--model models/generator.onnx] [--no-build]
   deno task web:build [--model models/generator.onnx] [--out web-demo/dist]
 
-Options:
-  --build-only     Build web-demo/dist/ and exit (what "deno task web:build" runs).
-  --no-build       Serve the existing build without rebuilding.
-  --port N         Port to serve on, on 127.0.0.1 (default 8000; 0 picks a free port).
-  --model FILE     The ONNX generator to ship (default models/generator.onnx), for example one
-                   exported from a training run.
-  --out DIR        Output folder (default web-demo/dist/).
-  --no-minify      Keep the bundle readable.
-  -h, --help       Show this help.
+${optionsHelp(OPTIONS)}
 
 The site is self-contained: app.js (page + onnxruntime-web), ort/*.wasm, models/generator.onnx.
 Open http://127.0.0.1:8000/?seed=7 for the grid of "deno task sample --seed 7";
 add &backend=wasm or &backend=webgpu to force a backend.`;
-
-function parseCli() {
-  return parseCommandLine({
-    args: Deno.args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      "build-only": { type: "boolean", default: false },
-      "no-build": { type: "boolean", default: false },
-      "no-minify": { type: "boolean", default: false },
-      port: { type: "string", default: "8000" },
-      model: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  }).values;
-}
 
 function printReport(report: BuildReport): void {
   const dir = relative(Deno.cwd(), report.outDir) || ".";
@@ -72,7 +67,7 @@ function printReport(report: BuildReport): void {
 }
 
 async function main(): Promise<void> {
-  const args = parseCli();
+  const args = parseOptions(OPTIONS, Deno.args).values;
   if (args.help) {
     console.log(HELP);
     return;
@@ -80,10 +75,7 @@ async function main(): Promise<void> {
   if (args["build-only"] && args["no-build"]) {
     throw new UsageError("--build-only and --no-build contradict");
   }
-  const port = Number(args.port);
-  if (!/^\d+$/.test(args.port) || port > 65535) {
-    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${args.port}"`);
-  }
+  const port = args.port;
   const outDir = args.out ? resolve(args.out) : DEFAULT_DIST_DIR;
   const modelPath = args.model ? resolve(args.model) : DEFAULT_MODEL_PATH;
 
