@@ -5,7 +5,13 @@
  * and the median turn is shown.
  * @module
  */
-import { integerOption, parseCommandLine, runCli, UsageError } from "../src/cli/mod.ts";
+import {
+  integerOption,
+  optionsHelp,
+  type OptionTable,
+  parseOptions,
+  runCli,
+} from "../src/cli/mod.ts";
 import {
   type ChildServer,
   type LoadResult,
@@ -16,52 +22,55 @@ import {
   spawnServer,
 } from "../src/serve/mod.ts";
 
+const CONCURRENCY = [1, 8, 64];
+const OPTIONS = {
+  model: {
+    kind: "string",
+    arg: "FILE",
+    default: SERVE_DEFAULTS.model,
+    help: "the .onnx generator",
+  },
+  provider: {
+    kind: "string",
+    arg: "NAME",
+    choices: SERVE_PROVIDERS,
+    default: "cpu",
+    help: "where the servers run the model",
+  },
+  seconds: { kind: "integer", arg: "S", default: 2, help: "at most this long per turn of a cell" },
+  requests: { kind: "integer", default: 2000, help: "at most this many requests per turn" },
+  rows: { kind: "integer", default: 1, help: "latent rows per request" },
+  repeats: {
+    kind: "integer",
+    default: 5,
+    help: "turns per cell (both modes take turns; the median is shown)",
+  },
+  clients: {
+    kind: "string",
+    arg: "LIST",
+    default: CONCURRENCY.join(","),
+    help: "concurrency levels",
+  },
+} as const satisfies OptionTable;
+
 const HELP = `Load-test deno task serve on loopback: batching on and off, concurrency 1, 8 and 64.
 
 Usage: deno task bench:serve [options]
 
-  --model FILE      the .onnx generator                              [${SERVE_DEFAULTS.model}]
-  --provider NAME   ${SERVE_PROVIDERS.join(" | ")}                          [cpu]
-  --seconds S       at most this long per turn of a cell                         [2]
-  --requests N      at most this many requests per turn                         [2000]
-  --rows N          latent rows per request                                        [1]
-  --repeats N       turns per cell (both modes take turns; the median is shown)    [5]
-  --clients LIST    concurrency levels                                       [1,8,64]
-  -h, --help        show this help`;
+${optionsHelp(OPTIONS)}`;
 
-const CONCURRENCY = [1, 8, 64];
 const MODES = [
   { label: "on (--max-batch 64)", maxBatch: SERVE_DEFAULTS.maxBatch },
   { label: "off (--max-batch 1)", maxBatch: 1 },
 ];
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      model: { type: "string", default: SERVE_DEFAULTS.model },
-      provider: { type: "string", default: "cpu" },
-      seconds: { type: "string", default: "2" },
-      requests: { type: "string", default: "2000" },
-      rows: { type: "string", default: "1" },
-      repeats: { type: "string", default: "5" },
-      clients: { type: "string", default: CONCURRENCY.join(",") },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values } = parseOptions(OPTIONS, argv);
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  if (!(SERVE_PROVIDERS as readonly string[]).includes(values.provider)) {
-    throw new UsageError(`--provider ${values.provider}: use one of ${SERVE_PROVIDERS.join(", ")}`);
-  }
-  const seconds = integerOption("seconds", values.seconds, 1);
-  const maxRequests = integerOption("requests", values.requests, 1);
-  const rows = integerOption("rows", values.rows, 1);
-  const reps = integerOption("repeats", values.repeats, 1);
+  const { seconds, requests: maxRequests, rows, repeats: reps } = values;
   const clients = values.clients.split(",").map((c) => integerOption("clients", c, 1));
   const script = new URL("./serve.ts", import.meta.url);
   const servers: ChildServer[] = [];
