@@ -13,15 +13,12 @@ import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src
 import {
   type BatchComparison,
   compareWithTfjs,
-  convertLayersModel,
-  dcganDocString,
-  dcganMetadata,
   decodeModel,
   DEFAULT_OPSET,
   encodeModel,
+  exportDcgan,
   formatGraphSummary,
   type ImageLayout,
-  IO_NAMES,
   kindMismatch,
   MAX_OPSET,
   MIN_OPSET,
@@ -278,26 +275,15 @@ async function run(args: ExportArgs): Promise<number> {
   if (mismatch) throw new UsageError(`${source.modelDir}: ${mismatch}`);
   checkFiniteWeights(model, source.modelDir);
   const loaded = performance.now();
-  const precision = args.fp16 ? "float16" : "float32";
-  const facts = {
+  const proto = exportDcgan(model, {
     kind: args.kind,
-    model,
     layout: args.layout,
-    precision,
+    precision: args.fp16 ? "float16" : "float32",
+    float16Io: args.fp16Io,
+    opset: args.opset,
+    foldBatchNorm: args.foldBatchNorm,
     step: source.step,
     source: portableSourcePath(source.modelDir, Deno.cwd()),
-  } as const;
-  const proto = convertLayersModel(model, {
-    opset: args.opset,
-    layout: args.layout,
-    foldBatchNorm: args.foldBatchNorm,
-    precision,
-    float16Io: args.fp16Io,
-    inputNames: [IO_NAMES[args.kind].input],
-    outputNames: [IO_NAMES[args.kind].output],
-    graphName: args.kind,
-    docString: dcganDocString(facts),
-    metadata: dcganMetadata(facts),
   });
   const bytes = encodeModel(proto);
   if (args.triton) {

@@ -1,8 +1,8 @@
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { MODEL_JSON, resolveCheckpoint, STATE_JSON } from "../checkpoint/mod.ts";
-import type { ImageLayout } from "./convert.ts";
-import type { FloatPrecision } from "../onnx_proto/mod.ts";
+import { convertLayersModel, type ImageLayout } from "./convert.ts";
+import type { FloatPrecision, ModelProto } from "../onnx_proto/mod.ts";
 
 /** Which network of a DCGAN checkpoint to export. */
 export type ModelKind = "generator" | "discriminator";
@@ -134,4 +134,38 @@ export function dcganDocString(m: DcganMetadataInput): string {
       `images in [-1, 1], ${m.layout.toUpperCase()}; pixel = (value + 1) · 127.5.`
     : `MNIST DCGAN discriminator (${steps} training steps). Input "${io.input}": 28×28 grey images in ` +
       `[-1, 1], ${m.layout.toUpperCase()}. Output "${io.output}": probability the image is real.`;
+}
+
+/** How {@link exportDcgan} converts one network of a checkpoint. */
+export interface DcganExportOptions {
+  kind: ModelKind;
+  layout: ImageLayout;
+  precision: FloatPrecision;
+  /** With float16: make the inputs and outputs float16 too. */
+  float16Io: boolean;
+  opset: number;
+  foldBatchNorm: boolean;
+  /** The training step of the checkpoint, when known, and its folder as recorded in the file. */
+  step: number | null;
+  source: string;
+}
+
+/**
+ * The ONNX model of one DCGAN network as `deno task export` writes it: the project's I/O names, graph name,
+ * doc string and metadata (step, source, layout, value range) around the general converter.
+ */
+export function exportDcgan(model: tf.LayersModel, options: DcganExportOptions): ModelProto {
+  const facts = { ...options, model };
+  return convertLayersModel(model, {
+    opset: options.opset,
+    layout: options.layout,
+    foldBatchNorm: options.foldBatchNorm,
+    precision: options.precision,
+    float16Io: options.float16Io,
+    inputNames: [IO_NAMES[options.kind].input],
+    outputNames: [IO_NAMES[options.kind].output],
+    graphName: options.kind,
+    docString: dcganDocString(facts),
+    metadata: dcganMetadata(facts),
+  });
 }

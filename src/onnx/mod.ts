@@ -15,9 +15,10 @@ export {
   PRODUCER_NAME,
 } from "./convert.ts";
 export {
-  dcganDocString,
+  type DcganExportOptions,
   dcganMetadata,
   type DcganMetadataInput,
+  exportDcgan,
   IO_NAMES,
   kindMismatch,
   type ModelKind,
