@@ -131,17 +131,13 @@ export async function historyRows(runDir: string): Promise<string[]> {
   return lines.map((cells) => cells.filter((_, i) => i !== seconds).join(","));
 }
 
-/**
- * Files a crash may leave that a completed resume must have removed or never left. A resume with
- * nothing to do changes nothing, so after one the lock of the killed process may remain (stale: the
- * next trainer takes it over); pass `staleLockAllowed` then.
- */
-export async function leftovers(runDir: string, staleLockAllowed = false): Promise<string[]> {
+/** Files a crash may leave that a resume that trained must have removed or never left. */
+export async function leftovers(runDir: string): Promise<string[]> {
   const found: string[] = [];
   const walk = async (dir: string) => {
     for await (const e of Deno.readDir(dir)) {
       const path = join(dir, e.name);
-      const lock = e.name === ".lock" && !(staleLockAllowed && dir === runDir);
+      const lock = e.name === ".lock";
       if (e.name.endsWith(".tmp") || e.name.startsWith(".tmp-step-") || lock) {
         found.push(path);
       } else if (e.isDirectory) await walk(path);

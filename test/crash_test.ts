@@ -90,8 +90,11 @@ async function crashSuite(base: string): Promise<void> {
     counts.resumes++;
     assertEquals(resumed.code, 0, `${what}: resume failed\n${resumed.stdout}\n${resumed.stderr}`);
     assertEquals(await historyRows(runDir), expected, `${what}: history differs`);
-    const idle = resumed.stdout.includes("Nothing to do");
-    assertEquals(await leftovers(runDir, idle), [], `${what}: left temporary files`);
+    // A resume with nothing to do changes nothing: a killed process's stale lock or temporary file stays
+    // until the next training session removes it.
+    if (!resumed.stdout.includes("Nothing to do")) {
+      assertEquals(await leftovers(runDir), [], `${what}: left temporary files`);
+    }
     counts.resumesMatched++;
     if (FULL) console.log(`${what}: resumed, history matched`);
   };
