@@ -5,48 +5,51 @@
  */
 import { join } from "node:path";
 import { RUN_FILES } from "../checkpoint/mod.ts";
+import { csvLine, csvText, parseCsv } from "../csv/mod.ts";
 import { writeTextFileAtomic } from "../fsio/mod.ts";
 import type { QualityFigures } from "./evaluate.ts";
 
-/** The header line of `eval.csv`. */
-export const EVAL_CSV_HEADER = [
+/** The columns of `eval.csv`. */
+const EVAL_COLUMNS = [
   "step",
   "count",
   "inception_score",
   "fid",
   "confidence",
   ...Array.from({ length: 10 }, (_, k) => `digit_${k}`),
-].join(",");
+];
 
-/** One `eval.csv` line (no newline) for the figures measured after `step`. */
-export function evalCsvLine(step: number, f: QualityFigures): string {
+/** The header line of `eval.csv`. */
+export const EVAL_CSV_HEADER: string = csvLine(EVAL_COLUMNS);
+
+/** The cells of one `eval.csv` row for the figures measured after `step`. */
+function evalRow(step: number, f: QualityFigures): string[] {
   return [
-    step,
-    f.count,
+    String(step),
+    String(f.count),
     f.inceptionScore.toFixed(4),
     f.fid.toFixed(4),
     f.confidence.toFixed(4),
     ...f.histogram.map((share) => share.toFixed(4)),
-  ].join(",");
+  ];
 }
 
-const stepOf = (line: string) => Number(line.split(",")[0]);
+const stepOf = (row: string[]) => Number(row[0]);
 
-async function readRows(runDir: string): Promise<string[]> {
+async function readRows(runDir: string): Promise<string[][]> {
   try {
-    const lines = (await Deno.readTextFile(join(runDir, RUN_FILES.eval))).split("\n");
+    const text = await Deno.readTextFile(join(runDir, RUN_FILES.eval));
     // A line without its newline was cut short (only files written before atomic writes can hold one).
-    lines.pop();
-    return lines.slice(1).filter((l) => /^\d+,/.test(l));
+    return parseCsv(text, { completeLinesOnly: true }).rows.filter((r) => /^\d+$/.test(r[0]));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
   }
 }
 
-function writeRows(runDir: string, rows: string[]): void {
+function writeRows(runDir: string, rows: string[][]): void {
   const sorted = [...rows].sort((a, b) => stepOf(a) - stepOf(b));
-  writeTextFileAtomic(join(runDir, RUN_FILES.eval), [EVAL_CSV_HEADER, ...sorted].join("\n") + "\n");
+  writeTextFileAtomic(join(runDir, RUN_FILES.eval), csvText(EVAL_COLUMNS, sorted));
 }
 
 /** The steps that `runDir/eval.csv` already holds (empty when there is no file). */
@@ -64,11 +67,11 @@ export async function appendEvalRow(
   f: QualityFigures,
 ): Promise<void> {
   const kept = (await readRows(runDir)).filter((l) => stepOf(l) < step);
-  writeRows(runDir, [...kept, evalCsvLine(step, f)]);
+  writeRows(runDir, [...kept, evalRow(step, f)]);
 }
 
 /** Adds or replaces the line of `step`, keeping every other line (evaluating checkpoints afterwards). */
 export async function mergeEvalRow(runDir: string, step: number, f: QualityFigures): Promise<void> {
   const kept = (await readRows(runDir)).filter((l) => stepOf(l) !== step);
-  writeRows(runDir, [...kept, evalCsvLine(step, f)]);
+  writeRows(runDir, [...kept, evalRow(step, f)]);
 }

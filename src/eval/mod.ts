@@ -31,10 +31,4 @@ export {
 export { generateImages, GeneratorFileError, generatorOnnxBytes } from "./generator_samples.ts";
 export { type FiguresRow, formatFiguresTable } from "./table.ts";
 export { DEFAULT_CLASSIFIER, Evaluator } from "./evaluator.ts";
-export {
-  appendEvalRow,
-  EVAL_CSV_HEADER,
-  evalCsvLine,
-  evaluatedSteps,
-  mergeEvalRow,
-} from "./eval_log.ts";
+export { appendEvalRow, EVAL_CSV_HEADER, evaluatedSteps, mergeEvalRow } from "./eval_log.ts";

@@ -1,4 +1,5 @@
-/** A small numeric CSV reader for the run folder's `history.csv` and `eval.csv`. */
+/** The run folder's `history.csv` and `eval.csv` as numeric columns, for the report. */
+import { parseCsv } from "../csv/mod.ts";
 
 /** A numeric table: the header names and one number array per column. */
 export interface NumericTable {
@@ -13,16 +14,13 @@ export interface NumericTable {
  * unparseable cell becomes NaN, so a line being written while the file is read does no harm.
  */
 export function parseNumericCsv(text: string): NumericTable {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
-  if (lines.length === 0) return { header: [], columns: new Map(), rows: 0 };
-  const header = lines[0].split(",").map((h) => h.trim());
+  const { header, rows } = parseCsv(text);
   const columns = new Map(header.map((h) => [h, [] as number[]]));
-  for (const line of lines.slice(1)) {
-    const cells = line.split(",");
+  for (const cells of rows) {
     header.forEach((h, i) => {
       const cell = cells[i]?.trim();
       columns.get(h)!.push(cell ? Number(cell) : NaN);
     });
   }
-  return { header, columns, rows: lines.length - 1 };
+  return { header, columns, rows: rows.length };
 }

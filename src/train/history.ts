@@ -1,3 +1,4 @@
+import { csvLine, csvText, parseCsv } from "../csv/mod.ts";
 import { FileWriteError, systemReason, writeTextFileAtomic } from "../fsio/mod.ts";
 
 /** The columns every `history.csv` starts with; later stages may append their own. */
@@ -34,23 +35,18 @@ export async function readHistoryRows(path: string): Promise<HistoryRows> {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const lines = text.split("\n");
-  lines.pop(); // The part after the last newline: empty, or a row whose write was cut short.
-  const [header, ...rest] = lines;
-  const columns = header ? header.split(",") : [];
-  const rows = rest.map((line) => line.split(","))
-    .filter((cells) => cells.length === columns.length && /^\d+$/.test(cells[0]))
+  const { header: columns, rows: all } = parseCsv(text, { completeLinesOnly: true });
+  const rows = all.filter((cells) => cells.length === columns.length && /^\d+$/.test(cells[0]))
     .map((cells) => ({ step: Number(cells[columns.indexOf("step")]), cells }));
   return { columns, rows };
 }
 
 /** The text of a `history.csv` holding `rows` under `columns` (cells re-laid out by column name). */
 export function historyText(from: HistoryRows, columns: readonly string[]): string {
-  const lines = [columns.join(",")];
-  for (const { cells } of from.rows) {
-    lines.push(columns.map((c) => cells[from.columns.indexOf(c)] ?? "").join(","));
-  }
-  return lines.join("\n") + "\n";
+  const rows = from.rows.map(({ cells }) =>
+    columns.map((c) => cells[from.columns.indexOf(c)] ?? "")
+  );
+  return csvText(columns, rows);
 }
 
 /** An open `history.csv` that appends one row per step and writes it through to the file at once. */
@@ -105,7 +101,7 @@ export class HistoryWriter {
       seconds: record.seconds.toFixed(3),
       ...record.extra,
     };
-    const line = this.#columns.map((c) => base[c] ?? "").join(",") + "\n";
+    const line = csvLine(this.#columns.map((c) => base[c] ?? "")) + "\n";
     const bytes = this.#encoder.encode(line);
     try {
       let written = 0;
@@ -123,10 +119,8 @@ export class HistoryWriter {
 
 /** Reads a `history.csv` into records (base columns; extra columns under `extra`). */
 export async function readHistory(path: string): Promise<HistoryRecord[]> {
-  const [header, ...rows] = (await Deno.readTextFile(path)).split("\n").filter((l) => l.length > 0);
-  const columns = header.split(",");
-  return rows.map((row) => {
-    const cells = row.split(",");
+  const { header: columns, rows } = parseCsv(await Deno.readTextFile(path));
+  return rows.map((cells) => {
     const get = (name: string) => Number(cells[columns.indexOf(name)]);
     const extra: Record<string, string> = {};
     columns.forEach((c, i) => {
