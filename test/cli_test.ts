@@ -112,6 +112,13 @@ Deno.test("integerOption: the value, or a UsageError that names the option and w
     ["2.5", 1, '--n must be a positive integer, got "2.5"'],
     ["1e400", 1, '--n must be a positive integer, got "1e400"'],
   ];
+  assertEquals(integerOption("port", "65535", 0, 65535), 65535);
+  throws(
+    () => integerOption("port", "65536", 0, 65535),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message === '--port must be an integer from 0 to 65535, got "65536"',
+  );
   for (const [text, min, message] of cases) {
     throws(
       () => integerOption("n", text, min),

@@ -79,13 +79,7 @@ export function parseOptions<const T extends OptionTable>(
 }
 
 function checkedInteger(name: string, text: string, spec: OptionSpec): number {
-  const min = spec.min ?? 1;
-  if (spec.max === undefined) return passesCheck(name, text, integerOption(name, text, min), spec);
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > spec.max) {
-    throw new UsageError(`--${name} must be an integer from ${min} to ${spec.max}, got "${text}"`);
-  }
-  return passesCheck(name, text, n, spec);
+  return passesCheck(name, text, integerOption(name, text, spec.min ?? 1, spec.max), spec);
 }
 
 function passesCheck(name: string, text: string, value: number, spec: OptionSpec): number {

@@ -24,14 +24,16 @@ export function parseCommandLine<T extends ParseArgsConfig>(
 }
 
 /**
- * The integer value of option `--name` (given as `text`), at least `min`.
+ * The integer value of option `--name` (given as `text`), at least `min` (and at most `max` when given).
  * @throws {UsageError} `--name must be a positive integer, got "x"` (`a non-negative integer` for
- * `min` 0, `an integer ≥ min` otherwise).
+ * `min` 0, `an integer ≥ min` otherwise; `an integer from min to max` with a maximum).
  */
-export function integerOption(name: string, text: string, min: number): number {
+export function integerOption(name: string, text: string, min: number, max?: number): number {
   const n = Number(text);
-  if (text.trim() === "" || !Number.isSafeInteger(n) || n < min) {
-    const want = min === 0
+  if (text.trim() === "" || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const want = max !== undefined
+      ? `an integer from ${min} to ${max}`
+      : min === 0
       ? "a non-negative integer"
       : min === 1
       ? "a positive integer"
