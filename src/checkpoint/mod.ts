@@ -8,7 +8,6 @@ export {
   ModelFileError,
   readModelArtifacts,
   saveLayersModel,
-  WEIGHTS_BIN,
 } from "./layers_io.ts";
 export {
   checkpointDirName,

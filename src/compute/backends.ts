@@ -33,11 +33,6 @@ export class BackendError extends Error {
   }
 }
 
-/** Returns true when `name` is a backend name accepted by {@link initBackend}. */
-export function isBackendName(name: string): name is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(name);
-}
-
 /** One TF.js backend the project can use. */
 interface Backend {
   name: Exclude<BackendName, "auto">;

@@ -19,11 +19,6 @@ export const KERNEL_NAMES = ["auto", "onnxruntime", "wasm"] as const;
 /** A kernel choice accepted by {@link startKernels}. */
 export type KernelName = typeof KERNEL_NAMES[number];
 
-/** Returns true when `name` is a kernel choice accepted by {@link startKernels}. */
-export function isKernelName(name: string): name is KernelName {
-  return (KERNEL_NAMES as readonly string[]).includes(name);
-}
-
 /** Options of {@link startKernels}. */
 export interface KernelOptions {
   /** `onnxruntime`, `wasm`, or `auto` (the first available in priority order). Default `auto`. */

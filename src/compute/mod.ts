@@ -16,10 +16,8 @@ export {
   BackendError,
   type BackendName,
   initBackend,
-  isBackendName,
 } from "./backends.ts";
 export {
-  isKernelName,
   KERNEL_NAMES,
   type KernelName,
   type KernelOptions,

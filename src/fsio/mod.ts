@@ -17,10 +17,4 @@ export {
   writeNewFile,
   writeTextFileAtomic,
 } from "./atomic.ts";
-export {
-  checkReplaceable,
-  NotOwnedFolderError,
-  OWNED_STAMP,
-  replaceFolder,
-  stampFolder,
-} from "./owned_folder.ts";
+export { NotOwnedFolderError, OWNED_STAMP, replaceFolder, stampFolder } from "./owned_folder.ts";

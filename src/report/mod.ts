@@ -7,10 +7,10 @@
 export { type ReportFiles, writeReport } from "./write_report.ts";
 export { evaluateRun, type RunEvaluation, type RunEvaluationOptions } from "./evaluate_run.ts";
 export { readRun, type RunData, RunFolderError, type SampleFile } from "./run_data.ts";
-export { renderReport, type ReportImages } from "./html.ts";
+export { type ReportImages } from "./html.ts";
 export { elapsedSeconds, type RunFigures, runFigures } from "./figures.ts";
 export { type NumericTable, parseNumericCsv } from "./csv.ts";
-export { downsample, type Point, smoothEma, weightForSpan } from "./series.ts";
+export { downsample, type Point, smoothEma } from "./series.ts";
 export {
   type ChartOptions,
   type ChartSeries,
@@ -18,11 +18,9 @@ export {
   niceTicks,
   type ReferenceLine,
 } from "./svg_chart.ts";
-export { decodeGrey, progressGif, withProgressBar } from "./progress_gif.ts";
+export { decodeGrey, progressGif } from "./progress_gif.ts";
 export { CAPTION_CHARS, withCaption } from "./caption.ts";
-export { encodeBase64 } from "./base64.ts";
 export {
-  EVAL_HISTORY_COLUMNS,
   formatEvalLine,
   trainingReportHooks,
   type TrainingReportOptions,

@@ -12,15 +12,7 @@ export {
   type Trainer,
 } from "./step.ts";
 export { type BatchOptions, drawStepBatch } from "./batch.ts";
-export {
-  checkpointDue,
-  DEFAULT_CONFIG,
-  RESUMABLE_OPTIONS,
-  SAMPLE_COLUMNS,
-  SAMPLE_COUNT,
-  sampleDue,
-  type TrainConfig,
-} from "./config.ts";
+export { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
 export { parseTrainArgs, TRAIN_HELP, type TrainArgs } from "./cli_args.ts";
 export { type BrokenCheckpoint, planRun, type RunPlan } from "./resolve_config.ts";
 export { type PrepareOptions, prepareRun } from "./prepare_run.ts";
@@ -32,14 +24,6 @@ export {
   TrainingDivergedError,
   type TrainSummary,
 } from "./loop.ts";
-export { HISTORY_COLUMNS, type HistoryRecord, readHistory } from "./history.ts";
-export {
-  checkCheckpoint,
-  type CheckpointState,
-  type LatentsFile,
-  loadCheckpoint,
-  readLatents,
-  writeCheckpoint,
-  writeSampleGrid,
-} from "./run_folder.ts";
+export { type HistoryRecord, readHistory } from "./history.ts";
+export { type CheckpointState, type LatentsFile } from "./run_folder.ts";
 export { formatLogLine } from "./run_log.ts";
