@@ -5,18 +5,9 @@ import { saveLayersModel } from "../src/checkpoint/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../src/model/mod.ts";
 import { decodeModel } from "../src/onnx/mod.ts";
 import { useWasm } from "./onnx_fixtures.ts";
+import { runScript } from "./run_script.ts";
 
-const SCRIPT = new URL("../scripts/export.ts", import.meta.url).pathname;
-
-async function exportCli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+const exportCli = (...args: string[]) => runScript("export.ts", ...args);
 
 /** stderr without TF.js's banner about tfjs-node. */
 function errorLines(stderr: string): string[] {

@@ -5,6 +5,7 @@
 import { deepStrictEqual as assertEquals, match, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { mountTmpfs } from "./mounts.ts";
+import { lossColumns } from "./run_script.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const tiny = ["--backend", "wasm", "--threads", "1", "--batch-size", "2", "--log-every", "1"];
@@ -24,12 +25,6 @@ async function run(args: string[]) {
   const out = await command(args).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
-
-/** Loss columns of history.csv (wall time differs between runs). */
-async function losses(runDir: string): Promise<string[]> {
-  const text = await Deno.readTextFile(join(runDir, "history.csv"));
-  return text.trim().split("\n").map((l) => l.split(",").slice(0, 4).join(","));
 }
 
 /** Every file under `dir` with its bytes, to show that nothing changed. */
@@ -70,7 +65,7 @@ const referenceRun = await run([
   "--out",
   reference,
 ]);
-const expected = referenceRun.code === 0 ? await losses(reference) : [];
+const expected = referenceRun.code === 0 ? await lossColumns(reference) : [];
 
 async function copyOfReference(name: string): Promise<string> {
   const dir = join(base, name);
@@ -95,12 +90,12 @@ Deno.test("resume from an older checkpoint moves the newer ones and their rows a
   const [abandoned] = (await entries(runDir)).filter((n) => n.startsWith("abandoned-1-"));
   ok(abandoned, `no abandoned folder in ${await entries(runDir)}`);
   assertEquals(await entries(join(runDir, abandoned, "checkpoints")), ["step-00002", "step-00003"]);
-  assertEquals((await losses(join(runDir, abandoned))).slice(1), expected.slice(2, 4));
+  assertEquals((await lossColumns(join(runDir, abandoned))).slice(1), expected.slice(2, 4));
   assertEquals(await entries(join(runDir, "checkpoints")), ["step-00001", "step-00002"]);
   // A later resume of the run continues from the new step 2 without a gap.
   const on = await run(["--resume", runDir, "--steps", "3", ...every]);
   assertEquals(on.code, 0, on.stderr);
-  assertEquals(await losses(runDir), expected);
+  assertEquals(await lossColumns(runDir), expected);
 });
 
 Deno.test("a broken newest checkpoint is reported in one line, set aside, and resume goes on", async () => {
@@ -138,7 +133,7 @@ Deno.test("a broken newest checkpoint is reported in one line, set aside, and re
     match(line!, problem);
     match(r.stdout, /latents\.json: cannot read the sample latents .*; rewriting it/);
     match(r.stdout, /Resuming .*step-00002 at step 2/);
-    assertEquals(await losses(runDir), expected, file);
+    assertEquals(await lossColumns(runDir), expected, file);
   }
 });
 
@@ -149,7 +144,7 @@ Deno.test("a history.csv emptied before a resume is reported, not resumed silent
   const r = await run(["--resume", runDir, "--steps", "4", ...every]);
   assertEquals(r.code, 0, r.stderr);
   match(r.stdout, /history\.csv: holds 0 complete row\(s\) before step 3, not 3; rows lost/);
-  assertEquals((await losses(runDir)).map((l) => l.split(",")[0]), ["step", "3"]);
+  assertEquals((await lossColumns(runDir)).map((l) => l.split(",")[0]), ["step", "3"]);
 });
 
 Deno.test("a second trainer of a run gets one line and exit 2; the lock goes with SIGTERM", async () => {
@@ -180,7 +175,7 @@ Deno.test("a second trainer of a run gets one line and exit 2; the lock goes wit
   const out = await child.output();
   assertEquals(out.code, 130);
   ok(!(await entries(runDir)).includes(".lock"), "the lock outlived its trainer");
-  const steps = (await losses(runDir)).slice(1).map((r) => Number(r.split(",")[0]));
+  const steps = (await lossColumns(runDir)).slice(1).map((r) => Number(r.split(",")[0]));
   assertEquals(steps, steps.map((_, i) => i), "history rows duplicated or missing");
 });
 
@@ -243,7 +238,7 @@ Deno.test("disk full: train says so in one line and leaves no temporary checkpoi
     assertEquals(r.code, 2, r.stderr);
     match(oneLine(r.stderr), /^train: .*: cannot write \(No space left on device\)$/);
     assertEquals(await entries(join(runDir, "checkpoints")).catch(() => []), []);
-    assertEquals((await losses(runDir)).length, 2);
+    assertEquals((await lossColumns(runDir)).length, 2);
     ok(!(await entries(runDir)).some((n) => n.endsWith(".tmp") || n === ".lock"));
     notDeepStrictEqual(await Deno.readTextFile(join(runDir, "config.json")), "");
   } finally {

@@ -1,16 +1,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { runScript } from "./run_script.ts";
 
-const SCRIPT = new URL("../scripts/serve.ts", import.meta.url).pathname;
-
-async function serve(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+const serve = (...args: string[]) => runScript("serve.ts", ...args);
 
 Deno.test("deno task serve --help lists every option with its default", async () => {
   const r = await serve("--help");

@@ -4,6 +4,7 @@ import { decode } from "fast-png";
 import { initBackend } from "../src/compute/mod.ts";
 import { loadLayersModel } from "../src/checkpoint/mod.ts";
 import { latentsForSeed } from "../src/random/mod.ts";
+import { lossColumns } from "./run_script.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const script = join(root, "scripts/train.ts");
@@ -22,12 +23,6 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
   const out = await command(args).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
-
-/** The step and loss columns of a history file (seconds differ between runs). */
-async function losses(runDir: string): Promise<string[]> {
-  const text = await Deno.readTextFile(join(runDir, "history.csv"));
-  return text.trim().split("\n").map((l) => l.split(",").slice(0, 4).join(","));
 }
 
 const tiny = ["--backend", "wasm", "--batch-size", "2", "--log-every", "1"];
@@ -139,7 +134,7 @@ Deno.test("a short run writes its folder, resumes, and a same-seed run matches i
   assertEquals(resumed.code, 0, resumed.stderr);
   match(resumed.stdout, /Resuming .*step-00002 at step 2/);
   match(resumed.stdout, /^ {4}2 \[D loss: /m);
-  const after = await losses(runDir);
+  const after = await lossColumns(runDir);
   assertEquals(after.slice(0, 3), rows.slice(0, 3).map((r) => r.split(",").slice(0, 4).join(",")));
   assertEquals(after.map((r) => r.split(",")[0]).slice(1), ["0", "1", "2"]);
   ok(!after[3].startsWith("2,9,"));
@@ -149,7 +144,7 @@ Deno.test("a short run writes its folder, resumes, and a same-seed run matches i
   const again = join(base, "again");
   const straight = await run([...tiny, "--steps", "3", "--seed", "3", "--out", again]);
   assertEquals(straight.code, 0, straight.stderr);
-  assertEquals(await losses(again), after);
+  assertEquals(await lossColumns(again), after);
   await Deno.remove(base, { recursive: true });
 });
 
@@ -173,7 +168,7 @@ Deno.test("SIGTERM finishes the step, writes a checkpoint and exits 130", async 
   const out = await child.output();
   assertEquals(out.code, 130);
   match(new TextDecoder().decode(out.stdout), /Stopped by SIGTERM/);
-  const done = (await losses(runDir)).length - 1;
+  const done = (await lossColumns(runDir)).length - 1;
   const ckpt = join(runDir, "checkpoints", `step-${String(done).padStart(5, "0")}`);
   assertEquals(JSON.parse(await Deno.readTextFile(join(ckpt, "state.json"))).step, done);
   await Deno.remove(runDir, { recursive: true });
