@@ -21,6 +21,7 @@ import {
   type Generator,
   InferenceError,
   type SessionTuning,
+  SHIPPED_MODEL_PATHS,
 } from "../src/infer/mod.ts";
 import { median, peerRatioRefusal, peerUnavailable, runPeer } from "../src/bench/mod.ts";
 import { buildGenerator } from "../src/model/mod.ts";
@@ -32,7 +33,7 @@ const OPTIONS = {
   model: {
     kind: "string",
     arg: "FILE",
-    default: "models/generator.onnx",
+    default: SHIPPED_MODEL_PATHS.generator,
     help: "the .onnx generator",
   },
   providers: {

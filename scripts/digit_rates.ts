@@ -9,13 +9,14 @@ import {
   DEFAULT_DIGIT_THRESHOLD,
   DIGIT_COUNT,
   InferenceError,
+  SHIPPED_MODEL_PATHS,
 } from "../src/infer/mod.ts";
 
 const OPTIONS = {
   model: {
     kind: "string",
     arg: "FILE",
-    defaultHelp: "models/generator.onnx",
+    defaultHelp: SHIPPED_MODEL_PATHS.generator,
     help: "the generator",
   },
   count: { kind: "integer", short: "n", default: 10_000, help: "latents of the seed to classify" },

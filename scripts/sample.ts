@@ -28,6 +28,7 @@ import {
   latentsForSeed,
   MAX_SAMPLES,
   PROVIDER_NAMES,
+  SHIPPED_MODEL_PATHS,
 } from "../src/infer/mod.ts";
 
 /** The walk GIF's magnification unless --scale is given: 28 × 28 frames are too small to watch. */
@@ -38,7 +39,7 @@ const OPTIONS = {
   model: {
     kind: "string",
     arg: "FILE",
-    default: "models/generator.onnx",
+    default: SHIPPED_MODEL_PATHS.generator,
     help: "the .onnx generator",
   },
   count: {
@@ -106,7 +107,7 @@ const OPTIONS = {
   classifier: {
     kind: "string",
     arg: "FILE",
-    defaultHelp: "models/classifier.onnx",
+    defaultHelp: SHIPPED_MODEL_PATHS.classifier,
     help: "the digit classifier .onnx",
   },
   "walk-seeds": {

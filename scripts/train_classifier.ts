@@ -31,6 +31,7 @@ import {
 } from "../src/eval/mod.ts";
 import { convertLayersModel, encodeModel } from "../src/onnx/mod.ts";
 import { writeFileAtomic } from "../src/fsio/mod.ts";
+import { SHIPPED_MODEL_PATHS } from "../src/infer/mod.ts";
 
 const OPTIONS = {
   epochs: {
@@ -50,7 +51,7 @@ const OPTIONS = {
   out: {
     kind: "string",
     arg: "FILE",
-    default: "models/classifier.onnx",
+    default: SHIPPED_MODEL_PATHS.classifier,
     help: "where to write the ONNX classifier",
   },
   data: {

@@ -15,6 +15,7 @@ import {
   serveSite,
   SiteBuildError,
 } from "../web-demo/tools/mod.ts";
+import { SHIPPED_MODEL_PATHS } from "../src/infer/mod.ts";
 
 const OPTIONS = {
   "build-only": { kind: "flag", help: 'build the site and exit (what "deno task web:build" runs)' },
@@ -29,7 +30,7 @@ const OPTIONS = {
   model: {
     kind: "string",
     arg: "FILE",
-    defaultHelp: "models/generator.onnx",
+    defaultHelp: SHIPPED_MODEL_PATHS.generator,
     help: "the ONNX generator to ship, for example one exported from a training run",
   },
   out: { kind: "string", arg: "DIR", defaultHelp: "web-demo/dist/", help: "output folder" },

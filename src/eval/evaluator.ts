@@ -9,9 +9,10 @@ import {
   type Reference,
 } from "./evaluate.ts";
 import { generateImages, generatorOnnxBytes } from "./generator_samples.ts";
+import { SHIPPED_MODEL_PATHS } from "../infer/mod.ts";
 
 /** The default location of the project's classifier. */
-export const DEFAULT_CLASSIFIER = "models/classifier.onnx";
+export const DEFAULT_CLASSIFIER: string = SHIPPED_MODEL_PATHS.classifier;
 
 /** A loaded classifier with the MNIST test set's figures and feature statistics. */
 export class Evaluator {

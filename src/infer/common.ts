@@ -67,3 +67,4 @@ export {
   type SessionSignature,
   type SessionTuning,
 } from "./provider.ts";
+export { SHIPPED_MODEL_PATHS } from "./shipped_models.ts";

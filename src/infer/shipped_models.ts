@@ -4,7 +4,19 @@
  * @module
  */
 
+/** Where the shipped models lie, relative to the package root (the defaults of the CLIs, from the repo root). */
+export const SHIPPED_MODEL_PATHS = {
+  generator: "models/generator.onnx",
+  classifier: "models/classifier.onnx",
+} as const;
+
 /** The reference generator, `models/generator.onnx`. */
-export const SHIPPED_GENERATOR: URL = new URL("../../models/generator.onnx", import.meta.url);
+export const SHIPPED_GENERATOR: URL = new URL(
+  `../../${SHIPPED_MODEL_PATHS.generator}`,
+  import.meta.url,
+);
 /** The digit classifier, `models/classifier.onnx`. */
-export const SHIPPED_CLASSIFIER: URL = new URL("../../models/classifier.onnx", import.meta.url);
+export const SHIPPED_CLASSIFIER: URL = new URL(
+  `../../${SHIPPED_MODEL_PATHS.classifier}`,
+  import.meta.url,
+);

@@ -1,4 +1,5 @@
 /** The options of `deno task serve` and {@link startServer}, their defaults and limits. @module */
+import { SHIPPED_MODEL_PATHS } from "../infer/mod.ts";
 
 /** How a server is started. */
 export interface ServeOptions {
@@ -22,7 +23,7 @@ export interface ServeOptions {
 
 /** The defaults of every option. */
 export const SERVE_DEFAULTS: Readonly<ServeOptions> = {
-  model: "models/generator.onnx",
+  model: SHIPPED_MODEL_PATHS.generator,
   name: "generator",
   host: "127.0.0.1",
   port: 8000,

@@ -1,6 +1,6 @@
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ModelError, readModelInfo } from "../../src/infer/browser.ts";
+import { ModelError, readModelInfo, SHIPPED_MODEL_PATHS } from "../../src/infer/browser.ts";
 import { OWNED_STAMP, replaceFolder, stampFolder } from "../../src/fsio/mod.ts";
 
 /** The repository root (two folders above this file). */
@@ -13,9 +13,9 @@ export const WEB_DEMO_DIR: string = join(REPO_ROOT, "web-demo");
 /** Where `deno task web:build` writes the site by default. */
 export const DEFAULT_DIST_DIR: string = join(WEB_DEMO_DIR, "dist");
 /** The generator shipped with the repository. */
-export const DEFAULT_MODEL_PATH: string = join(REPO_ROOT, "models", "generator.onnx");
+export const DEFAULT_MODEL_PATH: string = join(REPO_ROOT, SHIPPED_MODEL_PATHS.generator);
 /** The digit classifier the page loads when a digit is chosen. */
-const CLASSIFIER_PATH = join(REPO_ROOT, "models", "classifier.onnx");
+const CLASSIFIER_PATH = join(REPO_ROOT, SHIPPED_MODEL_PATHS.classifier);
 
 /** Static files copied as they are from `web-demo/` into the site. */
 const STATIC_FILES = ["index.html", "styles.css", "icon.svg"];
