@@ -36,5 +36,5 @@ export {
   readMetric,
   runLoad,
   spawnServer,
-} from "./load_test.ts";
+} from "./load_generator.ts";
 export { type ServerHandle, serveUntilSignal, startServer } from "./server.ts";
