@@ -21,6 +21,7 @@ import {
   SERVE_PROVIDERS,
   spawnServer,
 } from "../src/serve/mod.ts";
+import { median } from "../src/bench/mod.ts";
 
 const CONCURRENCY = [1, 8, 64];
 const OPTIONS = {
@@ -119,9 +120,9 @@ async function main(argv: string[]): Promise<number> {
     const lines = [header, "-".repeat(header.length)];
     for (const [m, mode] of MODES.entries()) {
       for (const concurrency of clients) {
-        const { load: r, rowsPerRun } = median(cells.get(`${m}/${concurrency}`)!);
+        const { load: r, rowsPerRun } = medianCell(cells.get(`${m}/${concurrency}`)!);
         const failed = r.failures > 0 ? `  (${r.failures} failed)` : "";
-        const gain = m === 0 ? `${medianOf(gains.get(concurrency)!).toFixed(2)}×`.padStart(8) : "";
+        const gain = m === 0 ? `${median(gains.get(concurrency)!).toFixed(2)}×`.padStart(8) : "";
         const cellsText = [
           mode.label.padEnd(20),
           String(concurrency).padStart(8),
@@ -162,14 +163,8 @@ async function measure(
   return { load, rowsPerRun: rows / runs };
 }
 
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** The cell of median throughput. */
-function median(cells: Cell[]): Cell {
+function medianCell(cells: Cell[]): Cell {
   const sorted = [...cells].sort((a, b) => a.load.throughput - b.load.throughput);
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }

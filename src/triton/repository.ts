@@ -20,15 +20,6 @@ export interface TritonRepositoryFiles {
 
 const MODEL_NAME = /^[A-Za-z0-9_.-]+$/;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Packages the bytes of an ONNX generator as model `options.name`, version 1, of the Triton repository `dir`
  * (created when missing; its parent must exist). The dims in `config.pbtxt` are read from the file.
@@ -46,8 +37,11 @@ export async function writeTritonRepository(
     );
   }
   const config = formatPbtxt(tritonModelConfig(readModelInfo(modelBytes), options));
-  const createdDir = !(await exists(dir));
-  if (createdDir) await Deno.mkdir(dir);
+  // Created here (its parent must exist) unless it is there already; removed again if packaging fails.
+  const createdDir = await Deno.mkdir(dir).then(() => true, (e) => {
+    if (e instanceof Deno.errors.AlreadyExists) return false;
+    throw e;
+  });
   const modelFolder = join(dir, options.name);
   try {
     await replaceFolder(modelFolder, "deno task export --triton", async (tmp) => {
