@@ -16,6 +16,8 @@ import { BackendError, initBackend } from "../src/compute/mod.ts";
 import { join } from "node:path";
 import {
   CheckpointNotFoundError,
+  GENERATOR_WEIGHTS,
+  type GeneratorWeights,
   loadLayersModel,
   ModelFileError,
   RUN_FILES,
@@ -50,6 +52,13 @@ const OPTIONS = {
     arg: "PATH",
     help: "a run folder (newest checkpoint), checkpoint folder or generator model folder;\n" +
       "exported to ONNX in memory",
+  },
+  weights: {
+    kind: "string",
+    arg: "WHICH",
+    choices: GENERATOR_WEIGHTS,
+    defaultHelp: "ema when the checkpoint has one, else raw",
+    help: "with --checkpoint: the raw generator or its exponential moving average",
   },
   run: {
     kind: "string",
@@ -103,7 +112,14 @@ function parse(args: string[]) {
       "give exactly one of --model FILE.onnx, --checkpoint PATH or --run DIR (see --help)",
     );
   }
-  return { ...values, baselines: !values["no-baselines"] };
+  if (values.weights !== undefined && values.checkpoint === undefined) {
+    throw new UsageError("--weights chooses a generator of a --checkpoint");
+  }
+  return {
+    ...values,
+    weights: values.weights as GeneratorWeights | undefined,
+    baselines: !values["no-baselines"],
+  };
 }
 
 type Options = ReturnType<typeof parse>;
@@ -117,9 +133,10 @@ async function generatorBytes(opts: Options): Promise<{ bytes: Uint8Array; label
     }
   }
   await initBackend("cpu");
-  const source = await resolveModelSource(opts.checkpoint!, "generator");
+  const source = await resolveModelSource(opts.checkpoint!, "generator", opts.weights);
   const model = await loadLayersModel(source.modelDir);
-  const step = source.step === null ? "" : ` (step ${source.step})`;
+  const weights = source.weights ? `, ${source.weights}` : "";
+  const step = source.step === null ? "" : ` (step ${source.step}${weights})`;
   return { bytes: generatorOnnxBytes(model), label: `${opts.checkpoint}${step}` };
 }
 
@@ -160,7 +177,10 @@ async function printRunEvaluation(opts: Options, runDir: string): Promise<number
       `${opts.seed}` +
       (skipped ? ` (${skipped} already in ${RUN_FILES.eval}; --redo to redo)` : ""),
   );
-  const rows: FiguresRow[] = results.map((r) => ({ label: `step ${r.step}`, figures: r.figures }));
+  const rows: FiguresRow[] = results.flatMap((r) => [
+    { label: `step ${r.step}`, figures: r.figures.raw },
+    ...(r.figures.ema ? [{ label: `step ${r.step} EMA`, figures: r.figures.ema }] : []),
+  ]);
   console.log(formatFiguresTable([...rows, { label: "MNIST test (ref.)", figures: reference }]));
   console.log(`wrote ${join(runDir, RUN_FILES.eval)} and ${report.html}`);
   return 0;

@@ -9,7 +9,18 @@ import { dirname, resolve } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
 import { BACKEND_NAMES, BackendError, type BackendName, initBackend } from "../src/compute/mod.ts";
-import { CheckpointNotFoundError, loadLayersModel, ModelFileError } from "../src/checkpoint/mod.ts";
+import { join } from "node:path";
+import {
+  checkpointDirName,
+  CheckpointNotFoundError,
+  CHECKPOINTS_DIR,
+  GENERATOR_WEIGHTS,
+  type GeneratorWeights,
+  loadLayersModel,
+  ModelFileError,
+  RUN_FILES,
+} from "../src/checkpoint/mod.ts";
+import { bestEvaluation } from "../src/eval/mod.ts";
 import {
   type BatchComparison,
   compareWithTfjs,
@@ -49,6 +60,18 @@ const OPTIONS = {
     choices: ["generator", "discriminator"],
     default: "generator",
     help: "which network to export",
+  },
+  weights: {
+    kind: "string",
+    arg: "WHICH",
+    choices: GENERATOR_WEIGHTS,
+    defaultHelp: "ema when the checkpoint has one, else raw",
+    help: "generator: the raw weights or their exponential moving average (--ema)",
+  },
+  best: {
+    kind: "flag",
+    help: "with a run folder as --checkpoint: export the checkpoint and weights with the\n" +
+      "lowest MNIST-FID in its eval.csv (train with --eval-every N)",
   },
   out: {
     kind: "string",
@@ -130,6 +153,10 @@ interface ExportArgs {
   /** Triton packaging: the repository folder, the model name, and an exported file to package (or null). */
   triton: { dir: string; name: string; onnx: string | null } | null;
   kind: ModelKind;
+  /** The generator variant asked for (undefined: the checkpoint's default). */
+  weights?: GeneratorWeights;
+  /** Pick checkpoint and weights by the lowest MNIST-FID in the run's `eval.csv`. */
+  best: boolean;
   out: string;
   opset: number;
   layout: ImageLayout;
@@ -159,6 +186,14 @@ function parse(argv: string[]): ExportArgs | null {
     );
   }
   if (values["fp16-io"] && !values.fp16) throw new UsageError("--fp16-io needs --fp16");
+  if ((values.weights !== undefined || values.best) && values.model !== "generator") {
+    throw new UsageError(
+      "--weights and --best choose a generator; leave out --model discriminator",
+    );
+  }
+  if (values.best && values.weights !== undefined) {
+    throw new UsageError("--best picks the weights itself; leave out --weights");
+  }
   const batchSizes = values["batch-sizes"].split(",").map(Number);
   if (batchSizes.some((b) => !Number.isInteger(b) || b < 1 || b > MAX_VERIFY_BATCH)) {
     throw new UsageError(
@@ -174,6 +209,8 @@ function parse(argv: string[]): ExportArgs | null {
       ? null
       : { dir: values.triton, name: values.name, onnx: values.onnx ?? null },
     kind,
+    weights: values.weights as GeneratorWeights | undefined,
+    best: values.best,
     out: values.out ?? `${kind}.onnx`,
     opset: values.opset,
     layout: values.layout as ImageLayout,
@@ -263,13 +300,47 @@ function checkFiniteWeights(model: tf.LayersModel, modelDir: string): void {
   }
 }
 
+/**
+ * `--best`: the checkpoint folder and weights with the lowest MNIST-FID in the run's `eval.csv`, printed
+ * with their figures.
+ */
+async function pickBest(
+  runDir: string,
+): Promise<{ checkpoint: string; weights: GeneratorWeights }> {
+  const best = await bestEvaluation(runDir);
+  if (!best) {
+    throw new UsageError(
+      `--best: ${join(runDir, RUN_FILES.eval)} holds no evaluation (train with --eval-every N, ` +
+        `or run deno task eval --run ${runDir})`,
+    );
+  }
+  const checkpoint = join(runDir, CHECKPOINTS_DIR, checkpointDirName(best.step));
+  try {
+    await Deno.stat(checkpoint);
+  } catch {
+    throw new UsageError(
+      `--best: the best evaluation (step ${best.step}, ${best.weights}) has no checkpoint ${checkpoint}`,
+    );
+  }
+  console.log(
+    `best by MNIST-FID in ${RUN_FILES.eval}: step ${best.step}, ${best.weights} weights ` +
+      `(MNIST-FID ${best.fid.toFixed(2)}, IS ${
+        best.inceptionScore.toFixed(2)
+      }, ${best.count} samples)`,
+  );
+  return { checkpoint, weights: best.weights };
+}
+
 async function run(args: ExportArgs): Promise<number> {
   if (args.triton?.onnx) return await packageOnnx(args.triton, args.triton.onnx);
   if (!args.triton) await checkOutputPath(args.out);
   const backend = await initBackend(args.backend);
   const started = performance.now();
   const cpuStart = process.cpuUsage();
-  const source = await resolveModelSource(args.checkpoint, args.kind);
+  const chosen = args.best
+    ? await pickBest(args.checkpoint)
+    : { checkpoint: args.checkpoint, weights: args.weights };
+  const source = await resolveModelSource(chosen.checkpoint, args.kind, chosen.weights);
   const model = await loadModel(source.modelDir);
   const mismatch = kindMismatch(model, args.kind);
   if (mismatch) throw new UsageError(`${source.modelDir}: ${mismatch}`);
@@ -297,7 +368,10 @@ async function run(args: ExportArgs): Promise<number> {
   }
   const written = performance.now();
   const cpu = process.cpuUsage(cpuStart);
-  console.log(`${args.kind} from ${source.modelDir} (step ${source.step ?? "unknown"})`);
+  const variant = source.weights ? `, ${source.weights} weights` : "";
+  console.log(
+    `${args.kind} from ${source.modelDir} (step ${source.step ?? "unknown"}${variant})`,
+  );
   console.log(formatGraphSummary(summarizeModel(decodeModel(bytes)), bytes.length));
   const ms = (x: number) => `${x.toFixed(0)} ms`;
   console.log(

@@ -42,7 +42,10 @@ async function main(): Promise<number> {
     console.log(plan.nothingToDo);
     return 0;
   }
-  const hooks = await trainingReportHooks({ evalEvery: args.evalEvery, evalCount: args.evalCount });
+  const hooks = await trainingReportHooks({
+    evalEvery: plan.config.evalEvery,
+    evalCount: plan.config.evalCount,
+  });
   const lock = RunLock.acquire(plan.config.outDir, (line) => console.log(line));
   try {
     await prepareRun(plan, { completedStepFiles: [RUN_FILES.eval] });

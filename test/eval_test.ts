@@ -176,16 +176,21 @@ Deno.test("evaluation end to end: untrained generator judged by an untrained cla
     const fid = frechetDistance(featureStats(features, 12, FEATURE_DIM), evaluator.reference.stats);
     close(a.fid, fid, 1e-3 * fid, "FID against TF.js");
     assert.ok(a.fid > 1, `untrained generator is far from MNIST: ${a.fid}`);
-    await appendEvalRow(dir, 10, a);
-    await appendEvalRow(dir, 20, b);
-    await appendEvalRow(dir, 15, a); // a resumed run drops the later line
+    await appendEvalRow(dir, 10, { raw: a, ema: b });
+    await appendEvalRow(dir, 20, { raw: b });
+    await appendEvalRow(dir, 15, { raw: a }); // a resumed run drops the later line
     const lines = (await Deno.readTextFile(join(dir, RUN_FILES.eval))).trim().split("\n");
     assert.equal(lines[0], EVAL_CSV_HEADER);
     assert.deepEqual(lines.slice(1).map((l) => Number(l.split(",")[0])), [10, 15]);
-    assert.equal(lines[1].split(",").length, 15);
+    assert.equal(lines[1].split(",").length, 28);
+    assert.deepEqual(lines[1].split(",").slice(15, 17), [
+      b.inceptionScore.toFixed(4),
+      b.fid.toFixed(4),
+    ]);
+    assert.deepEqual(lines[2].split(",").slice(15), Array(13).fill(""));
     // Evaluating checkpoints afterwards keeps later lines and replaces a step's own line.
-    await mergeEvalRow(dir, 5, b);
-    await mergeEvalRow(dir, 15, b);
+    await mergeEvalRow(dir, 5, { raw: b });
+    await mergeEvalRow(dir, 15, { raw: b });
     assert.deepEqual([...await evaluatedSteps(dir)], [5, 10, 15]);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -256,7 +261,7 @@ Deno.test("deno task eval --run: every checkpoint into eval.csv, report refreshe
     assert.equal(first.code, 0, new TextDecoder().decode(first.stderr));
     const out = JSON.parse(new TextDecoder().decode(first.stdout));
     assert.deepEqual(out.checkpoints.map((c: { step: number }) => c.step), [3]);
-    assert.equal(out.checkpoints[0].count, 16);
+    assert.equal(out.checkpoints[0].raw.count, 16);
     assert.deepEqual([...await evaluatedSteps(dir)], [3]);
     assert.ok(
       (await Deno.readTextFile(join(dir, "report.html"))).includes("Evaluation over training"),

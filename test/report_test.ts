@@ -202,16 +202,33 @@ Deno.test("training hooks: evaluation every N steps into eval.csv and history co
       classifier: classifierPath,
       print: (l) => lines.push(l),
     });
-    assert.deepEqual(hooks.historyColumns, ["inception_score", "mnist_fid"]);
+    assert.deepEqual(hooks.historyColumns, [
+      "inception_score",
+      "mnist_fid",
+      "ema_inception_score",
+      "ema_mnist_fid",
+    ]);
     const trainer = { generator: buildGenerator({ seed: 0 }) } as unknown as Trainer;
+    const emaGenerator = buildGenerator({ seed: 5 });
     const record = { step: 18, dLoss: 0.7, dAcc: 50, gLoss: 1, seconds: 1 };
-    assert.equal(await hooks.onStep!({ record, completed: 19, trainer, runDir: dir }), undefined);
-    const extra = await hooks.onStep!({ record, completed: 20, trainer, runDir: dir });
+    const logged: string[] = [];
+    const event = {
+      record,
+      trainer,
+      emaGenerator,
+      runDir: dir,
+      log: (l: string) => logged.push(l),
+    };
+    assert.equal(await hooks.onStep!({ ...event, completed: 19 }), undefined);
+    const extra = await hooks.onStep!({ ...event, completed: 20 });
     assert.ok(extra && Number(extra.inception_score) >= 1 && Number(extra.mnist_fid) > 0);
+    assert.ok(Number(extra.ema_mnist_fid) > 0 && extra.ema_mnist_fid !== extra.mnist_fid);
     const evalLines = (await Deno.readTextFile(join(dir, "eval.csv"))).trim().split("\n");
     assert.equal(evalLines.length, 2);
     assert.ok(evalLines[1].startsWith("20,8,"));
-    assert.match(lines[0], /^eval step 20: IS \d+\.\d\d, MNIST-FID \d+\.\d\d/);
+    assert.equal(evalLines[1].split(",")[16], extra.ema_mnist_fid);
+    assert.match(logged[0], /^eval step 20 raw: IS \d+\.\d\d, MNIST-FID \d+\.\d\d/);
+    assert.match(logged[1], /^eval step 20 ema: IS \d+\.\d\d, MNIST-FID \d+\.\d\d/);
     await Deno.remove(join(dir, "report.html")).catch(() => {});
     await hooks.onSample!({ step: 20, path: join(dir, "samples", "step-00020.png"), runDir: dir });
     const html = await Deno.readTextFile(join(dir, "report.html"));

@@ -59,6 +59,7 @@ Deno.test("checkpoint folders: names, listing by step, newest, resolving run or 
     dir: join(run, "checkpoints", "step-00010"),
     step: 10,
     generatorDir: join(run, "checkpoints", "step-00010", "generator"),
+    emaGeneratorDir: join(run, "checkpoints", "step-00010", "generator_ema"),
     discriminatorDir: join(run, "checkpoints", "step-00010", "discriminator"),
   });
   assertEquals((await resolveCheckpoint(join(run, "checkpoints", "step-00002"))).step, 2);
@@ -112,11 +113,15 @@ Deno.test("command-line options are parsed and checked", () => {
     summary: false,
     resume: undefined,
     options: { steps: 20, checkpointAt: [5, 10], learningRate: 0.001 },
-    evalEvery: 0,
-    evalCount: 2000,
   });
-  const e = parseTrainArgs(["--eval-every", "500", "--eval-count", "1000"]);
-  assertEquals(e.help ? null : [e.evalEvery, e.evalCount], [500, 1000]);
+  const e = parseTrainArgs(["--eval-every", "500", "--eval-count", "1000", "--ema", "0"]);
+  assertEquals(e.help ? null : e.options, { evalEvery: 500, evalCount: 1000, ema: 0 });
+  const q = parseTrainArgs(["--lr-d", "4e-4", "--lr-decay-from", "2000", "--ema", "0.9995"]);
+  assertEquals(q.help ? null : q.options, {
+    discriminatorLearningRate: 4e-4,
+    lrDecayFrom: 2000,
+    ema: 0.9995,
+  });
   assertEquals(parseTrainArgs(["-h"]), { help: true });
   for (
     const bad of [
@@ -126,6 +131,10 @@ Deno.test("command-line options are parsed and checked", () => {
       ["--backend", "gpu"],
       ["--eval-every", "-5"],
       ["--eval-count", "1"],
+      ["--ema", "1"],
+      ["--ema", "-0.5"],
+      ["--lr-d", "0"],
+      ["--lr-decay-from", "-1"],
       ["--nope"],
       ["extra"],
       ["--checkpoint-at", "3,x"],

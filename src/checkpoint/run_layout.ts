@@ -20,6 +20,8 @@ export const RUN_FILES = {
 export const STATE_JSON = "state.json";
 /** Sub-folder of a checkpoint holding the generator (TF.js Layers format). */
 export const GENERATOR_DIR = "generator";
+/** Sub-folder of a checkpoint holding the EMA of the generator's weights, when the run keeps one. */
+export const GENERATOR_EMA_DIR = "generator_ema";
 /** Sub-folder of a checkpoint holding the discriminator (TF.js Layers format). */
 export const DISCRIMINATOR_DIR = "discriminator";
 
@@ -33,6 +35,8 @@ export interface CheckpointInfo {
   step: number;
   /** Folder of the generator (`model.json` + `weights.bin`). */
   generatorDir: string;
+  /** Folder of the EMA generator; it exists only in runs that keep one (`--ema`). */
+  emaGeneratorDir: string;
   /** Folder of the discriminator (`model.json` + `weights.bin`). */
   discriminatorDir: string;
 }
@@ -56,6 +60,7 @@ function infoFor(dir: string, step: number): CheckpointInfo {
     dir,
     step,
     generatorDir: join(dir, GENERATOR_DIR),
+    emaGeneratorDir: join(dir, GENERATOR_EMA_DIR),
     discriminatorDir: join(dir, DISCRIMINATOR_DIR),
   };
 }
@@ -81,6 +86,37 @@ export async function listCheckpoints(runDir: string): Promise<CheckpointInfo[]>
     if (m && entry.isDirectory) found.push(infoFor(join(root, entry.name), Number(m[1])));
   }
   return found.sort((a, b) => a.step - b.step);
+}
+
+/** Which generator of a checkpoint: the trained weights, or their exponential moving average. */
+export type GeneratorWeights = "raw" | "ema";
+
+/** The two generator variants a checkpoint may hold. */
+export const GENERATOR_WEIGHTS: readonly GeneratorWeights[] = ["raw", "ema"];
+
+/** Whether the checkpoint holds an EMA generator. */
+export async function hasEmaGenerator(info: CheckpointInfo): Promise<boolean> {
+  return await isDirectory(info.emaGeneratorDir);
+}
+
+/**
+ * The generator folder of `weights` in a checkpoint; absent `weights` picks `ema` when the checkpoint
+ * holds one, else `raw`.
+ * @throws {CheckpointNotFoundError} when `ema` is asked for and the checkpoint holds none.
+ */
+export async function generatorDirOf(
+  info: CheckpointInfo,
+  weights?: GeneratorWeights,
+): Promise<{ dir: string; weights: GeneratorWeights }> {
+  const hasEma = await hasEmaGenerator(info);
+  const chosen = weights ?? (hasEma ? "ema" : "raw");
+  if (chosen === "ema" && !hasEma) {
+    throw new CheckpointNotFoundError(
+      info.dir,
+      `holds no EMA generator (${GENERATOR_EMA_DIR}/): the run was trained with --ema 0 or before EMA existed; use --weights raw`,
+    );
+  }
+  return { dir: chosen === "ema" ? info.emaGeneratorDir : info.generatorDir, weights: chosen };
 }
 
 /** The newest checkpoint of a run folder, or null when it has none. */

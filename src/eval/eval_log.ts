@@ -1,7 +1,8 @@
 /**
  * The run folder's `eval.csv`: one line per evaluation (steps completed), written during training
  * (`--eval-every N`) or afterwards for every checkpoint (`deno task eval --run DIR`), read by the report.
- * Columns: `step,count,inception_score,fid,confidence,digit_0,…,digit_9` (digit shares in [0, 1]).
+ * Columns: `step,count,inception_score,fid,confidence,digit_0,…,digit_9` of the raw generator (digit shares
+ * in [0, 1]), then the same figures of the EMA generator prefixed `ema_` (empty when the run keeps none).
  */
 import { join } from "node:path";
 import { RUN_FILES } from "../checkpoint/mod.ts";
@@ -9,28 +10,49 @@ import { csvLine, csvText, parseCsv } from "../csv/mod.ts";
 import { writeTextFileAtomic } from "../fsio/mod.ts";
 import type { QualityFigures } from "./evaluate.ts";
 
-/** The columns of `eval.csv`. */
-const EVAL_COLUMNS = [
-  "step",
-  "count",
+const FIGURE_COLUMNS = [
   "inception_score",
   "fid",
   "confidence",
   ...Array.from({ length: 10 }, (_, k) => `digit_${k}`),
 ];
 
+/** Prefix of the EMA generator's columns in `eval.csv`. */
+export const EMA_COLUMN_PREFIX = "ema_";
+
+/** The columns of `eval.csv`. */
+const EVAL_COLUMNS = [
+  "step",
+  "count",
+  ...FIGURE_COLUMNS,
+  ...FIGURE_COLUMNS.map((c) => EMA_COLUMN_PREFIX + c),
+];
+
 /** The header line of `eval.csv`. */
 export const EVAL_CSV_HEADER: string = csvLine(EVAL_COLUMNS);
 
-/** The cells of one `eval.csv` row for the figures measured after `step`. */
-function evalRow(step: number, f: QualityFigures): string[] {
+/** The figures of one evaluated step: the raw generator's, and the EMA generator's when there is one. */
+export interface StepFigures {
+  raw: QualityFigures;
+  ema?: QualityFigures;
+}
+
+function figureCells(f: QualityFigures): string[] {
   return [
-    String(step),
-    String(f.count),
     f.inceptionScore.toFixed(4),
     f.fid.toFixed(4),
     f.confidence.toFixed(4),
     ...f.histogram.map((share) => share.toFixed(4)),
+  ];
+}
+
+/** The cells of one `eval.csv` row for the figures measured after `step`. */
+function evalRow(step: number, f: StepFigures): string[] {
+  return [
+    String(step),
+    String(f.raw.count),
+    ...figureCells(f.raw),
+    ...(f.ema ? figureCells(f.ema) : FIGURE_COLUMNS.map(() => "")),
   ];
 }
 
@@ -40,7 +62,10 @@ async function readRows(runDir: string): Promise<string[][]> {
   try {
     const text = await Deno.readTextFile(join(runDir, RUN_FILES.eval));
     // A line without its newline was cut short (only files written before atomic writes can hold one).
-    return parseCsv(text, { completeLinesOnly: true }).rows.filter((r) => /^\d+$/.test(r[0]));
+    const { header, rows } = parseCsv(text, { completeLinesOnly: true });
+    // Files written before the EMA columns existed get empty EMA cells.
+    const pad = EVAL_COLUMNS.length - header.length;
+    return rows.filter((r) => /^\d+$/.test(r[0])).map((r) => [...r, ...Array(pad).fill("")]);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
@@ -64,14 +89,48 @@ export async function evaluatedSteps(runDir: string): Promise<Set<number>> {
 export async function appendEvalRow(
   runDir: string,
   step: number,
-  f: QualityFigures,
+  f: StepFigures,
 ): Promise<void> {
   const kept = (await readRows(runDir)).filter((l) => stepOf(l) < step);
   writeRows(runDir, [...kept, evalRow(step, f)]);
 }
 
 /** Adds or replaces the line of `step`, keeping every other line (evaluating checkpoints afterwards). */
-export async function mergeEvalRow(runDir: string, step: number, f: QualityFigures): Promise<void> {
+export async function mergeEvalRow(runDir: string, step: number, f: StepFigures): Promise<void> {
   const kept = (await readRows(runDir)).filter((l) => stepOf(l) !== step);
   writeRows(runDir, [...kept, evalRow(step, f)]);
+}
+
+/** The evaluated generator with the lowest MNIST-FID in a run's `eval.csv`. */
+export interface BestEvaluation {
+  step: number;
+  weights: "raw" | "ema";
+  fid: number;
+  inceptionScore: number;
+  /** Samples per evaluation. */
+  count: number;
+}
+
+/**
+ * The step and variant (raw or EMA) with the lowest MNIST-FID in `runDir/eval.csv`; ties go to the earlier
+ * step, then to raw. Null when the file is missing or holds no figure.
+ */
+export async function bestEvaluation(runDir: string): Promise<BestEvaluation | null> {
+  let best: BestEvaluation | null = null;
+  const at = (name: string) => EVAL_COLUMNS.indexOf(name);
+  for (const row of await readRows(runDir)) {
+    for (const weights of ["raw", "ema"] as const) {
+      const prefix = weights === "ema" ? EMA_COLUMN_PREFIX : "";
+      const fid = Number(row[at(prefix + "fid")] || NaN);
+      if (!Number.isFinite(fid) || (best && fid >= best.fid)) continue;
+      best = {
+        step: stepOf(row),
+        weights,
+        fid,
+        inceptionScore: Number(row[at(prefix + "inception_score")]),
+        count: Number(row[at("count")]),
+      };
+    }
+  }
+  return best;
 }

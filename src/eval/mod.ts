@@ -31,4 +31,13 @@ export {
 export { generateImages, GeneratorFileError, generatorOnnxBytes } from "./generator_samples.ts";
 export { type FiguresRow, formatFiguresTable } from "./table.ts";
 export { DEFAULT_CLASSIFIER, Evaluator } from "./evaluator.ts";
-export { appendEvalRow, EVAL_CSV_HEADER, evaluatedSteps, mergeEvalRow } from "./eval_log.ts";
+export {
+  appendEvalRow,
+  type BestEvaluation,
+  bestEvaluation,
+  EMA_COLUMN_PREFIX,
+  EVAL_CSV_HEADER,
+  evaluatedSteps,
+  mergeEvalRow,
+  type StepFigures,
+} from "./eval_log.ts";

@@ -1,6 +1,12 @@
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
-import { MODEL_JSON, resolveCheckpoint, STATE_JSON } from "../checkpoint/mod.ts";
+import {
+  generatorDirOf,
+  type GeneratorWeights,
+  MODEL_JSON,
+  resolveCheckpoint,
+  STATE_JSON,
+} from "../checkpoint/mod.ts";
 import { convertLayersModel, type ImageLayout } from "./convert.ts";
 import type { FloatPrecision, ModelProto } from "../onnx_proto/mod.ts";
 
@@ -19,6 +25,8 @@ export interface ModelSource {
   modelDir: string;
   /** Training step of the checkpoint, when known. */
   step: number | null;
+  /** Which generator of a checkpoint it is (null: a model folder given directly, or a discriminator). */
+  weights: GeneratorWeights | null;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -44,14 +52,25 @@ async function stepNear(modelDir: string): Promise<number | null> {
 
 /**
  * Finds the model folder of `kind` from a path that is a model folder (holding `model.json`), a checkpoint folder
- * (`…/checkpoints/step-NNNNN`) or a run folder (its newest checkpoint).
- * @throws {CheckpointNotFoundError} when the path holds none of these.
+ * (`…/checkpoints/step-NNNNN`) or a run folder (its newest checkpoint). For a generator of a checkpoint,
+ * `weights` picks the raw or the EMA one (default: EMA when the checkpoint holds one, else raw).
+ * @throws {CheckpointNotFoundError} when the path holds none of these, or `ema` is asked of a checkpoint
+ * without an EMA generator.
  */
-export async function resolveModelSource(path: string, kind: ModelKind): Promise<ModelSource> {
-  if (await exists(join(path, MODEL_JSON))) return { modelDir: path, step: await stepNear(path) };
+export async function resolveModelSource(
+  path: string,
+  kind: ModelKind,
+  weights?: GeneratorWeights,
+): Promise<ModelSource> {
+  if (await exists(join(path, MODEL_JSON))) {
+    return { modelDir: path, step: await stepNear(path), weights: null };
+  }
   const info = await resolveCheckpoint(path);
-  const modelDir = kind === "generator" ? info.generatorDir : info.discriminatorDir;
-  return { modelDir, step: info.step };
+  if (kind === "discriminator") {
+    return { modelDir: info.discriminatorDir, step: info.step, weights: null };
+  }
+  const chosen = await generatorDirOf(info, weights);
+  return { modelDir: chosen.dir, step: info.step, weights: chosen.weights };
 }
 
 /**

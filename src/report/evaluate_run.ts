@@ -3,8 +3,19 @@
  * `eval.csv` is scored and merged into it, and the run's `report.html` is written again.
  * @module
  */
-import { CheckpointNotFoundError, listCheckpoints, loadLayersModel } from "../checkpoint/mod.ts";
-import { evaluatedSteps, Evaluator, mergeEvalRow, type QualityFigures } from "../eval/mod.ts";
+import {
+  CheckpointNotFoundError,
+  hasEmaGenerator,
+  listCheckpoints,
+  loadLayersModel,
+} from "../checkpoint/mod.ts";
+import {
+  evaluatedSteps,
+  Evaluator,
+  mergeEvalRow,
+  type QualityFigures,
+  type StepFigures,
+} from "../eval/mod.ts";
 import { type ReportFiles, writeReport } from "./write_report.ts";
 
 /** What {@link evaluateRun} scores and how. */
@@ -25,8 +36,8 @@ export interface RunEvaluationOptions {
 
 /** What {@link evaluateRun} did. */
 export interface RunEvaluation {
-  /** The checkpoints scored now, by step. */
-  results: { step: number; figures: QualityFigures }[];
+  /** The checkpoints scored now, by step: the raw generator and, where there is one, the EMA one. */
+  results: { step: number; figures: StepFigures }[];
   /** Checkpoints left out because `eval.csv` already had them. */
   skipped: number;
   /** The MNIST test set's own figures (the reference). */
@@ -53,10 +64,17 @@ export async function evaluateRun(
   const evaluator = await Evaluator.create(options.classifier, options.data);
   const results: RunEvaluation["results"] = [];
   try {
+    const score = async (dir: string) => {
+      const generator = await loadLayersModel(dir);
+      try {
+        return await evaluator.evaluateGenerator(generator, options.count, options.seed);
+      } finally {
+        generator.dispose();
+      }
+    };
     for (const [i, c] of todo.entries()) {
-      const generator = await loadLayersModel(c.generatorDir);
-      const figures = await evaluator.evaluateGenerator(generator, options.count, options.seed);
-      generator.dispose();
+      const figures: StepFigures = { raw: await score(c.generatorDir) };
+      if (await hasEmaGenerator(c)) figures.ema = await score(c.emaGeneratorDir);
       await mergeEvalRow(runDir, c.step, figures);
       results.push({ step: c.step, figures });
       options.onProgress?.(i + 1, todo.length);

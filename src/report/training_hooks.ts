@@ -1,6 +1,6 @@
 /**
- * Hooks for `train(config, hooks)`: periodic evaluation (`--eval-every N`) into `eval.csv` and two
- * `history.csv` columns, and `report.html` kept up to date as training runs.
+ * Hooks for `train(config, hooks)`: periodic evaluation (`--eval-every N`) into `eval.csv` and
+ * `history.csv` columns (raw and EMA generator), and `report.html` kept up to date as training runs.
  */
 import { join } from "node:path";
 import { RUN_FILES } from "../checkpoint/mod.ts";
@@ -18,18 +18,24 @@ export interface TrainingReportOptions {
   evalSeed?: number;
   /** The classifier file (default `models/classifier.onnx`). */
   classifier?: string;
-  /** Where progress lines go (default `console.log`). */
+  /** Where the closing line goes (default `console.log`; evaluation lines go to the run's log). */
   print?: (line: string) => void;
 }
 
 /** `history.csv` columns filled at evaluation steps (empty otherwise). */
-export const EVAL_HISTORY_COLUMNS = ["inception_score", "mnist_fid"] as const;
+export const EVAL_HISTORY_COLUMNS = [
+  "inception_score",
+  "mnist_fid",
+  "ema_inception_score",
+  "ema_mnist_fid",
+] as const;
 
-/** One line describing an evaluation, for the terminal. */
-export function formatEvalLine(step: number, f: QualityFigures): string {
+/** One line describing an evaluation of the `weights` generator, for the terminal and `log.txt`. */
+export function formatEvalLine(step: number, f: QualityFigures, weights = "raw"): string {
   const shares = f.histogram.map((s) => (s * 100).toFixed(0)).join("/");
-  return `eval step ${step}: IS ${f.inceptionScore.toFixed(2)}, MNIST-FID ${f.fid.toFixed(2)}, ` +
-    `confidence ${f.confidence.toFixed(3)}, digits % ${shares} (${f.count} samples)`;
+  return `eval step ${step} ${weights}: IS ${f.inceptionScore.toFixed(2)}, MNIST-FID ${
+    f.fid.toFixed(2)
+  }, confidence ${f.confidence.toFixed(3)}, digits % ${shares} (${f.count} samples)`;
 }
 
 /**
@@ -57,14 +63,24 @@ export async function trainingReportHooks(
   };
   return {
     historyColumns: evaluator ? [...EVAL_HISTORY_COLUMNS] : [],
-    async onStep({ completed, trainer, runDir }) {
+    async onStep({ completed, trainer, emaGenerator, runDir, log }) {
       if (!evaluator || completed % every !== 0) return;
-      const figures = await evaluator.evaluateGenerator(trainer.generator, count, seed);
-      await appendEvalRow(runDir, completed, figures);
-      print(formatEvalLine(completed, figures));
+      const raw = await evaluator.evaluateGenerator(trainer.generator, count, seed);
+      const ema = emaGenerator
+        ? await evaluator.evaluateGenerator(emaGenerator, count, seed)
+        : undefined;
+      await appendEvalRow(runDir, completed, { raw, ema });
+      log(formatEvalLine(completed, raw));
+      if (ema) log(formatEvalLine(completed, ema, "ema"));
       return {
-        inception_score: figures.inceptionScore.toFixed(4),
-        mnist_fid: figures.fid.toFixed(4),
+        inception_score: raw.inceptionScore.toFixed(4),
+        mnist_fid: raw.fid.toFixed(4),
+        ...(ema
+          ? {
+            ema_inception_score: ema.inceptionScore.toFixed(4),
+            ema_mnist_fid: ema.fid.toFixed(4),
+          }
+          : {}),
       };
     },
     async onSample({ runDir }) {

@@ -19,13 +19,9 @@ export type TrainArgs =
     resume?: string;
     /** Only the options given on the command line. */
     options: Partial<TrainConfig>;
-    /** Evaluate every this many steps (0: off) with this many samples (`src/report` training hooks). */
-    evalEvery: number;
-    evalCount: number;
   };
 
 const d = DEFAULT_CONFIG;
-const EVAL_COUNT = 2000;
 
 // Training options carry no parsed default: only what the command line gives may differ from a resumed run's
 // config.json, so their defaults (DEFAULT_CONFIG) are shown in the help and applied later.
@@ -90,7 +86,20 @@ const TRAINING_OPTIONS = {
     arg: "X",
     check: (x) => x > 0 ? null : "a positive number",
     defaultHelp: String(d.learningRate),
-    help: "Adam learning rate of both optimisers",
+    help: "Adam learning rate of both optimisers (of the generator's with --lr-d)",
+  },
+  "lr-d": {
+    kind: "number",
+    arg: "X",
+    check: (x) => x > 0 ? null : "a positive number",
+    defaultHelp: "--lr",
+    help: "Adam learning rate of the discriminator (two time-scale updates)",
+  },
+  "lr-decay-from": {
+    kind: "integer",
+    min: 0,
+    defaultHelp: String(d.lrDecayFrom),
+    help: "from step N on, both learning rates fall linearly to 0 at --steps (0 = constant)",
   },
   beta1: {
     kind: "number",
@@ -110,6 +119,14 @@ const TRAINING_OPTIONS = {
     check: (x) => x >= 0 ? null : "a non-negative number",
     defaultHelp: String(d.labelNoise),
     help: "std of the Gaussian noise added to the discriminator's 1/0 labels",
+  },
+  ema: {
+    kind: "number",
+    arg: "DECAY",
+    check: (x) => x === 0 || (x > 0 && x < 1) ? null : "0 (off) or a decay in (0, 1)",
+    defaultHelp: String(d.ema),
+    help: "keep an exponential moving average of the generator's weights (bias-corrected)\n" +
+      "beside it, in checkpoints, grids and evaluations; it never feeds back into training",
   },
   seed: {
     kind: "integer",
@@ -152,11 +169,17 @@ const OUTPUT_OPTIONS = {
   "eval-every": {
     kind: "integer",
     min: 0,
-    default: 0,
-    help: "measure Inception Score and MNIST-FID of the generator every N steps with\n" +
-      "models/classifier.onnx, into eval.csv, history.csv and report.html (0 = off)",
+    defaultHelp: String(d.evalEvery),
+    help: "measure Inception Score and MNIST-FID of the raw and EMA generators every N\n" +
+      "steps with models/classifier.onnx, into eval.csv, history.csv and report.html, and\n" +
+      "checkpoint there (0 = off)",
   },
-  "eval-count": { kind: "integer", min: 2, default: EVAL_COUNT, help: "samples per evaluation" },
+  "eval-count": {
+    kind: "integer",
+    min: 2,
+    defaultHelp: String(d.evalCount),
+    help: "samples per evaluation",
+  },
   summary: { kind: "flag", help: "print both model summaries and exit" },
 } as const satisfies OptionTable;
 
@@ -195,15 +218,20 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     steps: v.steps,
     batchSize: v["batch-size"],
     learningRate: v.lr,
+    discriminatorLearningRate: v["lr-d"],
+    lrDecayFrom: v["lr-decay-from"],
     beta1: v.beta1,
     latentDim: v["latent-dim"],
     labelNoise: v["label-noise"],
+    ema: v.ema,
     seed: v.seed,
     sampleSeed: v["sample-seed"],
     logEvery: v["log-every"],
     sampleEvery: v["sample-every"],
     checkpointAt: v["checkpoint-at"] === undefined ? undefined : checkpointList(v["checkpoint-at"]),
     checkpointEvery: v["checkpoint-every"],
+    evalEvery: v["eval-every"],
+    evalCount: v["eval-count"],
     backend: v.backend as BackendName | undefined,
     kernels: v.kernels as KernelName | undefined,
     threads: v.threads,
@@ -219,8 +247,6 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     summary: v.summary,
     resume: v.resume,
     options,
-    evalEvery: v["eval-every"],
-    evalCount: v["eval-count"],
   };
 }
 

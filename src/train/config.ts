@@ -5,11 +5,24 @@ export interface TrainConfig {
   /** Total steps of the run (on resume, training continues up to this step). */
   steps: number;
   batchSize: number;
+  /** Adam learning rate of the generator, and of the discriminator unless `discriminatorLearningRate` is set. */
   learningRate: number;
+  /** Adam learning rate of the discriminator when it differs from the generator's (two time-scale updates). */
+  discriminatorLearningRate?: number;
+  /**
+   * From this many completed steps on, both learning rates fall linearly to 0 at `steps` (0: constant, as the
+   * reference).
+   */
+  lrDecayFrom: number;
   beta1: number;
   latentDim: number;
   /** Standard deviation of the Gaussian noise added to the discriminator's 1/0 targets. */
   labelNoise: number;
+  /**
+   * Decay of the exponential moving average of the generator's weights kept beside it (0: none). It never
+   * feeds back into training.
+   */
+  ema: number;
   /** Seed of the initial weights, batches, latents, label noise and dropout masks. */
   seed: number;
   /** Seed of the 32 fixed sample latents (`latentsForSeed(sampleSeed, 32, latentDim)`). */
@@ -22,6 +35,10 @@ export interface TrainConfig {
   checkpointAt: number[];
   /** Also write a checkpoint every this many steps (0: off). */
   checkpointEvery: number;
+  /** Evaluate the raw and EMA generators every this many steps (0: off), each on `evalCount` samples. */
+  evalEvery: number;
+  /** Samples per evaluation during training. */
+  evalCount: number;
   /** The run folder. */
   outDir: string;
   /** The TF.js backend requested. */
@@ -44,11 +61,15 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "outDir" | "seed"> = {
   beta1: 0.5,
   latentDim: 100,
   labelNoise: 0.05,
+  lrDecayFrom: 0,
+  ema: 0.999,
   sampleSeed: 0,
   logEvery: 100,
   sampleEvery: 500,
   checkpointAt: [1000, 4000, 10_000],
   checkpointEvery: 0,
+  evalEvery: 0,
+  evalCount: 2000,
   backend: "auto",
 };
 
@@ -68,6 +89,8 @@ export const RESUMABLE_OPTIONS = [
   "sampleEvery",
   "checkpointAt",
   "checkpointEvery",
+  "evalEvery",
+  "evalCount",
   "backend",
   "kernels",
   "threads",
@@ -75,10 +98,26 @@ export const RESUMABLE_OPTIONS = [
   "dataDir",
 ] as const satisfies readonly (keyof TrainConfig)[];
 
-/** Whether a checkpoint is due after `completed` steps. */
+/** Whether an evaluation is due after `completed` steps. */
+export function evalDue(config: TrainConfig, completed: number): boolean {
+  return config.evalEvery > 0 && completed % config.evalEvery === 0;
+}
+
+/**
+ * Whether a checkpoint is due after `completed` steps: the last step, `checkpointAt`, every
+ * `checkpointEvery`, and every evaluated step (so that every evaluated generator can be exported).
+ */
 export function checkpointDue(config: TrainConfig, completed: number): boolean {
   return completed === config.steps || config.checkpointAt.includes(completed) ||
-    (config.checkpointEvery > 0 && completed % config.checkpointEvery === 0);
+    (config.checkpointEvery > 0 && completed % config.checkpointEvery === 0) ||
+    evalDue(config, completed);
+}
+
+/** The learning rate of an optimiser whose constant rate is `base`, for the step after `completed` steps. */
+export function learningRateAt(config: TrainConfig, base: number, completed: number): number {
+  const from = config.lrDecayFrom;
+  if (from <= 0 || completed < from) return base;
+  return base * Math.max(0, config.steps - completed) / (config.steps - from);
 }
 
 /** Whether a sample grid is due after `completed` steps (every `sampleEvery`, and at checkpoints). */

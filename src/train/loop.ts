@@ -7,7 +7,14 @@ import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
 import { latentsForSeed, Rng } from "../random/mod.ts";
 import { drawStepBatch } from "./batch.ts";
 import { ProgressBar, UsageError } from "../cli/mod.ts";
-import { checkpointDue, SAMPLE_COUNT, sampleDue, type TrainConfig } from "./config.ts";
+import {
+  checkpointDue,
+  learningRateAt,
+  SAMPLE_COUNT,
+  sampleDue,
+  type TrainConfig,
+} from "./config.ts";
+import { GeneratorEma } from "./ema.ts";
 import { type HistoryRecord, HistoryWriter } from "./history.ts";
 import {
   initRunFolder,
@@ -29,7 +36,11 @@ export interface StepEvent {
   /** Steps completed (`record.step + 1`). */
   completed: number;
   trainer: Trainer;
+  /** The EMA generator after this step, or null when the run keeps none. */
+  emaGenerator: tf.LayersModel | null;
   runDir: string;
+  /** Prints a line to the terminal and the run's `log.txt`. */
+  log(line: string): void;
 }
 
 /**
@@ -97,21 +108,40 @@ interface Session {
   generator: tf.LayersModel;
   discriminator: tf.LayersModel;
   trainer: Trainer;
+  /** The EMA generator and how many generator updates it has averaged (null: `--ema 0`). */
+  ema: { average: GeneratorEma; updates: number } | null;
   rng: Rng;
   latents: Float32Array;
   startStep: number;
 }
 
 async function startSession(config: TrainConfig, resumeFrom?: CheckpointInfo): Promise<Session> {
-  const optimizer = { learningRate: config.learningRate, beta1: config.beta1 };
+  const optimizer = {
+    learningRate: config.learningRate,
+    discriminatorLearningRate: config.discriminatorLearningRate,
+    beta1: config.beta1,
+  };
   if (resumeFrom) {
     const ckpt = await loadCheckpoint(resumeFrom);
     const trainer = createTrainer(ckpt.generator, ckpt.discriminator, optimizer);
     await restoreOptimizers(trainer, ckpt);
+    // A checkpoint written without an EMA (or with another decay) starts a fresh average here.
+    const kept = ckpt.emaGenerator && ckpt.state.ema?.decay === config.ema;
+    if (!kept) ckpt.emaGenerator?.dispose();
     return {
       generator: ckpt.generator,
       discriminator: ckpt.discriminator,
       trainer,
+      ema: config.ema > 0
+        ? {
+          average: await GeneratorEma.create(
+            ckpt.generator,
+            config.ema,
+            kept ? ckpt.emaGenerator! : undefined,
+          ),
+          updates: kept ? ckpt.state.ema!.updates : 0,
+        }
+        : null,
       rng: Rng.fromState(ckpt.state.rng),
       latents: await readLatents(config.outDir, config.latentDim),
       startStep: ckpt.state.step,
@@ -126,6 +156,9 @@ async function startSession(config: TrainConfig, resumeFrom?: CheckpointInfo): P
     generator,
     discriminator,
     trainer: createTrainer(generator, discriminator, optimizer),
+    ema: config.ema > 0
+      ? { average: await GeneratorEma.create(generator, config.ema), updates: 0 }
+      : null,
     rng: new Rng(config.seed),
     latents,
     startStep: 0,
@@ -161,7 +194,7 @@ export async function train(
     };
   }
   const session = await startSession(config, resumeFrom);
-  const { trainer, rng, latents, startStep } = session;
+  const { trainer, rng, latents, startStep, ema } = session;
   if (resumeFrom) writeRunConfig(config);
   const log = await RunLog.open(join(runDir, RUN_FILES.log));
   const { writer: history, lastSeconds, keptRows } = await HistoryWriter.open(
@@ -222,10 +255,15 @@ export async function train(
       dropoutLayers: trainer.dropoutLayers,
     };
     for (let step = startStep; step < config.steps; step++) {
+      trainer.setLearningRates(
+        learningRateAt(config, config.learningRate, step),
+        learningRateAt(config, config.discriminatorLearningRate ?? config.learningRate, step),
+      );
       const losses = await trainer.step(drawStepBatch(rng, dataset, batchOptions));
       if (![losses.dLoss, losses.gLoss].every(Number.isFinite)) {
         throw new TrainingDivergedError(step, losses, summary.checkpoint, runDir);
       }
+      if (ema) ema.average.update(++ema.updates);
       const completed = step + 1;
       const record: HistoryRecord = {
         step,
@@ -234,13 +272,21 @@ export async function train(
         gLoss: losses.gLoss,
         seconds: lastSeconds + (performance.now() - started) / 1000,
       };
-      const extra = await hooks.onStep?.({ record, completed, trainer, runDir });
-      history.append({ ...record, ...(extra ? { extra } : {}) });
-      summary.last = losses;
-      summary.endStep = completed;
       if (step % config.logEvery === 0) {
         log.line(formatLogLine(step, record.dLoss, record.dAcc, record.gLoss));
       }
+      const emaGenerator = ema?.average.model ?? null;
+      const extra = await hooks.onStep?.({
+        record,
+        completed,
+        trainer,
+        emaGenerator,
+        runDir,
+        log: (line) => log.line(line),
+      });
+      history.append({ ...record, ...(extra ? { extra } : {}) });
+      summary.last = losses;
+      summary.endStep = completed;
       progress.update(completed);
       // Let the event loop run: signal listeners are only called between macrotasks, and a CPU backend
       // resolves each step's promises without ever yielding.
@@ -248,10 +294,13 @@ export async function train(
       const stopping = stop.signal !== null;
       if (sampleDue(config, completed) || stopping) {
         const path = await writeSampleGrid(runDir, completed, trainer.generator, latents);
+        if (emaGenerator) {
+          await writeSampleGrid(runDir, completed, emaGenerator, latents, "ema");
+        }
         await hooks.onSample?.({ step: completed, path, runDir });
       }
       if (checkpointDue(config, completed) || stopping) {
-        const dir = await writeCheckpoint(runDir, completed, trainer, rng.getState());
+        const dir = await writeCheckpoint(runDir, completed, trainer, rng.getState(), ema);
         summary.checkpoint = dir;
         await hooks.onCheckpoint?.({ step: completed, dir, runDir, trainer });
       }
@@ -284,6 +333,7 @@ export async function train(
     history.close();
     log.close();
     trainer.dispose();
+    ema?.average.dispose();
     session.generator.dispose();
     session.discriminator.dispose();
     await stopKernels();

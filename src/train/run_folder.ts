@@ -6,6 +6,7 @@ import {
   CHECKPOINTS_DIR,
   DISCRIMINATOR_DIR,
   GENERATOR_DIR,
+  GENERATOR_EMA_DIR,
   loadLayersModel,
   ModelFileError,
   readModelArtifacts,
@@ -31,6 +32,7 @@ import {
   saveOptimizerState,
 } from "./optimizer_state.ts";
 import type { Trainer } from "./step.ts";
+import type { GeneratorEma } from "./ema.ts";
 
 /** Contents of a checkpoint's `state.json`. */
 export interface CheckpointState {
@@ -40,6 +42,11 @@ export interface CheckpointState {
   rng: RngState;
   /** Optimiser state files of the discriminator's and the generator's Adam. */
   optimizers: { discriminator: OptimizerStateFile; generator: OptimizerStateFile };
+  /**
+   * The EMA generator in `generator_ema/`, when the run keeps one: its decay and how many generator
+   * updates it has averaged (the `t` of its bias correction).
+   */
+  ema?: { decay: number; updates: number };
 }
 
 /** Contents of `latents.json`: the fixed latents of every sample grid of the run. */
@@ -103,13 +110,15 @@ export async function readLatents(runDir: string, latentDim: number): Promise<Fl
 
 /**
  * Renders `0.5·G(z) + 0.5` of the fixed latents (generator in inference mode) as a 4 × 8 grid, 2×
- * magnified, into `samples/step-NNNNN.png`, and returns the file's path.
+ * magnified, into `samples/step-NNNNN.png` (the EMA generator's: `step-NNNNN-ema.png`), and returns the
+ * file's path.
  */
 export async function writeSampleGrid(
   runDir: string,
   step: number,
   generator: tf.LayersModel,
   latents: Float32Array,
+  weights: "raw" | "ema" = "raw",
 ): Promise<string> {
   const latentDim = generator.inputs[0].shape[1] as number;
   const count = latents.length / latentDim;
@@ -125,14 +134,15 @@ export async function writeSampleGrid(
     { cols: SAMPLE_COLUMNS, scale: 2 },
   );
   makeFolder(join(runDir, RUN_FILES.samples));
-  const path = join(runDir, RUN_FILES.samples, `${checkpointDirName(step)}.png`);
+  const suffix = weights === "ema" ? "-ema" : "";
+  const path = join(runDir, RUN_FILES.samples, `${checkpointDirName(step)}${suffix}.png`);
   writeFileAtomic(path, encodePng(grid));
   return path;
 }
 
 /**
- * Writes a checkpoint of the trainer after `step` steps: both models (TF.js Layers format), both
- * optimisers' state and the RNG state. It is built in `checkpoints/.tmp-step-NNNNN` and renamed into
+ * Writes a checkpoint of the trainer after `step` steps: both models (TF.js Layers format), the EMA
+ * generator when there is one, both optimisers' state and the RNG state. It is built in `checkpoints/.tmp-step-NNNNN` and renamed into
  * place, so the newest complete checkpoint is always readable even if the process dies mid-write; every
  * file is flushed to disk before the rename. When a write fails (disk full) the temporary folder is
  * removed. Returns the checkpoint folder.
@@ -143,6 +153,7 @@ export async function writeCheckpoint(
   step: number,
   trainer: Trainer,
   rng: RngState,
+  ema: { average: GeneratorEma; updates: number } | null,
 ): Promise<string> {
   const root = join(runDir, CHECKPOINTS_DIR);
   const name = checkpointDirName(step);
@@ -153,6 +164,7 @@ export async function writeCheckpoint(
     makeFolder(tmp);
     await saveLayersModel(trainer.generator, join(tmp, GENERATOR_DIR));
     await saveLayersModel(trainer.discriminator, join(tmp, DISCRIMINATOR_DIR));
+    if (ema) await saveLayersModel(ema.average.model, join(tmp, GENERATOR_EMA_DIR));
     const state: CheckpointState = {
       step,
       rng,
@@ -160,6 +172,7 @@ export async function writeCheckpoint(
         discriminator: await saveOptimizerState(trainer.dOptimizer, tmp, "d_optimizer.bin"),
         generator: await saveOptimizerState(trainer.gOptimizer, tmp, "g_optimizer.bin"),
       },
+      ...(ema ? { ema: { decay: ema.average.decay, updates: ema.updates } } : {}),
     };
     writeNewFile(
       join(tmp, STATE_JSON),
@@ -183,6 +196,8 @@ export async function writeCheckpoint(
 /** The models and state of a checkpoint, loaded; restore the optimisers with {@link restoreOptimizers}. */
 export interface LoadedCheckpoint {
   generator: tf.LayersModel;
+  /** The EMA generator, when `state.ema` says the checkpoint holds one. */
+  emaGenerator: tf.LayersModel | null;
   discriminator: tf.LayersModel;
   state: CheckpointState;
   dir: string;
@@ -205,6 +220,13 @@ async function readState(info: CheckpointInfo): Promise<CheckpointState> {
   ) {
     throw new ModelFileError(statePath, "not a training checkpoint state (step, rng, optimizers)");
   }
+  const ema = state.ema;
+  if (
+    ema !== undefined &&
+    !(ema?.decay > 0 && ema.decay < 1 && Number.isInteger(ema.updates) && ema.updates >= 0)
+  ) {
+    throw new ModelFileError(statePath, "ema is not {decay in (0, 1), updates ≥ 0}");
+  }
   return state;
 }
 
@@ -218,6 +240,7 @@ export async function checkCheckpoint(info: CheckpointInfo): Promise<void> {
   await readOptimizerState(info.dir, state.optimizers.discriminator);
   await readOptimizerState(info.dir, state.optimizers.generator);
   await readModelArtifacts(info.generatorDir);
+  if (state.ema) await readModelArtifacts(info.emaGeneratorDir);
   await readModelArtifacts(info.discriminatorDir);
 }
 
@@ -228,8 +251,9 @@ export async function checkCheckpoint(info: CheckpointInfo): Promise<void> {
 export async function loadCheckpoint(info: CheckpointInfo): Promise<LoadedCheckpoint> {
   const state = await readState(info);
   const generator = await loadModel(info.generatorDir);
+  const emaGenerator = state.ema ? await loadModel(info.emaGeneratorDir) : null;
   const discriminator = await loadModel(info.discriminatorDir);
-  return { generator, discriminator, state, dir: info.dir };
+  return { generator, emaGenerator, discriminator, state, dir: info.dir };
 }
 
 async function loadModel(dir: string): Promise<tf.LayersModel> {

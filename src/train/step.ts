@@ -37,6 +37,8 @@ export interface StepLosses {
 export interface OptimizerOptions {
   /** Learning rate of both Adam optimisers (reference 0.0002). */
   learningRate: number;
+  /** Learning rate of the discriminator's Adam when it differs from `learningRate`. */
+  discriminatorLearningRate?: number;
   /** Adam β1 of both optimisers (reference 0.5). */
   beta1: number;
 }
@@ -55,6 +57,8 @@ export interface Trainer {
   readonly imageShape: [number, number, number];
   /** Number of Dropout layers in the discriminator; {@link StepBatch.dropoutSeeds} holds 3× as many. */
   readonly dropoutLayers: number;
+  /** Sets both optimisers' learning rates for the following steps (a schedule). */
+  setLearningRates(generator: number, discriminator: number): void;
   /** Runs exactly one reference training step on the given batch and returns its losses. */
   step(batch: StepBatch): Promise<StepLosses>;
   /** Frees the optimisers' state (not the models). */
@@ -100,7 +104,10 @@ export function createTrainer(
   discriminator: tf.LayersModel,
   options: OptimizerOptions,
 ): Trainer {
-  const dOptimizer = tf.train.adam(options.learningRate, options.beta1);
+  const dOptimizer = tf.train.adam(
+    options.discriminatorLearningRate ?? options.learningRate,
+    options.beta1,
+  );
   const gOptimizer = tf.train.adam(options.learningRate, options.beta1);
   const dVars = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
   const gVars = generator.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -198,6 +205,11 @@ export function createTrainer(
     latentDim,
     imageShape,
     dropoutLayers: dropouts.length,
+    setLearningRates(generator: number, discriminator: number) {
+      // TF.js Adam reads its (protected) rate anew at every update.
+      (gOptimizer as unknown as { learningRate: number }).learningRate = generator;
+      (dOptimizer as unknown as { learningRate: number }).learningRate = discriminator;
+    },
     step,
     dispose() {
       dOptimizer.dispose();
