@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { saveLayersModel } from "../src/checkpoint/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../src/model/mod.ts";
 import { decodeModel } from "../src/onnx/mod.ts";
+import { EVAL_CSV_HEADER } from "../src/eval/mod.ts";
 import { useWasm } from "./onnx_fixtures.ts";
 import { runScript } from "./run_script.ts";
 
@@ -154,6 +155,78 @@ Deno.test("export CLI: bad input is one error line, exit 2, and no .onnx left be
       assert(!r.stderr.includes("    at "), `stack trace printed:\n${r.stderr}`);
       assertEquals(await listDir(outDir), [], `${args.join(" ")} left files behind`);
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("export CLI: --weights and --best export the generator they name", async () => {
+  const root = await makeRun();
+  try {
+    const run = join(root, "run");
+    const step3 = join(run, "checkpoints", "step-00003");
+    await saveLayersModel(buildGenerator({ seed: 30 }), join(step3, "generator_ema"));
+    // eval.csv: step 1 raw FID 50 (no EMA), step 3 raw 40 and EMA 20: the best is step 3's EMA.
+    const cells = (fid: string, is: string) => [is, fid, "0.9", ...Array(10).fill("0.1")];
+    const empty = Array(13).fill("");
+    await Deno.writeTextFile(
+      join(run, "eval.csv"),
+      [
+        EVAL_CSV_HEADER,
+        ["1", "64", ...cells("50", "5"), ...empty].join(","),
+        ["3", "64", ...cells("40", "6"), ...cells("20", "7.5")].join(","),
+      ].join("\n") + "\n",
+    );
+    const source = async (...args: string[]) => {
+      const out = join(root, "g.onnx");
+      const r = await exportCli("--no-verify", "--out", out, ...args);
+      assertEquals(r.code, 0, r.stderr);
+      const meta = decodeModel(await Deno.readFile(out)).metadataProps;
+      const path = meta.find((p) => p.key === "source_checkpoint")!.value;
+      return { stdout: r.stdout, from: path.split("/").slice(-2).join("/") };
+    };
+    const best = await source("--checkpoint", run, "--best");
+    assertEquals(best.from, "step-00003/generator_ema");
+    assert(
+      /best by MNIST-FID in eval\.csv: step 3, ema weights \(MNIST-FID 20\.00, IS 7\.50/.test(
+        best.stdout,
+      ),
+      best.stdout,
+    );
+    assertEquals((await source("--checkpoint", run)).from, "step-00003/generator_ema");
+    assertEquals(
+      (await source("--checkpoint", run, "--weights", "raw")).from,
+      "step-00003/generator",
+    );
+    const step1 = join(run, "checkpoints", "step-00001");
+    assertEquals((await source("--checkpoint", step1)).from, "step-00001/generator");
+
+    const bad: Array<[string[], RegExp]> = [
+      [["--checkpoint", step1, "--weights", "ema"], /step-00001: holds no EMA generator/],
+      [["--checkpoint", step1, "--best"], /--best: .*eval\.csv holds no evaluation/],
+      [["--checkpoint", run, "--best", "--weights", "raw"], /--best picks the weights itself/],
+      [["--checkpoint", run, "--model", "discriminator", "--weights", "ema"], /choose a generator/],
+    ];
+    for (const [args, message] of bad) {
+      const r = await exportCli("--no-verify", "--out", join(root, "bad.onnx"), ...args);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const lines = errorLines(r.stderr);
+      assertEquals(lines.length, 1, r.stderr);
+      assert(message.test(lines[0]), lines[0]);
+    }
+    // The best evaluation's checkpoint is gone: said, nothing exported.
+    await Deno.remove(step3, { recursive: true });
+    const gone = await exportCli(
+      "--no-verify",
+      "--out",
+      join(root, "bad.onnx"),
+      "--checkpoint",
+      run,
+      "--best",
+    );
+    assertEquals(gone.code, 2, gone.stderr);
+    assert(/step 3, ema\) has no checkpoint/.test(gone.stderr), gone.stderr);
+    assertEquals((await listDir(root)).includes("bad.onnx"), false);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

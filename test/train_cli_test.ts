@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, match, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { initBackend } from "../src/compute/mod.ts";
@@ -145,6 +145,27 @@ Deno.test("a short run writes its folder, resumes, and a same-seed run matches i
   const straight = await run([...tiny, "--steps", "3", "--seed", "3", "--out", again]);
   assertEquals(straight.code, 0, straight.stderr);
   assertEquals(await lossColumns(again), after);
+
+  // The EMA generator resumes exactly: the interrupted run's average is the straight run's, byte for byte,
+  // and it is an average, not a copy of the raw weights.
+  const weightsOf = (dir: string, model: string) =>
+    Deno.readFile(join(dir, "checkpoints", "step-00003", model, "weights.bin"));
+  assertEquals(await weightsOf(runDir, "generator_ema"), await weightsOf(again, "generator_ema"));
+  notDeepStrictEqual(await weightsOf(again, "generator_ema"), await weightsOf(again, "generator"));
+  const emaState = JSON.parse(
+    await Deno.readTextFile(join(again, "checkpoints", "step-00003", "state.json")),
+  ).ema;
+  assertEquals(emaState, { decay: 0.999, updates: 3 });
+  ok((await Deno.stat(join(again, "samples", "step-00003-ema.png"))).isFile);
+  // It never feeds back into training: with --ema 0 the history is bit-identical, and there is no EMA.
+  const plain = join(base, "plain");
+  const noEma = await run([...tiny, "--steps", "3", "--seed", "3", "--ema", "0", "--out", plain]);
+  assertEquals(noEma.code, 0, noEma.stderr);
+  assertEquals(await lossColumns(plain), after);
+  const plainCheckpoint = await Array.fromAsync(
+    Deno.readDir(join(plain, "checkpoints", "step-00003")),
+  );
+  ok(!plainCheckpoint.some((e) => e.name === "generator_ema"));
   await Deno.remove(base, { recursive: true });
 });
 

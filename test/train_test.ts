@@ -23,7 +23,10 @@ import {
   createTrainer,
   DEFAULT_CONFIG,
   drawStepBatch,
+  emaRate,
   formatLogLine,
+  GeneratorEma,
+  learningRateAt,
   parseTrainArgs,
   planRun,
   readHistory,
@@ -317,4 +320,46 @@ Deno.test("a non-finite loss stops training and keeps the last good checkpoint; 
   );
   assertEquals((await readHistory(join(dir, "history.csv"))).map((r) => r.extra?.note), ["s1"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("EMA: the bias-corrected average of every update's weights, BatchNorm statistics included", async () => {
+  await initBackend("cpu");
+  const zIn = tf.input({ shape: [2] });
+  const dense = tf.layers.dense({ units: 2, kernelInitializer: "zeros", useBias: false });
+  const norm = tf.layers.batchNormalization();
+  const generator = tf.model({
+    inputs: zIn,
+    outputs: norm.apply(dense.apply(zIn)) as tf.SymbolicTensor,
+  });
+  const decay = 0.9;
+  const ema = await GeneratorEma.create(generator, decay);
+  // Update t sets every weight to t; the average is Σ decay^(t−s)·s / Σ decay^(t−s).
+  const history: number[] = [];
+  for (let t = 1; t <= 4; t++) {
+    generator.weights.forEach((w) => w.write(tf.fill(w.shape as number[], t)));
+    ema.update(t);
+    history.push(t);
+  }
+  const weightsOf = history.map((s) => decay ** (4 - s));
+  const expected = history.reduce((a, s, i) => a + s * weightsOf[i], 0) /
+    weightsOf.reduce((a, b) => a + b, 0);
+  for (const w of ema.model.weights) {
+    for (const x of await w.read().data()) {
+      ok(Math.abs(x - expected) < 1e-6, `${w.name}: ${x} vs ${expected}`);
+    }
+  }
+  assertEquals(ema.model.weights.length, 5, "kernel, gamma, beta, moving mean and variance");
+  assertEquals(emaRate(decay, 1), 1);
+  ok(Math.abs(emaRate(0.999, 1e6) - 0.001) < 1e-12);
+  throws(() => emaRate(decay, 0), RangeError);
+  await rejects(() => GeneratorEma.create(generator, 1), RangeError);
+  ema.dispose();
+  generator.dispose();
+});
+
+Deno.test("learning-rate decay: constant, then linear to 0 at the last step", () => {
+  const config = { ...DEFAULT_CONFIG, steps: 100, lrDecayFrom: 60, outDir: "x", seed: 0 };
+  const lr = (completed: number) => learningRateAt(config, 2e-4, completed);
+  assertEquals([lr(0), lr(59), lr(60), lr(80), lr(99)], [2e-4, 2e-4, 2e-4, 1e-4, 2e-4 / 40]);
+  assertEquals(learningRateAt({ ...config, lrDecayFrom: 0 }, 2e-4, 99), 2e-4);
 });

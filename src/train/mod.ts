@@ -12,7 +12,8 @@ export {
   type Trainer,
 } from "./step.ts";
 export { type BatchOptions, drawStepBatch } from "./batch.ts";
-export { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
+export { emaRate, GeneratorEma } from "./ema.ts";
+export { DEFAULT_CONFIG, learningRateAt, type TrainConfig } from "./config.ts";
 export { parseTrainArgs, TRAIN_HELP, type TrainArgs } from "./cli_args.ts";
 export { type BrokenCheckpoint, planRun, type RunPlan } from "./resolve_config.ts";
 export { type PrepareOptions, prepareRun } from "./prepare_run.ts";
