@@ -105,6 +105,14 @@ Deno.test("a short run writes its folder, resumes, and a same-seed run matches i
 
   const config = JSON.parse(await Deno.readTextFile(join(runDir, "config.json")));
   assertEquals([config.seed, config.batchSize, config.steps, config.learningRate], [3, 2, 2, 2e-4]);
+  // Every option is named, those left to their default as null, so a resume keeps all of them.
+  assertEquals(
+    [config.evalEvery, config.evalCount, config.ema, config.lrDecayFrom, config.backend],
+    [0, 2000, 0.999, 0, "wasm"],
+  );
+  for (const key of ["kernels", "threads", "workers", "dataDir", "discriminatorLearningRate"]) {
+    assertEquals(config[key], null, key);
+  }
   const latents = JSON.parse(await Deno.readTextFile(join(runDir, "latents.json")));
   assertEquals([latents.count, latents.latentDim, latents.latents.length], [32, 100, 32]);
   assertEquals(Float32Array.from(latents.latents.flat()), latentsForSeed(0, 32, 100));

@@ -73,6 +73,18 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "outDir" | "seed"> = {
   backend: "auto",
 };
 
+/**
+ * The options of {@link TrainConfig} that may be absent (their default is worked out where they are used);
+ * `config.json` holds them as `null` then, so that it names every option of the run.
+ */
+export const OPTIONAL_OPTIONS = [
+  "discriminatorLearningRate",
+  "kernels",
+  "threads",
+  "workers",
+  "dataDir",
+] as const satisfies readonly (keyof TrainConfig)[];
+
 /** Number of fixed latents in every sample grid (4 rows × 8 columns). */
 export const SAMPLE_COUNT = 32;
 /** Columns of the sample grid. */

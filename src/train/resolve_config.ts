@@ -129,6 +129,8 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
       })`,
     );
   }
+  // Options left to their default are stored as null; they are absent from a TrainConfig.
+  saved = Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== null)) as TrainConfig;
   const resumable: readonly string[] = RESUMABLE_OPTIONS;
   for (const [key, value] of Object.entries(options) as [keyof TrainConfig, unknown][]) {
     if (resumable.includes(key)) continue;

@@ -24,7 +24,7 @@ import {
 } from "../fsio/mod.ts";
 import { encodePng, toGrid } from "../image/mod.ts";
 import type { RngState } from "../random/mod.ts";
-import { SAMPLE_COLUMNS, type TrainConfig } from "./config.ts";
+import { OPTIONAL_OPTIONS, SAMPLE_COLUMNS, type TrainConfig } from "./config.ts";
 import {
   loadOptimizerState,
   type OptimizerStateFile,
@@ -58,9 +58,13 @@ export interface LatentsFile {
   latents: number[][];
 }
 
-/** Writes a run's `config.json` atomically (`createdAt` is added when given). */
+/**
+ * Writes a run's `config.json` atomically: every option, those left to their default as `null`
+ * (`createdAt` is added when given).
+ */
 export function writeRunConfig(config: TrainConfig, createdAt?: string): void {
-  const json = createdAt ? { ...config, createdAt } : config;
+  const absent = Object.fromEntries(OPTIONAL_OPTIONS.map((key) => [key, null]));
+  const json = { ...absent, ...config, ...(createdAt ? { createdAt } : {}) };
   writeTextFileAtomic(join(config.outDir, RUN_FILES.config), JSON.stringify(json, null, 2) + "\n");
 }
 
