@@ -150,9 +150,12 @@ Deno.test("command-line options are parsed and checked", () => {
 
 Deno.test("planRun: defaults for a new run, and a resume keeps the run's training settings", async () => {
   const dir = await Deno.makeTempDir();
-  const plan = await planRun({ outDir: dir, seed: 3 });
-  assertEquals(plan.config, { ...DEFAULT_CONFIG, seed: 3, outDir: dir });
-  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(plan.config));
+  const plan = await planRun({ outDir: dir, seed: 3, evalEvery: 250 });
+  assertEquals(plan.config, { ...DEFAULT_CONFIG, seed: 3, evalEvery: 250, outDir: dir });
+  await Deno.writeTextFile(
+    join(dir, "config.json"),
+    JSON.stringify({ ...plan.config, threads: null }),
+  );
   // A run that never reached a checkpoint can be started again, with --out or with --resume.
   match((await planRun({ outDir: dir })).notice!, /never reached a checkpoint; starting it again/);
   const again = await planRun({}, dir);
@@ -170,6 +173,8 @@ Deno.test("planRun: defaults for a new run, and a resume keeps the run's trainin
   // The checkpoint's folders are empty: it is reported broken and the run starts again.
   const resumed = await planRun({ steps: 50, seed: 3 }, dir);
   assertEquals(resumed.config.steps, 50);
+  // A resume keeps evaluating as the run did; an option stored as null is left to its default.
+  assertEquals([resumed.config.evalEvery, "threads" in resumed.config], [250, false]);
   assertEquals(resumed.resumeFrom, undefined);
   assertEquals(resumed.broken.map((b) => b.info.step), [4]);
   match(resumed.broken[0].problem, /step-00004\/state\.json: cannot read the checkpoint state/);
