@@ -83,6 +83,11 @@ const OPTIONS = {
       "the first backend's ms/step over the peer's, null (with ratioRefused saying why)\n" +
       "when the peer did not run on an optimised BLAS",
   },
+  profile: {
+    kind: "flag",
+    help: "also print where the default path's (wasm) step time goes: convolutions by layer\n" +
+      "and direction, TF.js ops and BatchNorm by layer, Adam, data, and the rest",
+  },
   only: {
     kind: "string",
     arg: "BACKEND",
@@ -142,6 +147,7 @@ async function measureHere(args: Args, target: Target): Promise<StepBenchResult>
     steps: args.steps,
     maxSeconds: args.maxSeconds,
     onStep: progress(target, args.warmup + args.steps),
+    profile: args.profile && target === "wasm",
   });
 }
 
@@ -179,6 +185,7 @@ async function measureInChild(args: Args, target: Target): Promise<StepBenchResu
     String(args.batch),
     "--max-seconds",
     String(args.maxSeconds),
+    ...(args.profile ? ["--profile"] : []),
   ];
   const child = new Deno.Command(Deno.execPath(), {
     args: childArgs,
@@ -215,6 +222,31 @@ function label(target: Target, r: StepBenchResult): string {
   if (target === "wasm-single") return "wasm, single-threaded";
   if (r.kernels === "wasm") return `wasm + ${r.workers} kernel worker${r.workers === 1 ? "" : "s"}`;
   return r.backend;
+}
+
+/** The profile of one result as a table: group, what, ms per step, share, kernel calls per step. */
+function formatProfile(r: StepBenchResult): string {
+  const rows = r.profile!;
+  const width = Math.max(...rows.map((p) => p.group.length + p.what.length + 2));
+  const lines = rows.map((p) =>
+    `  ${`${p.group}: ${p.what}`.padEnd(width)} ${p.msPerStep.toFixed(1).padStart(7)} ms ` +
+    `${(100 * p.msPerStep / r.meanMs).toFixed(1).padStart(5)} %` +
+    (p.calls ? `  ${p.calls.toFixed(0).padStart(4)} calls` : "")
+  );
+  const groups = new Map<string, number>();
+  for (const p of rows) groups.set(p.group, (groups.get(p.group) ?? 0) + p.msPerStep);
+  const summary = [...groups].sort((a, b) => b[1] - a[1]).map(([g, ms]) =>
+    `  ${g.padEnd(width)} ${ms.toFixed(1).padStart(7)} ms ${
+      (100 * ms / r.meanMs).toFixed(1).padStart(5)
+    } %`
+  );
+  return [
+    `Profile of ${r.backend}: mean step ${r.meanMs.toFixed(1)} ms over ${r.steps} steps`,
+    "By group:",
+    ...summary,
+    "In detail:",
+    ...lines,
+  ].join("\n");
 }
 
 function machine() {
@@ -331,6 +363,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`  PyTorch peer: ${peer.error}`);
   }
   if (ratio !== null) console.log(`Ratio ${report.ratioOf}: ${ratio.toFixed(2)}×`);
+  for (const r of results) if (r.profile) console.log(formatProfile(r));
   if (ratioRefused) console.log(ratioRefused);
   const load = report.machine.loadAverage.map((l) => l.toFixed(1)).join(" ");
   console.log(`Machine: ${report.machine.cpu}, ${report.machine.logicalCpus} CPUs, load ${load}`);

@@ -15,6 +15,7 @@ import {
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
 import { Rng } from "../random/mod.ts";
 import { createTrainer, type StepBatch } from "../train/mod.ts";
+import { type ProfileRow, StepProfiler } from "./step_profile.ts";
 
 /** What to time. */
 export interface StepBenchOptions {
@@ -30,6 +31,8 @@ export interface StepBenchOptions {
   steps: number;
   /** Stop timing once this many seconds have passed, even below `steps` (slow software backends). */
   maxSeconds: number;
+  /** Charge every timed step's time to kernels, layers and optimisers ({@link StepProfiler}). */
+  profile?: boolean;
   /** Called after each step (warm-up included) with the step's milliseconds. */
   onStep?: (index: number, ms: number) => void;
 }
@@ -55,6 +58,10 @@ export interface StepBenchResult {
   hoursFor10kSteps: number;
   /** Why the backend was chosen, as `initBackend` says. */
   reason: string;
+  /** With `profile`: where the mean step's time went, rows summing to {@link StepBenchResult.meanMs}. */
+  profile?: ProfileRow[];
+  /** Mean milliseconds per timed step (the profile's total). */
+  meanMs: number;
 }
 
 /** Median of a non-empty list. */
@@ -89,15 +96,29 @@ export async function benchTrainStep(options: StepBenchOptions): Promise<StepBen
     buildDiscriminator({ seed: 2 }),
     { learningRate: 2e-4, beta1: 0.5 },
   );
+  const profiler = options.profile
+    ? new StepProfiler(
+      [trainer.generator, trainer.discriminator],
+      { "Adam D": trainer.dOptimizer, "Adam G": trainer.gOptimizer },
+      kernels?.kernels === "onnxruntime",
+    )
+    : null;
   const rng = new Rng(7);
   const times: number[] = [];
   let cpu = 0;
   const started = performance.now();
   for (let i = 0; i < options.warmup + options.steps; i++) {
-    const batch = syntheticBatch(rng, options.batch, trainer.latentDim, trainer.dropoutLayers);
-    const cpu0 = process.cpuUsage();
+    if (i === options.warmup) profiler?.start();
     const t0 = performance.now();
+    const batch = syntheticBatch(rng, options.batch, trainer.latentDim, trainer.dropoutLayers);
+    profiler?.charge(
+      "data",
+      "drawing the batch (latents, label noise, images)",
+      performance.now() - t0,
+    );
+    const cpu0 = process.cpuUsage();
     await trainer.step(batch);
+    profiler?.stepDone();
     const ms = performance.now() - t0;
     options.onStep?.(i, ms);
     if (i >= options.warmup) {
@@ -108,9 +129,11 @@ export async function benchTrainStep(options: StepBenchOptions): Promise<StepBen
     const elapsed = (performance.now() - started) / 1000;
     if (i >= options.warmup && elapsed > options.maxSeconds) break;
   }
+  profiler?.dispose();
   trainer.dispose();
   await stopKernels();
   const msPerStep = median(times);
+  const meanMs = times.reduce((a, b) => a + b, 0) / times.length;
   return {
     backend: tf.getBackend(),
     kernels: kernels?.kernels ?? null,
@@ -124,5 +147,7 @@ export async function benchTrainStep(options: StepBenchOptions): Promise<StepBen
     cpuSecondsPerStep: cpu / times.length,
     hoursFor10kSteps: msPerStep * 10_000 / 3.6e6,
     reason: choice.reason,
+    meanMs,
+    ...(profiler ? { profile: profiler.rows(meanMs) } : {}),
   };
 }
