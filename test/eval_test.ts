@@ -17,6 +17,7 @@ import {
   checkTargets,
   classHistogram,
   CLASSIFIER_OUTPUTS,
+  describeTargets,
   EVAL_CSV_HEADER,
   evaluatedSteps,
   Evaluator,
@@ -228,20 +229,21 @@ Deno.test("deno task eval: bad input gives one line and exit code 2", async () =
   }
 });
 
-Deno.test("targets and table: IS ≥ 9, every digit 7–13 %, FID ≤ 3 × train-vs-test", () => {
+Deno.test("targets and table: IS ≥ 9.3, every digit 8–12 %, FID ≤ 3 × train-vs-test", () => {
+  assert.equal(describeTargets(), "IS >= 9.3, every digit 8-12%, FID <= 3 x train-vs-test");
   const good = {
     count: 10,
-    inceptionScore: 9.2,
-    histogram: [0.07, 0.13, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
+    inceptionScore: 9.3,
+    histogram: [0.08, 0.12, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
     confidence: 0.97,
     fid: 1.79,
   };
   assert.deepEqual(checkTargets(good, 0.6), { inceptionScore: true, balance: true, fid: true });
-  const bad = { ...good, inceptionScore: 8.99, histogram: [0.069, ...good.histogram.slice(1)] };
+  const bad = { ...good, inceptionScore: 9.29, histogram: [0.079, ...good.histogram.slice(1)] };
   assert.deepEqual(checkTargets(bad, 0.59), { inceptionScore: false, balance: false, fid: false });
   const table = formatFiguresTable([{ label: "generator", figures: good }]).split("\n");
   assert.equal(table.length, 3);
-  assert.match(table[2], /^generator\s+10\s+9\.20\s+1\.79\s+0\.970 \|\s+7\.0\s+13\.0\s+10\.0/);
+  assert.match(table[2], /^generator\s+10\s+9\.30\s+1\.79\s+0\.970 \|\s+8\.0\s+12\.0\s+10\.0/);
 });
 
 Deno.test("deno task eval --run: every checkpoint into eval.csv, report refreshed, then skipped", async () => {
