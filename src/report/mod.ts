@@ -15,6 +15,7 @@ export {
   type ChartOptions,
   type ChartSeries,
   lineChart,
+  logTicks,
   niceTicks,
   type ReferenceLine,
 } from "./svg_chart.ts";
