@@ -6,9 +6,15 @@
  */
 export { type ReportFiles, writeReport } from "./write_report.ts";
 export { evaluateRun, type RunEvaluation, type RunEvaluationOptions } from "./evaluate_run.ts";
-export { readRun, type RunData, RunFolderError, type SampleFile } from "./run_data.ts";
+export {
+  type LogSession,
+  readRun,
+  type RunData,
+  RunFolderError,
+  type SampleFile,
+} from "./run_data.ts";
 export { type ReportImages } from "./html.ts";
-export { elapsedSeconds, type RunFigures, runFigures } from "./figures.ts";
+export { elapsedSeconds, type RunFigures, runFigures, wallSeconds } from "./figures.ts";
 export { type NumericTable, parseNumericCsv } from "./csv.ts";
 export { downsample, type Point, smoothEma } from "./series.ts";
 export {
