@@ -15,6 +15,7 @@ export {
 } from "./run_data.ts";
 export { type ReportImages } from "./html.ts";
 export { elapsedSeconds, type RunFigures, runFigures, wallSeconds } from "./figures.ts";
+export { type HealthFinding, type HealthVerdict, judgeHealth } from "./health.ts";
 export { type NumericTable, parseNumericCsv } from "./csv.ts";
 export { downsample, type Point, smoothEma } from "./series.ts";
 export {
