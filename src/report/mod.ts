@@ -1,7 +1,9 @@
 /**
- * The training report: a self-contained `report.html` per run folder (configuration, backend, throughput,
- * loss/accuracy curves raw and smoothed, evaluation over time, every saved sample grid) and
- * `samples/progress.gif` (the fixed-latent grids across training).
+ * The training report: a self-contained `report.html` per run folder (configuration, backend, wall time and
+ * throughput as log.txt counts them, a verdict on the run's health, loss/accuracy curves raw and smoothed,
+ * the raw and EMA generators' evaluations over time with the ends of the scale and the targets, the table
+ * of evaluated checkpoints with the best one and its export command, every saved sample grid once) and
+ * `samples/progress.gif` (the raw generator's fixed-latent grids across training).
  * @module
  */
 export { type ReportFiles, writeReport } from "./write_report.ts";
