@@ -17,11 +17,13 @@ import {
   checkTargets,
   classHistogram,
   CLASSIFIER_OUTPUTS,
+  describeTargets,
   EVAL_CSV_HEADER,
   evaluatedSteps,
   Evaluator,
   FEATURE_DIM,
   featureStats,
+  fidScaleEnds,
   formatFiguresTable,
   frechetDistance,
   generatorOnnxBytes,
@@ -31,6 +33,7 @@ import {
   OnnxClassifier,
   sqrtSymmetric,
 } from "../src/eval/mod.ts";
+import { SHIPPED_MODEL_PATHS } from "../src/infer/mod.ts";
 import { latentsForSeed, Rng } from "../src/random/mod.ts";
 import { Matrix } from "ml-matrix";
 
@@ -228,20 +231,67 @@ Deno.test("deno task eval: bad input gives one line and exit code 2", async () =
   }
 });
 
-Deno.test("targets and table: IS ≥ 9, every digit 7–13 %, FID ≤ 3 × train-vs-test", () => {
+Deno.test("targets and table: IS ≥ 9.3, every digit 8–12 %, FID ≤ 3 × train-vs-test", () => {
+  assert.equal(describeTargets(), "IS >= 9.3, every digit 8-12%, FID <= 3 x train-vs-test");
   const good = {
     count: 10,
-    inceptionScore: 9.2,
-    histogram: [0.07, 0.13, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
+    inceptionScore: 9.3,
+    histogram: [0.08, 0.12, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
     confidence: 0.97,
     fid: 1.79,
   };
   assert.deepEqual(checkTargets(good, 0.6), { inceptionScore: true, balance: true, fid: true });
-  const bad = { ...good, inceptionScore: 8.99, histogram: [0.069, ...good.histogram.slice(1)] };
+  const bad = { ...good, inceptionScore: 9.29, histogram: [0.079, ...good.histogram.slice(1)] };
   assert.deepEqual(checkTargets(bad, 0.59), { inceptionScore: false, balance: false, fid: false });
   const table = formatFiguresTable([{ label: "generator", figures: good }]).split("\n");
   assert.equal(table.length, 3);
-  assert.match(table[2], /^generator\s+10\s+9\.20\s+1\.79\s+0\.970 \|\s+7\.0\s+13\.0\s+10\.0/);
+  assert.match(table[2], /^generator\s+10\s+9\.30\s+1\.79\s+0\.970 \|\s+8\.0\s+12\.0\s+10\.0/);
+});
+
+Deno.test("FID scale ends: measured counts as measured, others interpolated in 1/count or the nearest", () => {
+  const measured = fidScaleEnds(2000);
+  assert.deepEqual(measured, {
+    count: 2000,
+    trainVsTest: 1.063,
+    untrained: 396.17,
+    source: "measured",
+    measuredAt: [2000],
+  });
+  // 1/1000 lies 2/3 of the way from 1/500 to 1/2000.
+  const between = fidScaleEnds(1000);
+  assert.equal(between.source, "interpolated");
+  assert.deepEqual(between.measuredAt, [500, 2000]);
+  close(between.trainVsTest, 3.687 + (2 / 3) * (1.063 - 3.687), 1e-12, "train vs test at 1000");
+  assert.deepEqual(fidScaleEnds(16), {
+    count: 16,
+    trainVsTest: 9.856,
+    untrained: 396.2,
+    source: "nearest",
+    measuredAt: [200],
+  });
+  assert.equal(fidScaleEnds(50_000).trainVsTest, 0.602);
+});
+
+Deno.test("FID scale ends: the 200-sample figures are what deno task eval measures now", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "scripts/eval.ts",
+      "--model",
+      SHIPPED_MODEL_PATHS.generator,
+      "-n",
+      "200",
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const figures = JSON.parse(new TextDecoder().decode(out.stdout));
+  const ends = fidScaleEnds(200);
+  close(figures.mnistTrain.fid, ends.trainVsTest, 0.001, "MNIST train vs test, 200 samples");
+  close(figures.untrained.fid, ends.untrained, 0.01, "untrained generator, 200 samples");
 });
 
 Deno.test("deno task eval --run: every checkpoint into eval.csv, report refreshed, then skipped", async () => {

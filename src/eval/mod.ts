@@ -30,6 +30,7 @@ export {
 } from "./evaluate.ts";
 export { generateImages, GeneratorFileError, generatorOnnxBytes } from "./generator_samples.ts";
 export { type FiguresRow, formatFiguresTable } from "./table.ts";
+export { fidScaleEnds, type FidScaleEstimate } from "./scale_ends.ts";
 export { DEFAULT_CLASSIFIER, Evaluator } from "./evaluator.ts";
 export {
   appendEvalRow,

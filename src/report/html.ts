@@ -1,29 +1,26 @@
 /** Renders the self-contained `report.html` of a run: inline CSS, SVG charts and base64 images only. */
 import { formatDuration } from "../cli/mod.ts";
-import { EVAL_TARGETS } from "../eval/mod.ts";
 import { encodeBase64 } from "./base64.ts";
-import { elapsedSeconds, runFigures } from "./figures.ts";
+import { evalCards, evalSection } from "./eval_section.ts";
+import { elapsedSeconds, type RunFigures, runFigures } from "./figures.ts";
+import { HEALTH_RULES, judgeHealth } from "./health.ts";
+import { card, escapeHtml, fmt } from "./html_parts.ts";
 import type { RunData } from "./run_data.ts";
 import { downsample, type Point, smoothEma, weightForSpan } from "./series.ts";
 import { type ChartSeries, lineChart } from "./svg_chart.ts";
 
 /** Images the report embeds, already read from the run folder. */
 export interface ReportImages {
-  /** `samples/progress.gif`, when the run has samples. */
+  /** `samples/progress.gif` (the raw generator's grids), when the run has samples. */
   gif: Uint8Array | null;
-  /** The sample grid PNG bytes of each saved step, oldest first. */
+  /** The raw generator's sample grid PNG bytes of each saved step, oldest first. */
   samples: { step: number; png: Uint8Array }[];
+  /** The EMA generator's grid of the newest saved step, when the run keeps an EMA. */
+  newestEma: Uint8Array | null;
 }
 
-const COLORS = { d: "#d9480f", g: "#1971c2", acc: "#2b8a3e", is: "#7048e8", fid: "#c2255c" };
+const COLORS = { d: "#d9480f", g: "#1971c2", acc: "#2b8a3e" };
 const MAX_POINTS = 600;
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-
-function fmt(v: number, digits = 3): string {
-  return Number.isFinite(v) ? v.toFixed(digits) : "–";
-}
 
 function rawAndSmoothed(
   steps: number[],
@@ -46,12 +43,6 @@ function rawAndSmoothed(
   ];
 }
 
-function card(label: string, value: string, note = ""): string {
-  return `<div class="card"><div class="label">${escapeHtml(label)}</div>` +
-    `<div class="value">${escapeHtml(value)}</div>` +
-    (note ? `<div class="note">${escapeHtml(note)}</div>` : "") + `</div>`;
-}
-
 function flatten(obj: unknown, prefix = ""): [string, string][] {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
     return [[prefix, JSON.stringify(obj)]];
@@ -61,84 +52,87 @@ function flatten(obj: unknown, prefix = ""): [string, string][] {
   );
 }
 
-function histogramSvg(shares: number[]): string {
-  const w = 340;
-  const h = 150;
-  const bw = 26;
-  const top = 20;
-  const base = h - 22;
-  const max = Math.max(0.2, ...shares);
-  const y = (v: number) => base - (v / max) * (base - top);
-  const bars = shares.map((s, k) => {
-    const x = 20 + k * 31;
-    const ok = s >= 0.07 && s <= 0.13;
-    return `<rect x="${x}" y="${y(s).toFixed(1)}" width="${bw}" height="${
-      (base - y(s)).toFixed(1)
-    }" ` +
-      `fill="${ok ? "#74b816" : "#f59f00"}"/>` +
-      `<text x="${x + bw / 2}" y="${h - 6}" class="tick" text-anchor="middle">${k}</text>` +
-      `<text x="${x + bw / 2}" y="${(y(s) - 4).toFixed(1)}" class="tick" text-anchor="middle">` +
-      `${(s * 100).toFixed(0)}</text>`;
-  });
-  const band = `<rect x="16" y="${y(0.13).toFixed(1)}" width="${w - 22}" ` +
-    `height="${(y(0.07) - y(0.13)).toFixed(1)}" fill="#e6fcf5"/>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" class="chart hist" ` +
-    `role="img" aria-label="class histogram">${band}${bars.join("")}` +
-    `<line x1="16" x2="${w - 6}" y1="${base}" y2="${base}" class="axis"/></svg>`;
+const pngImg = (png: Uint8Array, alt: string, cls: string, lazy = false) =>
+  `<img class="${cls}" src="data:image/png;base64,${encodeBase64(png)}" alt="${escapeHtml(alt)}"` +
+  `${lazy ? ` loading="lazy"` : ""}>`;
+
+/**
+ * The sample grids, each shown once: the newest step's raw and EMA grids side by side, the progress GIF
+ * of the raw grids when there are two or more (one frame would repeat the newest grid), and the earlier
+ * raw grids.
+ */
+function samplesSections(images: ReportImages): string {
+  const newest = images.samples[images.samples.length - 1];
+  if (!newest) {
+    return `<section><h2>Samples</h2><p class="muted">No samples saved yet.</p></section>`;
+  }
+  const figure = (img: string, caption: string) =>
+    `<figure>${img}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
+  const hero = [
+    figure(
+      pngImg(newest.png, `raw generator samples at step ${newest.step}`, "pixel big"),
+      `raw generator, step ${newest.step}`,
+    ),
+    images.newestEma
+      ? figure(
+        pngImg(images.newestEma, `EMA generator samples at step ${newest.step}`, "pixel big"),
+        `EMA generator, step ${newest.step}`,
+      )
+      : "",
+    images.gif && images.samples.length > 1
+      ? figure(
+        `<img class="pixel big" src="data:image/gif;base64,${encodeBase64(images.gif)}" ` +
+          `alt="fixed-latent samples across training">`,
+        `raw generator across training (samples/progress.gif, ${images.samples.length} frames)`,
+      )
+      : "",
+  ].join("");
+  const earlier = images.samples.slice(0, -1).map((s) =>
+    figure(pngImg(s.png, `samples at step ${s.step}`, "pixel", true), `step ${s.step}`)
+  ).join("\n");
+  return `<section><h2>Samples of the fixed latents</h2><div class="row hero">${hero}</div></section>` +
+    (earlier
+      ? `\n<section><h2>Earlier sample grids (raw generator)</h2>` +
+        `<div class="gallery">${earlier}</div></section>`
+      : "");
 }
 
-function evalCards(data: RunData): string {
-  const steps = data.evals.columns.get("step") ?? [];
-  if (steps.length === 0) return "";
-  const last = steps.length - 1;
-  const value = (name: string) => data.evals.columns.get(name)?.[last] ?? NaN;
-  return card("IS", fmt(value("inception_score"), 2), `Inception Score, step ${steps[last]}`) +
-    card("MNIST-FID", fmt(value("fid"), 2), `step ${steps[last]}`);
+/** The wall-time card: the figure of log.txt's closing lines (see `wallSeconds`). */
+function wallTimeCard(figures: RunFigures): string {
+  const n = figures.closedSessions;
+  const sessions = `${n} session${n === 1 ? "" : "s"}`;
+  const note = n === 0
+    ? "history.csv (no closing line in log.txt yet)"
+    : figures.unclosedSteps > 0
+    ? `${fmt(figures.seconds, 1)} s: log.txt's ${sessions} + history.csv's ` +
+      `${figures.unclosedSteps} steps since`
+    : `${fmt(figures.seconds, 1)} s, as log.txt (${sessions})`;
+  return card("wall time", formatDuration(figures.seconds), note);
 }
 
-function evalSection(data: RunData): string {
-  const e = data.evals;
-  const steps = e.columns.get("step") ?? [];
-  if (steps.length === 0) {
-    return `<section><h2>Evaluation</h2><p class="muted">No evaluation yet. Train with ` +
-      `<code>--eval-every N</code> to measure Inception Score and MNIST-FID during training, or run ` +
-      `<code>deno task eval --checkpoint ${escapeHtml(data.dir)}</code>.</p></section>`;
-  }
-  const col = (name: string) => e.columns.get(name) ?? [];
-  const pts = (name: string): Point[] => steps.map((s, i) => [s, col(name)[i]]);
-  const last = steps.length - 1;
-  const shares = Array.from({ length: 10 }, (_, k) => col(`digit_${k}`)[last]);
-  const isChart = lineChart({
-    title: "Inception Score (classifier, higher is better)",
-    series: [{ label: "IS", color: COLORS.is, points: pts("inception_score"), dots: true }],
-    references: [{
-      y: EVAL_TARGETS.inceptionScore,
-      label: `target ${EVAL_TARGETS.inceptionScore.toFixed(1)}`,
-      color: "#868e96",
-    }],
-    yMin: 1,
-    yMax: 10,
-    xLabel: "step",
-    width: 560,
-  });
-  const fidChart = lineChart({
-    title: "MNIST-FID (lower is better)",
-    series: [{ label: "FID", color: COLORS.fid, points: pts("fid"), dots: true }],
-    yMin: 0,
-    xLabel: "step",
-    width: 560,
-  });
-  return `<section><h2>Evaluation over training</h2>
-<p class="muted">${
-    col("count")[last]
-  } samples per evaluation, judged by <code>models/classifier.onnx</code>.
-Latest (step ${steps[last]}): IS <b>${fmt(col("inception_score")[last], 2)}</b>, MNIST-FID
-<b>${fmt(col("fid")[last], 2)}</b>, confidence <b>${fmt(col("confidence")[last], 3)}</b>.</p>
-<div class="row">${isChart}${fidChart}</div>
-<h3>Digits among the samples at step ${steps[last]} (%; green band 7–13 %)</h3>${
-    histogramSvg(shares)
-  }
-</section>`;
+const LEVEL_MARK = { ok: "✓", warn: "!", bad: "✗", early: "…" } as const;
+
+/** The verdict, its reasons, and the rules in one paragraph. */
+function verdictSection(data: RunData): string {
+  const { verdict, findings } = judgeHealth(data.history, data.evals);
+  const r = HEALTH_RULES;
+  const items = findings.map((f) =>
+    `<li class="${f.level}"><span class="mark">${LEVEL_MARK[f.level]}</span>` +
+    `${escapeHtml(f.text)}</li>`
+  ).join("");
+  const rules = [
+    "a loss that is not a number is a divergence",
+    `discriminator accuracy ≥ ${r.dAccPinned} % means it wins`,
+    `within ${r.dAccChance[0]}–${r.dAccChance[1]} % while the generator's loss reaches ` +
+    `${r.gLossBlowUp} × its earlier median means the generator's loss blows up`,
+    `confidence ≥ ${r.confident} with a digit outside ${r.collapseShares[0] * 100}–` +
+    `${r.collapseShares[1] * 100} % is mode collapse`,
+    `an FID up at each of the last ${r.fidRises} evaluations is rising`,
+  ];
+  return `<section class="verdict ${verdict.replace(/ /g, "-")}"><h2>Verdict: ${verdict}</h2>
+<ul>${items}</ul>
+<p class="muted">Rules: ${escapeHtml(rules.join("; "))}. Losses are judged over the last ` +
+    `${r.recentFraction * 100} % of the steps, at least ${r.minRows}.</p></section>`;
 }
 
 /** Renders the whole report page. */
@@ -150,7 +144,7 @@ export function renderReport(
   const h = data.history;
   // history.csv numbers steps from 0; charts use steps completed, as sample and checkpoint names do.
   const steps = (h.columns.get("step") ?? []).map((s) => s + 1);
-  const figures = runFigures(h);
+  const figures = runFigures(h, data.sessions);
   const col = (name: string) => h.columns.get(name) ?? [];
   const lossChart = lineChart({
     title: "Losses (binary cross-entropy), smoothed; raw values faint",
@@ -188,23 +182,6 @@ export function renderReport(
     xLabel: "step",
     width: 560,
   });
-  const latest = images.samples[images.samples.length - 1];
-  const hero = [
-    images.gif
-      ? `<figure><img class="pixel big" src="data:image/gif;base64,${encodeBase64(images.gif)}" ` +
-        `alt="fixed-latent samples across training"><figcaption>Fixed latents across training ` +
-        `(samples/progress.gif, ${images.samples.length} frames)</figcaption></figure>`
-      : "",
-    latest
-      ? `<figure><img class="pixel big" src="data:image/png;base64,${encodeBase64(latest.png)}" ` +
-        `alt="samples at step ${latest.step}"><figcaption>Latest samples, step ${latest.step}` +
-        `</figcaption></figure>`
-      : `<p class="muted">No samples saved yet.</p>`,
-  ].join("");
-  const gallery = images.samples.map((s) =>
-    `<figure><img class="pixel" src="data:image/png;base64,${encodeBase64(s.png)}" ` +
-    `alt="samples at step ${s.step}" loading="lazy"><figcaption>step ${s.step}</figcaption></figure>`
-  ).join("\n");
   const planned = Number(data.config?.steps);
   const stepNote = Number.isFinite(planned) && planned > 0
     ? `of ${planned} (${Math.min(100, (figures.steps / planned) * 100).toFixed(0)} %)`
@@ -230,7 +207,7 @@ export function renderReport(
 <main>
 <section class="cards">
 ${card("steps", String(figures.steps), stepNote)}
-${card("wall time", formatDuration(figures.seconds))}
+${wallTimeCard(figures)}
 ${
     card(
       "steps / s",
@@ -252,11 +229,10 @@ ${
     )
   }
 </section>
-<section><h2>Samples</h2><div class="row hero">${hero}</div></section>
+${verdictSection(data)}
+${samplesSections(images)}
 <section><h2>Training curves</h2>${lossChart}<div class="row">${accChart}${speedChart}</div></section>
 ${evalSection(data)}
-<section><h2>Sample grid at every saved step</h2>
-<div class="gallery">${gallery || `<p class="muted">No samples saved yet.</p>`}</div></section>
 <section><h2>Configuration</h2>${config}</section>
 ${
     data.logTail.length
@@ -313,5 +289,19 @@ th{font-weight:500;color:#495057;font-family:ui-monospace,monospace}
 td{font-family:ui-monospace,monospace}
 pre{background:#1b1f24;color:#e9ecef;padding:12px;border-radius:8px;overflow:auto;font-size:12px}
 .muted{color:var(--muted)}
+.verdict ul{list-style:none;padding:0;margin:0 0 8px}
+.verdict li{padding:2px 0}
+.verdict .mark{display:inline-block;width:1.4em;font-weight:700}
+.verdict li.ok .mark{color:#2b8a3e}
+.verdict li.warn .mark{color:#e67700}
+.verdict li.bad .mark{color:#c92a2a}
+.verdict li.early .mark{color:var(--muted)}
+section.verdict.healthy{border-left:6px solid #2b8a3e}
+section.verdict.needs-a-look{border-left:6px solid #e67700}
+section.verdict.unhealthy{border-left:6px solid #c92a2a}
+section.verdict.too-early-to-tell{border-left:6px solid var(--muted)}
+table.evals td,table.evals th{text-align:right}
+table.evals tr.best td{background:#fff9db}
+table.evals td.off{color:#e67700}
 footer{text-align:center;color:var(--muted);font-size:12px;padding:0 0 30px}
 `;

@@ -31,6 +31,8 @@ export interface ChartOptions {
   /** Fixed y range; default: the data's range, padded. */
   yMin?: number;
   yMax?: number;
+  /** A logarithmic y axis (values must be positive; smaller ones are drawn at the bottom). */
+  logY?: boolean;
   references?: ReferenceLine[];
   width?: number;
   height?: number;
@@ -49,6 +51,22 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) {
     // toPrecision drops float noise (3 × 0.2 = 0.6000000000000001); + 0 turns -0 into 0.
     ticks.push(Number((Math.round(t / step) * step).toPrecision(12)) + 0);
+  }
+  return ticks;
+}
+
+/**
+ * Ticks of a logarithmic axis covering [lo, hi] (both > 0): 1, 2 and 5 × 10^k when the range spans at
+ * most 3 decades, else powers of 10 only.
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  const mantissas = Math.log10(hi / lo) <= 3 ? [1, 2, 5] : [1];
+  const ticks: number[] = [];
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
+    for (const m of mantissas) {
+      const t = Number((m * 10 ** k).toPrecision(12));
+      if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push(t);
+    }
   }
   return ticks;
 }
@@ -74,7 +92,9 @@ export function lineChart(options: ChartOptions): string {
   const all = options.series.flatMap((s) => s.points);
   const refs = options.references ?? [];
   const xs = all.map((p) => p[0]);
-  const ys = [...all.map((p) => p[1]), ...refs.map((r) => r.y)];
+  // The y axis works in `ty` units: the values themselves, or their logarithm.
+  const ty = options.logY ? (v: number) => Math.log10(Math.max(v, 1e-12)) : (v: number) => v;
+  const ys = [...all.map((p) => p[1]), ...refs.map((r) => r.y)].map(ty);
   let x0 = xs.length ? Math.min(...xs) : 0;
   let x1 = xs.length ? Math.max(...xs) : 1;
   if (x1 === x0) {
@@ -82,22 +102,24 @@ export function lineChart(options: ChartOptions): string {
     const half = Math.max(1, Math.abs(x0) / 2);
     [x0, x1] = [x0 - half, x1 + half];
   }
-  let y0 = options.yMin ?? (ys.length ? Math.min(...ys) : 0);
-  let y1 = options.yMax ?? (ys.length ? Math.max(...ys) : 1);
+  const fixed = (v: number | undefined) => v === undefined ? undefined : ty(v);
+  let y0 = fixed(options.yMin) ?? (ys.length ? Math.min(...ys) : 0);
+  let y1 = fixed(options.yMax) ?? (ys.length ? Math.max(...ys) : 1);
   if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
   if (options.yMin === undefined) y0 -= (y1 - y0) * 0.05;
   if (options.yMax === undefined) y1 += (y1 - y0) * 0.05;
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw;
-  const sy = (y: number) => m.top + (1 - (Math.min(Math.max(y, y0), y1) - y0) / (y1 - y0)) * ph;
+  const sy = (y: number) => m.top + (1 - (Math.min(Math.max(ty(y), y0), y1) - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" ` +
       `class="chart" role="img" aria-label="${escapeXml(options.title)}">`,
     `<text x="${m.left}" y="20" class="chart-title">${escapeXml(options.title)}</text>`,
   );
-  for (const t of niceTicks(y0, y1)) {
+  const yTicks = options.logY ? logTicks(10 ** y0, 10 ** y1) : niceTicks(y0, y1);
+  for (const t of yTicks) {
     const y = sy(t).toFixed(1);
     parts.push(
       `<line x1="${m.left}" x2="${width - m.right}" y1="${y}" y2="${y}" class="grid"/>`,

@@ -28,7 +28,9 @@ export async function writeReport(runDir: string): Promise<ReportFiles> {
   const samples = await Promise.all(
     data.samples.map(async (s) => ({ step: s.step, png: await Deno.readFile(s.path) })),
   );
+  const emaPath = data.samples[data.samples.length - 1]?.emaPath;
+  const newestEma = emaPath ? await Deno.readFile(emaPath) : null;
   const html = join(runDir, RUN_FILES.report);
-  writeTextFileAtomic(html, renderReport(data, { gif, samples }));
+  writeTextFileAtomic(html, renderReport(data, { gif, samples, newestEma }));
   return { html, gif: gifPath };
 }
