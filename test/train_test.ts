@@ -17,9 +17,10 @@ import {
   resolveCheckpoint,
 } from "../src/checkpoint/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../src/model/mod.ts";
-import { Rng } from "../src/random/mod.ts";
+import { latentsForSeed, Rng } from "../src/random/mod.ts";
 import { loadTrainSet } from "../src/data/mod.ts";
 import {
+  BATCH_NORM_PASSES,
   createTrainer,
   DEFAULT_CONFIG,
   drawStepBatch,
@@ -327,11 +328,11 @@ Deno.test("a non-finite loss stops training and keeps the last good checkpoint; 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("EMA: the bias-corrected average of every update's weights, BatchNorm statistics included", async () => {
+Deno.test("EMA: the bias-corrected average of every update's trainable weights; BatchNorm statistics recomputed for them", async () => {
   await initBackend("cpu");
   const zIn = tf.input({ shape: [2] });
   const dense = tf.layers.dense({ units: 2, kernelInitializer: "zeros", useBias: false });
-  const norm = tf.layers.batchNormalization();
+  const norm = tf.layers.batchNormalization({ momentum: 0.9 });
   const generator = tf.model({
     inputs: zIn,
     outputs: norm.apply(dense.apply(zIn)) as tf.SymbolicTensor,
@@ -339,21 +340,45 @@ Deno.test("EMA: the bias-corrected average of every update's weights, BatchNorm 
   const decay = 0.9;
   const ema = await GeneratorEma.create(generator, decay);
   // Update t sets every weight to t; the average is Σ decay^(t−s)·s / Σ decay^(t−s).
-  const history: number[] = [];
   for (let t = 1; t <= 4; t++) {
     generator.weights.forEach((w) => w.write(tf.fill(w.shape as number[], t)));
     ema.update(t);
-    history.push(t);
   }
-  const weightsOf = history.map((s) => decay ** (4 - s));
-  const expected = history.reduce((a, s, i) => a + s * weightsOf[i], 0) /
-    weightsOf.reduce((a, b) => a + b, 0);
-  for (const w of ema.model.weights) {
-    for (const x of await w.read().data()) {
-      ok(Math.abs(x - expected) < 1e-6, `${w.name}: ${x} vs ${expected}`);
-    }
+  const weightOf = [1, 2, 3, 4].map((s) => decay ** (4 - s));
+  const average = [1, 2, 3, 4].reduce((a, s, i) => a + s * weightOf[i], 0) /
+    weightOf.reduce((a, b) => a + b, 0);
+  const values = async (i: number) => [...await ema.model.weights[i].read().data()];
+  const [kernel, gamma, beta] = [await values(0), await values(1), await values(2)];
+  for (const x of [...kernel, ...gamma, ...beta]) ok(Math.abs(x - average) < 1e-6, `${x}`);
+  // The moving statistics are not averaged (they stay the copy's until refreshed) ...
+  assertEquals(await values(3), [0, 0]);
+  // ... and a refresh sets them to the mean of the batch statistics of the averaged network over the passes.
+  ema.refreshStatistics();
+  const { batches, rows, seed } = BATCH_NORM_PASSES;
+  let mean = 0;
+  let variance = 0;
+  for (let k = 1; k <= batches; k++) {
+    // Every unit computes z·(a, a) with a the averaged kernel value: its batch mean and (biased) variance.
+    const z = latentsForSeed(seed + k, rows, 2);
+    const y = Array.from({ length: rows }, (_, r) => average * (z[2 * r] + z[2 * r + 1]));
+    const m = y.reduce((a, b) => a + b, 0) / rows;
+    mean += m / batches;
+    variance += y.reduce((a, b) => a + (b - m) ** 2, 0) / rows / batches;
   }
-  assertEquals(ema.model.weights.length, 5, "kernel, gamma, beta, moving mean and variance");
+  for (const x of await values(3)) ok(Math.abs(x - mean) < 1e-5, `moving mean ${x} vs ${mean}`);
+  for (const x of await values(4)) {
+    ok(Math.abs(x - variance) < 1e-4 * variance, `moving variance ${x} vs ${variance}`);
+  }
+  assertEquals(
+    (norm as unknown as { momentum: number }).momentum,
+    0.9,
+    "the raw layer is untouched",
+  );
+  assertEquals(
+    (ema.model.layers[2] as unknown as { momentum: number }).momentum,
+    0.9,
+    "momentum restored",
+  );
   assertEquals(emaRate(decay, 1), 1);
   ok(Math.abs(emaRate(0.999, 1e6) - 0.001) < 1e-12);
   throws(() => emaRate(decay, 0), RangeError);

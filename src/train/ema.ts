@@ -1,4 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
+import { latentsForSeed } from "../random/mod.ts";
+
+/** Fresh latents that set the EMA generator's BatchNorm statistics: batches × rows, from a fixed seed. */
+export const BATCH_NORM_PASSES = { batches: 10, rows: 32, seed: 0xba7c } as const;
 
 /**
  * The bias-corrected rate of the EMA update after the `t`-th generator update (t ≥ 1):
@@ -14,10 +18,12 @@ export function emaRate(decay: number, t: number): number {
 }
 
 /**
- * An exponential moving average of a generator's weights, held as its own Layers model of the same
- * architecture (same layer and weight names), so it saves, loads, samples and exports like the raw one.
- * Every weight is averaged, the BatchNorm moving mean and variance too (see `models/README.md` for the
- * measurement behind that choice). It only reads the raw generator: training never sees it.
+ * An exponential moving average of a generator's trainable weights, held as its own Layers model of the
+ * same architecture (same layer and weight names), so it saves, loads, samples and exports like the raw one.
+ * Its BatchNorm moving statistics are not averaged: {@link GeneratorEma.refreshStatistics} recomputes them
+ * for the averaged weights from forward passes on fresh latents before the model is used (the averaged
+ * statistics belong to none of the averaged networks; `models/README.md` has the measurement). It only
+ * reads the raw generator: training never sees it.
  */
 export class GeneratorEma {
   private constructor(
@@ -50,21 +56,66 @@ export class GeneratorEma {
     return new GeneratorEma(model, decay, generator);
   }
 
-  /** Folds the raw generator's weights after its `t`-th update (t = completed steps) into the average. */
+  /** Folds the raw generator's trainable weights after its `t`-th update into the average. */
   update(t: number): void {
     const rate = emaRate(this.decay, t);
-    const raw = this.source.weights;
+    const raw = this.source.trainableWeights;
     tf.tidy(() => {
       const beta = tf.scalar(rate);
       const keep = tf.scalar(1 - rate);
-      this.model.weights.forEach((w, i) => {
+      this.model.trainableWeights.forEach((w, i) => {
         w.write(tf.add(tf.mul(w.read(), keep), tf.mul(raw[i].read(), beta)));
       });
     });
   }
 
+  /**
+   * Sets the BatchNorm moving statistics of the averaged generator to its own batch statistics over
+   * {@link BATCH_NORM_PASSES}: the cumulative mean over the passes of each batch's mean and variance, as
+   * training-mode forward passes compute them. Deterministic, and it depends only on the averaged weights.
+   */
+  refreshStatistics(): void {
+    recomputeBatchNormStatistics(this.model);
+  }
+
   /** Frees the averaged model. */
   dispose(): void {
     this.model.dispose();
+  }
+}
+
+interface MomentumLayer {
+  momentum: number;
+}
+
+/**
+ * Replaces every BatchNorm layer's moving mean and variance in `model` by the mean, over
+ * {@link BATCH_NORM_PASSES} training-mode forward passes, of the batch statistics (pass k uses momentum
+ * 1 − 1/k, so the first pass overwrites the old statistics and the result is the running mean). The
+ * layers' momentum is restored afterwards, so the saved model's configuration is unchanged.
+ */
+export function recomputeBatchNormStatistics(model: tf.LayersModel): void {
+  const layers = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
+  const norms = layers as unknown as MomentumLayer[];
+  const momentum = norms.map((l) => l.momentum);
+  const { batches, rows, seed } = BATCH_NORM_PASSES;
+  const latentDim = model.inputs[0].shape[1] as number;
+  // Zeroed first, so that the first pass's `old − (old − batch)·1` is the batch statistic exactly and the
+  // result does not depend on the statistics before (a resumed run recomputes bit for bit).
+  tf.tidy(() => {
+    for (const layer of layers) {
+      for (const w of layer.nonTrainableWeights) w.write(tf.zerosLike(w.read()));
+    }
+  });
+  try {
+    for (let k = 1; k <= batches; k++) {
+      norms.forEach((l) => l.momentum = 1 - 1 / k);
+      tf.tidy(() => {
+        const z = tf.tensor2d(latentsForSeed(seed + k, rows, latentDim), [rows, latentDim]);
+        model.apply(z, { training: true });
+      });
+    }
+  } finally {
+    norms.forEach((l, i) => l.momentum = momentum[i]);
   }
 }

@@ -9,6 +9,7 @@ import { drawStepBatch } from "./batch.ts";
 import { ProgressBar, UsageError } from "../cli/mod.ts";
 import {
   checkpointDue,
+  evalDue,
   learningRateAt,
   SAMPLE_COUNT,
   sampleDue,
@@ -275,6 +276,13 @@ export async function train(
       if (step % config.logEvery === 0) {
         log.line(formatLogLine(step, record.dLoss, record.dAcc, record.gLoss));
       }
+      // The EMA generator's BatchNorm statistics are set for its weights whenever it is about to be used.
+      let emaFresh = false;
+      const refreshEma = () => {
+        if (ema && !emaFresh) ema.average.refreshStatistics();
+        emaFresh = true;
+      };
+      if (evalDue(config, completed) || sampleDue(config, completed)) refreshEma();
       const emaGenerator = ema?.average.model ?? null;
       const extra = await hooks.onStep?.({
         record,
@@ -292,6 +300,7 @@ export async function train(
       // resolves each step's promises without ever yielding.
       await new Promise((resolve) => setTimeout(resolve, 0));
       const stopping = stop.signal !== null;
+      if (stopping) refreshEma();
       if (sampleDue(config, completed) || stopping) {
         const path = await writeSampleGrid(runDir, completed, trainer.generator, latents);
         if (emaGenerator) {
