@@ -151,6 +151,13 @@ Deno.test("command-line options are parsed and checked", () => {
 
 Deno.test("planRun: defaults for a new run, and a resume keeps the run's training settings", async () => {
   const dir = await Deno.makeTempDir();
+  // A preset sets a new run's defaults; options given override them.
+  const quality = await planRun({ outDir: dir, seed: 3, preset: "quality", steps: 50 });
+  assertEquals(
+    [quality.config.preset, quality.config.steps, quality.config.evalEvery, quality.config.ema],
+    ["quality", 50, 1000, 0.999],
+  );
+  assertEquals(quality.config.learningRate, DEFAULT_CONFIG.learningRate);
   const plan = await planRun({ outDir: dir, seed: 3, evalEvery: 250 });
   assertEquals(plan.config, { ...DEFAULT_CONFIG, seed: 3, evalEvery: 250, outDir: dir });
   await Deno.writeTextFile(

@@ -6,7 +6,13 @@ import {
   UsageError,
 } from "../cli/mod.ts";
 import { BACKEND_NAMES, type BackendName, KERNEL_NAMES, type KernelName } from "../compute/mod.ts";
-import { DEFAULT_CONFIG, type TrainConfig } from "./config.ts";
+import {
+  DEFAULT_CONFIG,
+  PRESET_NAMES,
+  type PresetName,
+  PRESETS,
+  type TrainConfig,
+} from "./config.ts";
 
 /** What the command line asked for. */
 export type TrainArgs =
@@ -25,7 +31,18 @@ const d = DEFAULT_CONFIG;
 
 // Training options carry no parsed default: only what the command line gives may differ from a resumed run's
 // config.json, so their defaults (DEFAULT_CONFIG) are shown in the help and applied later.
+const describePreset = (name: PresetName) =>
+  Object.entries(PRESETS[name]).map(([k, v]) => `${k} ${v}`).join(", ") || "the notebook's";
+
 const RUN_OPTIONS = {
+  preset: {
+    kind: "string",
+    arg: "NAME",
+    choices: PRESET_NAMES,
+    defaultHelp: d.preset,
+    help: `a new run's starting settings, overridden by the options given:\n` +
+      PRESET_NAMES.map((n) => `  ${n}: ${describePreset(n)}`).join("\n"),
+  },
   steps: {
     kind: "integer",
     defaultHelp: String(d.steps),
@@ -215,6 +232,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     );
   }
   const given: Partial<TrainConfig> = {
+    preset: v.preset as PresetName | undefined,
     steps: v.steps,
     batchSize: v["batch-size"],
     learningRate: v.lr,

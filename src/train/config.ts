@@ -2,6 +2,8 @@ import type { BackendName, KernelName } from "../compute/mod.ts";
 
 /** Everything that defines a training run; written to the run's `config.json`. */
 export interface TrainConfig {
+  /** The preset whose settings the run started from (`reference` unless `--preset` said otherwise). */
+  preset: PresetName;
   /** Total steps of the run (on resume, training continues up to this step). */
   steps: number;
   batchSize: number;
@@ -55,6 +57,7 @@ export interface TrainConfig {
 
 /** The reference's settings (see `src/model/README.md`), used for every option not given. */
 export const DEFAULT_CONFIG: Omit<TrainConfig, "outDir" | "seed"> = {
+  preset: "reference",
   steps: 10_000,
   batchSize: 32,
   learningRate: 0.0002,
@@ -84,6 +87,24 @@ export const OPTIONAL_OPTIONS = [
   "workers",
   "dataDir",
 ] as const satisfies readonly (keyof TrainConfig)[];
+
+/**
+ * Named starting points for a new run; options given on the command line override them.
+ * - `reference`: the notebook's schedule exactly (the EMA beside it changes nothing it computes).
+ * - `quality`: the recipe measured to pay on this project's machines (`models/README.md`, "Finding the
+ *   recipe"): the reference's updates trained longer, evaluated and checkpointed every 1,000 steps so that
+ *   `deno task export --best` can pick the best raw or EMA generator.
+ */
+export const PRESETS = {
+  reference: {},
+  quality: { steps: 30_000, ema: 0.999, evalEvery: 1000, evalCount: 2000 },
+} as const satisfies Record<string, Partial<TrainConfig>>;
+
+/** The preset names, for `--preset`. */
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+/** The name of a preset. */
+export type PresetName = keyof typeof PRESETS;
 
 /** Number of fixed latents in every sample grid (4 rows × 8 columns). */
 export const SAMPLE_COUNT = 32;

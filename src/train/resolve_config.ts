@@ -6,7 +6,7 @@ import {
   resolveCheckpoint,
 } from "../checkpoint/mod.ts";
 import { UsageError } from "../cli/mod.ts";
-import { DEFAULT_CONFIG, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
+import { DEFAULT_CONFIG, PRESETS, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
 import { RUN_FILES } from "../checkpoint/mod.ts";
 import { checkCheckpoint } from "./run_folder.ts";
 
@@ -77,6 +77,7 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
   if (resume === undefined) {
     const config: TrainConfig = {
       ...DEFAULT_CONFIG,
+      ...PRESETS[options.preset ?? DEFAULT_CONFIG.preset],
       seed: randomSeed(),
       outDir: join("runs", timestampName()),
       ...options,
