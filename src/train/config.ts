@@ -92,12 +92,13 @@ export const OPTIONAL_OPTIONS = [
  * Named starting points for a new run; options given on the command line override them.
  * - `reference`: the notebook's schedule exactly (the EMA beside it changes nothing it computes).
  * - `quality`: the recipe measured to pay on this project's machines (`models/README.md`, "Finding the
- *   recipe"): the reference's updates trained longer, evaluated and checkpointed every 1,000 steps so that
+ *   recipe"): the reference's updates for 30,000 steps, both learning rates falling linearly to 0 over the
+ *   last 10,000, the EMA beside them, evaluated and checkpointed every 1,000 steps so that
  *   `deno task export --best` can pick the best raw or EMA generator.
  */
 export const PRESETS = {
   reference: {},
-  quality: { steps: 30_000, ema: 0.999, evalEvery: 1000, evalCount: 2000 },
+  quality: { steps: 30_000, lrDecayFrom: 20_000, ema: 0.999, evalEvery: 1000, evalCount: 2000 },
 } as const satisfies Record<string, Partial<TrainConfig>>;
 
 /** The preset names, for `--preset`. */
