@@ -4,39 +4,26 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { createGenerator } from "../src/infer/mod.ts";
 import {
   type BuildReport,
   buildSite,
+  CHROMIUM_PATH,
   DEFAULT_MODEL_PATH,
+  haveChromium,
+  openBrowser,
   REPO_ROOT,
   serveSite,
   SiteBuildError,
 } from "../web-demo/tools/mod.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--enable-unsafe-webgpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 const ARTIFACTS = join(REPO_ROOT, ".test-artifacts");
 const REQUIRE_BROWSER = Deno.env.get("DCGAN_REQUIRE_BROWSER") === "1";
-const HAVE_CHROMIUM = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+const HAVE_CHROMIUM = haveChromium();
 if (!HAVE_CHROMIUM && !REQUIRE_BROWSER) {
   console.log(
-    `web demo browser test skipped: no Chromium at ${CHROMIUM}; install it with ` +
+    `web demo browser test skipped: no Chromium at ${CHROMIUM_PATH}; install it with ` +
       `"sudo apt-get install -y chromium" (DCGAN_REQUIRE_BROWSER=1 makes this a failure)`,
   );
 }
@@ -161,17 +148,15 @@ Deno.test({
   name: "web demo in Chromium: ?seed=7 on WASM and WebGPU matches onnxruntime-node cpu",
   ignore: !HAVE_CHROMIUM && !REQUIRE_BROWSER,
   async fn(t) {
-    assert.ok(HAVE_CHROMIUM, `no Chromium at ${CHROMIUM}; install it: apt-get install -y chromium`);
+    assert.ok(
+      HAVE_CHROMIUM,
+      `no Chromium at ${CHROMIUM_PATH}; install it: apt-get install -y chromium`,
+    );
     const { dir } = await builtSite();
     const server = serveSite({ root: dir, port: 0 });
     const base = `http://127.0.0.1:${server.addr.port}/`;
-    const profile = await Deno.makeTempDir({ prefix: "web-demo-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
+    const browser = await openBrowser();
+    const { context } = browser;
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     try {
       const reference = await referenceImages(SEED, 64);
@@ -318,9 +303,8 @@ Deno.test({
         await page.close();
       });
     } finally {
-      await context.close();
+      await browser.close();
       await server.shutdown();
-      await Deno.remove(profile, { recursive: true });
     }
   },
 });

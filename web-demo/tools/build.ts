@@ -110,7 +110,8 @@ async function ortRuntimeFiles(bundle: string): Promise<string[]> {
   return present;
 }
 
-async function gzipSize(path: string): Promise<number> {
+/** Bytes of the file at `path` after gzip (the level of `CompressionStream`). */
+export async function gzipSize(path: string): Promise<number> {
   const file = await Deno.open(path, { read: true });
   let bytes = 0;
   for await (const chunk of file.readable.pipeThrough(new CompressionStream("gzip"))) {

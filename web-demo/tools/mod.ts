@@ -1,6 +1,7 @@
 /**
- * Build and serve the browser demo: bundle the page, copy onnxruntime-web's runtime files and the
- * generator into a self-contained static folder, and serve it locally with COOP/COEP headers.
+ * Build, serve and measure the browser demo: bundle the page, copy onnxruntime-web's runtime files and the
+ * generator into a self-contained static folder, serve it locally with COOP/COEP headers, and drive it in
+ * headless Chromium (`deno task bench:web`, the demo's test).
  * @module
  */
 export {
@@ -24,3 +25,17 @@ export {
   SITE_HEADERS,
   staticSiteHandler,
 } from "./server.ts";
+export {
+  type BrowserSession,
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  haveChromium,
+  openBrowser,
+} from "./browser.ts";
+export {
+  benchWebDemo,
+  type FetchedFile,
+  type GenerationTiming,
+  type WebBenchOptions,
+  type WebBenchResult,
+} from "./bench.ts";
