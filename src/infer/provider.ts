@@ -32,12 +32,18 @@ export function isProviderName(name: string): name is ProviderName {
 
 /** Session tuning that providers apply where it means something. */
 export interface SessionTuning {
-  /** Threads for one operator (onnxruntime-node cpu; default: the logical CPU count). */
+  /**
+   * Threads for one operator (onnxruntime-node cpu: default the logical CPU count; onnxruntime-web: its
+   * `env.wasm.numThreads`, which needs a cross-origin isolated page, default 1 in Deno and onnxruntime-web's own
+   * choice, half the logical CPUs up to 4, in browsers).
+   */
   threads?: number;
   /**
    * onnxruntime-node cpu: let idle intra-op threads spin-wait between operators (default false). Spinning saves a
    * few wake-ups on a quiet machine; on a busy one it burns the CPU other work needs (`deno task bench --tuning`
-   * measured 1.8× more samples/s at batch 32 without it on this project's shared 2-core machine).
+   * measured 1.8× more samples/s at batch 32 without it on this project's shared 2-core machine). onnxruntime-web
+   * threads spin unless this is false (the demo page sets it: 64 digits took 1.38 s instead of 1.59 s on two
+   * threads of that machine while it trained).
    */
   spinning?: boolean;
   /** ONNX Runtime graph optimisation level (default `all`). */
@@ -46,6 +52,11 @@ export interface SessionTuning {
   optimizedModelPath?: string;
   /** onnxruntime-web: where its `.wasm` files are served (default: next to the bundle; in Deno, the package). */
   wasmPaths?: string;
+  /**
+   * onnxruntime-web `wasm` in a browser page: run the runtime in a worker (its proxy mode), so that the page stays
+   * responsive while it computes (default: onnxruntime-web's, off).
+   */
+  wasmProxy?: boolean;
 }
 
 /**

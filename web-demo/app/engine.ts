@@ -1,6 +1,4 @@
 /// <reference lib="dom" />
-// The same onnxruntime-web build as the inference module's browser entry (one shared `env`).
-import { env as ortEnv } from "onnxruntime-web/webgpu";
 import {
   createGenerator,
   type Generator,
@@ -83,16 +81,32 @@ function plainReason(name: string, choice: BackendChoice, reason: string): strin
   return `WebGPU failed: ${reason.replace(/^auto: /, "").replace(/^skipped webgpu: /, "")}`;
 }
 
+/** Most WebAssembly threads the page asks for (more rarely pay off for a model this small). */
+const MAX_WASM_THREADS = 8;
+
+/**
+ * WebAssembly threads for this page: every logical CPU (up to {@link MAX_WASM_THREADS}) where the page is
+ * cross-origin isolated (threads need `SharedArrayBuffer`), else 1.
+ */
+export function wasmThreads(): number {
+  if (!globalThis.crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency || 1));
+}
+
 /**
  * Opens the model on `provider`; `bytes` stay usable (the proxy worker is sent a copy). Errors of the
  * inference module become {@link EngineError}s with the original as `cause`.
  */
 async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Promise<Generator> {
-  // On WebAssembly, run ONNX Runtime in a worker (its proxy mode) so the page stays responsive.
-  if (provider === "wasm") ortEnv.wasm.proxy = true;
   try {
     return await createGenerator(bytes.slice(), {
       provider,
+      // On WebAssembly, ONNX Runtime runs in a worker (its proxy mode) so the page stays responsive.
+      wasmProxy: true,
+      threads: Number(new URLSearchParams(location.search).get("threads") ?? wasmThreads()),
+      spinning: new URLSearchParams(location.search).get("spin") === null
+        ? undefined
+        : new URLSearchParams(location.search).get("spin") === "1",
       wasmPaths: wasmPaths(),
       classifier: new URL(CLASSIFIER_URL, location.href).href,
     });
@@ -168,6 +182,11 @@ export class Engine {
   /** `webgpu` or `wasm`. */
   get backend(): string {
     return this.generator.provider.name;
+  }
+
+  /** WebAssembly threads ONNX Runtime runs on, or null on WebGPU. */
+  get threads(): number | null {
+    return this.backend === "wasm" ? wasmThreads() : null;
   }
 
   get latentDim(): number {

@@ -4,7 +4,7 @@ import { createGenerator, latentsForSeed } from "../../src/infer/mod.ts";
 import { median } from "../../src/bench/mod.ts";
 import { openBrowser } from "./browser.ts";
 import { gzipSize } from "./build.ts";
-import { staticSiteHandler } from "./server.ts";
+import { type SentFile, serveCounting } from "./server.ts";
 
 /** Options of {@link benchWebDemo}. */
 export interface WebBenchOptions {
@@ -159,27 +159,7 @@ async function timeNode(siteDir: string, runs: number): Promise<GenerationTiming
   }
 }
 
-/** A server for `root` that counts what it sends, per path. */
-function countingServer(root: string) {
-  const handler = staticSiteHandler(root);
-  const sent = new Map<string, { bytes: number; requests: number }>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const response = await handler(request);
-    const path = decodeURIComponent(new URL(request.url).pathname).replace(/^\/+/, "") ||
-      "index.html";
-    const entry = sent.get(path) ?? { bytes: 0, requests: 0 };
-    entry.requests++;
-    if (response.status === 200) entry.bytes += Number(response.headers.get("content-length") ?? 0);
-    sent.set(path, entry);
-    return response;
-  });
-  return { server, sent, base: `http://127.0.0.1:${server.addr.port}/` };
-}
-
-async function fetchedFiles(
-  root: string,
-  sent: Map<string, { bytes: number; requests: number }>,
-): Promise<FetchedFile[]> {
+async function fetchedFiles(root: string, sent: Map<string, SentFile>): Promise<FetchedFile[]> {
   const files: FetchedFile[] = [];
   for (const [path, { bytes, requests }] of [...sent].sort(([a], [b]) => a.localeCompare(b))) {
     const whole = (await Deno.stat(join(root, path))).size;
@@ -199,7 +179,7 @@ export async function benchWebDemo(options: WebBenchOptions): Promise<WebBenchRe
   const runs = options.runs ?? 5;
   const log = options.log ?? (() => {});
   const webgpuRows = options.webgpuRows ?? 1;
-  const counting = countingServer(siteDir);
+  const counting = serveCounting(siteDir);
   const browser = await openBrowser();
   try {
     await browser.context.addInitScript(OBSERVER);
@@ -207,8 +187,7 @@ export async function benchWebDemo(options: WebBenchOptions): Promise<WebBenchRe
     log("first visit, ?seed=7&backend=wasm");
     await openPage(page, `${counting.base}?seed=${SEED}&backend=wasm`);
     const loadToFirstGridMs = await page.evaluate("globalThis.__bench.firstGrid") as number;
-    const firstSent = new Map([...counting.sent].map(([path, entry]) => [path, { ...entry }]));
-    const files = await fetchedFiles(siteDir, firstSent);
+    const files = await fetchedFiles(siteDir, counting.take());
     const facts = await page.evaluate(`({
       browser: navigator.userAgent.match(/(?:Headless)?Chrom(?:e|ium)\\/[\\d.]+/)?.[0] ?? navigator.userAgent,
       hardwareConcurrency: navigator.hardwareConcurrency,

@@ -10,16 +10,20 @@ export {
   buildSite,
   DEFAULT_DIST_DIR,
   DEFAULT_MODEL_PATH,
+  type FetchedWhen,
   formatBytes,
-  isLoadedByPage,
   REPO_ROOT,
   SiteBuildError,
   type SiteFile,
 } from "./build.ts";
+export { DEFAULT_WEB_WEIGHTS, WEB_WEIGHTS, webModel, type WebWeights } from "./web_model.ts";
 export {
   contentTypeFor,
+  type CountingServer,
   MIME_TYPES,
   resolveUrlPath,
+  type SentFile,
+  serveCounting,
   type ServeOptions,
   serveSite,
   SITE_HEADERS,
