@@ -16,6 +16,7 @@ export {
   SiteBuildError,
   type SiteFile,
 } from "./build.ts";
+export { DOC_PAGES, renderDoc } from "./docs.ts";
 export { DEFAULT_WEB_WEIGHTS, WEB_WEIGHTS, webModel, type WebWeights } from "./web_model.ts";
 export {
   contentTypeFor,

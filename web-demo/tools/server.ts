@@ -144,7 +144,7 @@ export function serveSite(options: ServeOptions): Deno.HttpServer<Deno.NetAddr> 
   }, staticSiteHandler(options.root));
 }
 
-/** What {@link serveCounting} sent for one path: its requests and the body bytes of those answered 200. */
+/** What {@link serveCounting} sent for one path: its requests and the bytes of the bodies it sent (200s). */
 export interface SentFile {
   requests: number;
   bytes: number;
@@ -169,7 +169,9 @@ export function serveCounting(root: string): CountingServer {
       "index.html";
     const entry = sent.get(path) ?? { requests: 0, bytes: 0 };
     entry.requests++;
-    if (response.status === 200) entry.bytes += Number(response.headers.get("content-length") ?? 0);
+    if (response.status === 200 && request.method === "GET") {
+      entry.bytes += Number(response.headers.get("content-length") ?? 0);
+    }
     sent.set(path, entry);
     return response;
   });
