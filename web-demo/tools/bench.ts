@@ -39,6 +39,14 @@ export interface FetchedFile {
   requests: number;
 }
 
+/** Walk on a grid of `rows` rows: the rows it animated, the frames it drew and their rate. */
+export interface WalkTiming {
+  rows: number;
+  walkingRows: number;
+  frames: number;
+  fps: number;
+}
+
 /** What `deno task bench:web` measures. */
 export interface WebBenchResult {
   browser: string;
@@ -56,7 +64,7 @@ export interface WebBenchResult {
   /** The same on WebGPU, on fewer rows, or why it was not measured. */
   webgpu: (GenerationTiming & { adapter: string }) | { skipped: string };
   /** Frames per second of Walk on WebAssembly, with `?rows=1` and with the full grid. */
-  walk: Array<{ rows: number; frames: number; fps: number }>;
+  walk: WalkTiming[];
   /** The same 64 digits on onnxruntime-node's cpu provider (the site's model, all logical CPUs). */
   node: GenerationTiming;
   /** Browser WebAssembly throughput over onnxruntime-node cpu throughput. */
@@ -122,7 +130,7 @@ async function timeDraws(page: Page, runs: number, digits: number): Promise<Gene
   return timing(digits, ms);
 }
 
-async function watchWalk(page: Page, seconds: number): Promise<{ frames: number; fps: number }> {
+async function watchWalk(page: Page, seconds: number): Promise<Omit<WalkTiming, "rows">> {
   await page.evaluate("globalThis.__bench.walkFrames = []");
   await page.focus("#grid .digit");
   await page.keyboard.press("w");
@@ -130,10 +138,13 @@ async function watchWalk(page: Page, seconds: number): Promise<{ frames: number;
     timeout: READY_MS,
   });
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const resting = await page.locator("#grid .digit.resting").count();
+  const digits = await page.locator("#grid .digit").count();
   await page.keyboard.press("w");
   const frames = await page.evaluate("globalThis.__bench.walkFrames") as number[];
   const span = frames[frames.length - 1] - frames[0];
   return {
+    walkingRows: (digits - resting) / 8,
     frames: frames.length,
     fps: frames.length > 1 ? (frames.length - 1) / (span / 1000) : 0,
   };

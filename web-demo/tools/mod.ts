@@ -41,6 +41,7 @@ export {
   benchWebDemo,
   type FetchedFile,
   type GenerationTiming,
+  type WalkTiming,
   type WebBenchOptions,
   type WebBenchResult,
 } from "./bench.ts";
