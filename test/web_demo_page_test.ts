@@ -273,7 +273,6 @@ Deno.test("walk player: each frame is computed while the last is shown; a stop s
   assert.equal(framesPerLeg(2000), 6);
   const early = recordingStage(3);
   assert.equal(await early.player.play(5, 8, 10), 5, "stopped early in the leg: its start");
-  assert.equal(early.player.running, false);
   assert.deepEqual(early.events, [
     "leg 5 in 38",
     "generate 1",
@@ -296,6 +295,12 @@ Deno.test("walk player: each frame is computed while the last is shown; a stop s
   const frames = Number(second.split(" ").pop());
   assert.equal(nearest, 30 / frames >= 0.5 ? 7 : 6, `${second}, stopped 30 frames in`);
   assert.ok(frames > 38, "frames that arrive faster make the next leg longer");
+
+  // Stopped before it plays, a walk draws nothing and stays on its seed.
+  const never = recordingStage(1);
+  never.player.stop();
+  assert.equal(await never.player.play(9, 8, 10), 9);
+  assert.deepEqual(never.events, []);
 });
 
 Deno.test("WebAssembly SIMD probe: valid here only through its v128 parts; engines without SIMD are told so", () => {

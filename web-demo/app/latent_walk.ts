@@ -71,21 +71,16 @@ export interface WalkStage {
 /**
  * Plays a walk from seed to seed (each leg a {@link LatentWalk}) as fast as the device generates it: the next
  * frame is computed while the current one is shown, and the frames per leg follow the measured frame time so that
- * a leg takes about three seconds.
+ * a leg takes about three seconds. A player plays once.
  */
 export class WalkPlayer {
-  #running = false;
+  #stopped = false;
 
   constructor(readonly stage: WalkStage) {}
 
-  /** True from {@link play} until the walk has stopped. */
-  get running(): boolean {
-    return this.#running;
-  }
-
-  /** Asks the walk to stop after the frame being computed (it is not shown). */
+  /** Asks the walk to stop after the frame being computed (it is not shown); before {@link play}, at once. */
   stop(): void {
-    this.#running = false;
+    this.#stopped = true;
   }
 
   /**
@@ -94,39 +89,34 @@ export class WalkPlayer {
    */
   async play(seed: number, count: number, msPerDigit: number): Promise<number> {
     const { stage } = this;
-    this.#running = true;
     let from = seed;
     let progress = 0;
     let frameMs = msPerDigit * count;
-    try {
-      while (this.#running) {
-        const frames = framesPerLeg(frameMs);
-        const path = new LatentWalk(
-          await stage.latents(from, count),
-          await stage.latents(from + 1, count),
-          stage.latentDim,
-          frames,
-        );
-        stage.startLeg(from, frames);
-        let next = stage.generate(path.frame(1));
-        let last = performance.now();
-        for (let frame = 1; frame <= frames; frame++) {
-          const batch = await next;
-          if (!this.#running) break;
-          if (frame < frames) next = stage.generate(path.frame(frame + 1));
-          const now = performance.now();
-          frameMs = now - last;
-          last = now;
-          stage.drawFrame(batch, from, 1000 / frameMs);
-          progress = frame / frames;
-        }
-        if (!this.#running) break;
-        from += 1;
-        progress = 0;
-        stage.reachedSeed(from);
+    while (!this.#stopped) {
+      const frames = framesPerLeg(frameMs);
+      const path = new LatentWalk(
+        await stage.latents(from, count),
+        await stage.latents(from + 1, count),
+        stage.latentDim,
+        frames,
+      );
+      stage.startLeg(from, frames);
+      let next = stage.generate(path.frame(1));
+      let last = performance.now();
+      for (let frame = 1; frame <= frames; frame++) {
+        const batch = await next;
+        if (this.#stopped) break;
+        if (frame < frames) next = stage.generate(path.frame(frame + 1));
+        const now = performance.now();
+        frameMs = now - last;
+        last = now;
+        stage.drawFrame(batch, from, 1000 / frameMs);
+        progress = frame / frames;
       }
-    } finally {
-      this.#running = false;
+      if (this.#stopped) break;
+      from += 1;
+      progress = 0;
+      stage.reachedSeed(from);
     }
     return progress >= 0.5 ? from + 1 : from;
   }

@@ -301,7 +301,7 @@ class DemoPage {
   }
 
   toggleWalk(): void {
-    if (this.#walk?.running) void this.stopWalk();
+    if (this.#walk !== null) void this.stopWalk();
     else void this.walk();
   }
 
@@ -310,7 +310,7 @@ class DemoPage {
    * field says which); without, the caller draws another seed. Resolves once the walk is over.
    */
   stopWalk(settle = true): Promise<void> {
-    if (this.#walk?.running) {
+    if (this.#walk !== null) {
       this.#settle = settle;
       this.#walk.stop();
       this.walkButton.setAttribute("aria-pressed", "false");
@@ -324,7 +324,7 @@ class DemoPage {
    */
   walk(): Promise<void> {
     const engine = this.engine;
-    if (engine === null || this.#walk?.running) return this.#walked;
+    if (engine === null || this.#walk !== null) return this.#walked;
     const rows = Math.max(
       1,
       Math.min(this.params.rows, Math.floor(1000 / WALK_FPS / (this.#msPerDigit * COLS))),
@@ -356,14 +356,19 @@ class DemoPage {
     this.#walk = player;
     this.#settle = true;
     this.walkButton.setAttribute("aria-pressed", "true");
-    delete this.grid.root.dataset.seed;
-    this.grid.rest(count);
-    const walked = player.play(this.seed, count, this.#msPerDigit).then(
+    // A grid still being drawn (a seed asked for just before) is where the walk starts.
+    const walked = this.#busy.then(() => {
+      delete this.grid.root.dataset.seed;
+      this.grid.rest(count);
+      return player.play(this.seed, count, this.#msPerDigit);
+    }).then(
       async (nearest) => {
+        this.#walk = null;
         this.grid.rest(null);
         if (this.#settle) await this.showSeed(nearest);
       },
       (error) => {
+        this.#walk = null;
         this.grid.rest(null);
         this.walkButton.setAttribute("aria-pressed", "false");
         this.showMessage(`The walk failed: ${(error as Error).message}`);
