@@ -97,7 +97,7 @@ Deno.test("web build: the site's generator is derived from models/generator.onnx
     assert.ok(worst > 0, "the weights really are stored with fewer bits");
     assert.equal(
       web.info.metadata.weight_storage,
-      "int11, one scale per output channel (DequantizeLinear)",
+      "int11, one scale per output channel (Cast, Mul)",
     );
     assert.equal(web.info.metadata.training_steps, reference.info.metadata.training_steps);
   } finally {

@@ -7,11 +7,13 @@ import {
 } from "../onnx_proto/mod.ts";
 
 /**
- * How {@link compressWeights} stores the weights. `int`: symmetric integers of `bits` bits (2–16) with one float32
- * scale per output channel, expanded by `DequantizeLinear` (weight-only: activations and arithmetic stay float32).
- * Up to 8 bits that is one int8 tensor; above, the integer q is split into `q >> (bits − 8)` (int8) and its low
- * `bits − 8` bits (uint8), two `DequantizeLinear`s added together, because gzip packs the nearly uniform low bits
- * in their own tensor at their entropy. `float16`: half-precision weights expanded by `Cast`.
+ * How {@link compressWeights} stores the weights. `int`: symmetric integers of `bits` bits (2–12) with one float32
+ * scale per output channel, expanded to float32 by `Cast` and `Mul` at the start of the graph (weight-only:
+ * activations and arithmetic stay float32). Up to 8 bits that is one int8 tensor; above, the integer q is split
+ * into `q >> 4` (int8) and its low 4 bits, packed two to a byte, because gzip then keeps each part at its entropy.
+ * `float16`: half-precision weights expanded by `Cast`. Every expanding operator has constant inputs, so ONNX
+ * Runtime computes the float32 weights once, when it loads the model (its `DequantizeLinear`, which it keeps for
+ * its quantised kernels instead, would run on every inference).
  */
 export type WeightFormat = { kind: "int"; bits: number } | { kind: "float16" };
 
@@ -22,8 +24,8 @@ export interface CompressOptions {
   minValues?: number;
 }
 
-/** The lowest opset with per-axis `DequantizeLinear`. */
-const MIN_DEQUANTIZE_OPSET = 13;
+/** The lowest opset whose `Unsqueeze` takes its axes as an input (the unpacking of the low bits). */
+const MIN_INT_OPSET = 13;
 /** Bits of one stored integer plane. */
 const PLANE_BITS = 8;
 /** Above {@link PLANE_BITS} bits, the low bits split off into a second plane. */
@@ -151,15 +153,20 @@ function intWeights(tensor: TensorProto, values: Float32Array, axis: number, bit
   const { q, scales } = quantizeWeights(values, dims, axis, bits);
   const lowBits = bits > PLANE_BITS ? LOW_BITS : 0;
   const high = Int8Array.from(q, (v) => v >> lowBits);
-  const scale = `${name}.scale`;
+  const n = (suffix: string) => `${name}.${suffix}`;
+  // One scale per index of `axis`, shaped to broadcast over the weight (`[C, 1, 1, 1]`, `[1, C, 1, 1]`, `[1, C]`).
+  const scaleDims = dims.map((d, i) => i === axis ? d : 1);
   const initializer: TensorProto[] = [
-    { name: scale, dims: [scales.length], dataType: DataType.FLOAT, rawData: rawFloat32(scales) },
-    { name: `${name}.high`, dims, dataType: DataType.INT8, rawData: bytesOf(high) },
+    { name: n("scale"), dims: scaleDims, dataType: DataType.FLOAT, rawData: rawFloat32(scales) },
+    { name: n("high"), dims, dataType: DataType.INT8, rawData: bytesOf(high) },
   ];
   if (lowBits === 0) {
     return {
       initializer,
-      nodes: [node("DequantizeLinear", [`${name}.high`, scale], name, { axis })],
+      nodes: [
+        node("Cast", [n("high")], n("integers"), { to: DataType.FLOAT }),
+        node("Mul", [n("integers"), n("scale")], name),
+      ],
     };
   }
   // The low 4 bits of each value, two values a byte (even index in the low nibble): uniform bits pack best so.
@@ -187,7 +194,6 @@ function intWeights(tensor: TensorProto, values: Float32Array, axis: number, bit
     int64("count", [count]),
     int64("dims", dims),
   );
-  const n = (suffix: string) => `${name}.${suffix}`;
   return {
     initializer,
     nodes: [
@@ -200,10 +206,11 @@ function intWeights(tensor: TensorProto, values: Float32Array, axis: number, bit
       node("Reshape", [n("low_pairs"), n("pairs")], n("low_flat")),
       node("Slice", [n("low_flat"), n("start"), n("count")], n("low_values")),
       node("Reshape", [n("low_values"), n("dims")], n("low_int32")),
-      node("Mul", [scale, n("step")], n("high_scale")),
-      node("DequantizeLinear", [n("high"), n("high_scale")], n("high_part"), { axis }),
-      node("DequantizeLinear", [n("low_int32"), scale], n("low_part"), { axis }),
-      node("Add", [n("high_part"), n("low_part")], name),
+      node("Cast", [n("low_int32")], n("low_part"), { to: DataType.FLOAT }),
+      node("Cast", [n("high")], n("high_float"), { to: DataType.FLOAT }),
+      node("Mul", [n("high_float"), n("step")], n("high_part")),
+      node("Add", [n("high_part"), n("low_part")], n("integers")),
+      node("Mul", [n("integers"), n("scale")], name),
     ],
   };
 }
@@ -218,15 +225,13 @@ function bytesOf(values: Int8Array | Int32Array | BigInt64Array): Uint8Array {
  * outputs and computation stay float32 while the file shrinks (int8: about a quarter, float16: a half). Biases,
  * shapes and everything else stay as they are. The metadata gains `weight_storage`. A model with no such weight
  * (one compressed already) is returned as it is.
- * @throws {RangeError} for a model below opset 13 (int8 needs per-axis `DequantizeLinear`) or whose weights are
+ * @throws {RangeError} for integers in a model below opset 13 (the unpacking needs it) or whose weights are
  * not stored as raw float32 data.
  */
 export function compressWeights(model: ModelProto, options: CompressOptions): ModelProto {
   const opset = model.opsetImport.find((o) => !o.domain)?.version ?? 0;
-  if (options.format.kind === "int" && opset < MIN_DEQUANTIZE_OPSET) {
-    throw new RangeError(
-      `integer weights need opset ${MIN_DEQUANTIZE_OPSET} or later, not ${opset}`,
-    );
+  if (options.format.kind === "int" && opset < MIN_INT_OPSET) {
+    throw new RangeError(`integer weights need opset ${MIN_INT_OPSET} or later, not ${opset}`);
   }
   const weights = compressibleWeights(model, options.minValues ?? DEFAULT_MIN_VALUES);
   if (weights.size === 0) return model;
@@ -255,7 +260,7 @@ export function compressWeights(model: ModelProto, options: CompressOptions): Mo
     }
   }
   const storage = options.format.kind === "int"
-    ? `int${options.format.bits}, one scale per output channel (DequantizeLinear)`
+    ? `int${options.format.bits}, one scale per output channel (Cast, Mul)`
     : "float16 (Cast)";
   const metadataProps = [
     ...model.metadataProps.filter((p) => p.key !== "weight_storage"),
