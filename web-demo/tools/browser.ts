@@ -4,7 +4,7 @@ import type { BrowserContext } from "playwright-core";
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /** Chromium flags: WebGPU on (SwiftShader where there is no GPU), no background traffic of its own. */
-export const CHROMIUM_ARGS: readonly string[] = [
+const CHROMIUM_ARGS: readonly string[] = [
   "--no-sandbox",
   "--enable-unsafe-webgpu",
   "--disable-background-networking",

@@ -16,7 +16,7 @@ export {
   SiteBuildError,
   type SiteFile,
 } from "./build.ts";
-export { DOC_PAGES, renderDoc } from "./docs.ts";
+export { renderDoc } from "./docs.ts";
 export { DEFAULT_WEB_WEIGHTS, WEB_WEIGHTS, webModel, type WebWeights } from "./web_model.ts";
 export {
   contentTypeFor,
@@ -30,13 +30,7 @@ export {
   SITE_HEADERS,
   staticSiteHandler,
 } from "./server.ts";
-export {
-  type BrowserSession,
-  CHROMIUM_ARGS,
-  CHROMIUM_PATH,
-  haveChromium,
-  openBrowser,
-} from "./browser.ts";
+export { type BrowserSession, CHROMIUM_PATH, haveChromium, openBrowser } from "./browser.ts";
 export {
   benchWebDemo,
   type FetchedFile,
