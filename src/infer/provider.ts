@@ -41,9 +41,7 @@ export interface SessionTuning {
   /**
    * onnxruntime-node cpu: let idle intra-op threads spin-wait between operators (default false). Spinning saves a
    * few wake-ups on a quiet machine; on a busy one it burns the CPU other work needs (`deno task bench --tuning`
-   * measured 1.8× more samples/s at batch 32 without it on this project's shared 2-core machine). onnxruntime-web
-   * threads spin unless this is false (the demo page sets it: 64 digits took 1.38 s instead of 1.59 s on two
-   * threads of that machine while it trained).
+   * measured 1.8× more samples/s at batch 32 without it on this project's shared 2-core machine).
    */
   spinning?: boolean;
   /** ONNX Runtime graph optimisation level (default `all`). */

@@ -52,13 +52,9 @@ async function webSession(
 ): Promise<Session> {
   configureWasm(ort, tuning);
   try {
-    const spinning = tuning.spinning === undefined
-      ? {}
-      : { extra: { session: { intra_op: { allow_spinning: tuning.spinning ? "1" : "0" } } } };
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: [executionProvider],
       graphOptimizationLevel: tuning.optimization ?? "all",
-      ...spinning,
     });
     return ortSession(session, ort.Tensor, signature);
   } catch (e) {

@@ -199,8 +199,8 @@ class DemoPage {
     const name = engine.backend === "webgpu" ? "WebGPU" : "WebAssembly";
     element("backend-text").textContent = `${name} (${engine.reason})`;
     this.grid.root.dataset.backend = engine.backend;
-    if (engine.threads === null) delete this.grid.root.dataset.threads;
-    else this.grid.root.dataset.threads = String(engine.threads);
+    if (engine.workers === null) delete this.grid.root.dataset.workers;
+    else this.grid.root.dataset.workers = String(engine.workers);
   }
 
   /** Generates and draws the grid of `seed`; resolves once drawn (or replaced by a newer one). */

@@ -53,8 +53,8 @@ export interface WebBenchResult {
   /** Logical CPUs the page sees, and whether it is cross-origin isolated (threads allowed). */
   hardwareConcurrency: number;
   crossOriginIsolated: boolean;
-  /** The page's WebAssembly threads (the grid's `data-threads`), or null when the page does not say. */
-  wasmThreads: number | null;
+  /** The page's WebAssembly workers (the grid's `data-workers`), or null when the page does not say. */
+  wasmWorkers: number | null;
   /** Everything the browser fetched from the server until the first grid was drawn, `?seed=7&backend=wasm`. */
   firstVisit: { requests: number; bytes: number; gzipBytes: number; files: FetchedFile[] };
   /** From navigation start to the first grid drawn, on a first visit (empty cache). */
@@ -203,12 +203,12 @@ export async function benchWebDemo(options: WebBenchOptions): Promise<WebBenchRe
       browser: navigator.userAgent.match(/(?:Headless)?Chrom(?:e|ium)\\/[\\d.]+/)?.[0] ?? navigator.userAgent,
       hardwareConcurrency: navigator.hardwareConcurrency,
       crossOriginIsolated,
-      threads: document.getElementById("grid").dataset.threads ?? null,
+      workers: document.getElementById("grid").dataset.workers ?? null,
     })`) as {
       browser: string;
       hardwareConcurrency: number;
       crossOriginIsolated: boolean;
-      threads: string | null;
+      workers: string | null;
     };
     log(`${runs} × 64 digits on WebAssembly`);
     const wasm = await timeDraws(page, runs, 64);
@@ -236,7 +236,7 @@ export async function benchWebDemo(options: WebBenchOptions): Promise<WebBenchRe
       browser: facts.browser,
       hardwareConcurrency: facts.hardwareConcurrency,
       crossOriginIsolated: facts.crossOriginIsolated,
-      wasmThreads: facts.threads === null ? null : Number(facts.threads),
+      wasmWorkers: facts.workers === null ? null : Number(facts.workers),
       firstVisit: {
         requests: files.reduce((sum, f) => sum + f.requests, 0),
         bytes: files.reduce((sum, f) => sum + f.bytes, 0),

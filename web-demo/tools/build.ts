@@ -23,6 +23,8 @@ const CLASSIFIER_PATH = join(REPO_ROOT, SHIPPED_MODEL_PATHS.classifier);
 const STATIC_FILES = ["index.html", "styles.css", "icon.svg", DOC_STYLESHEET];
 /** The page's script (`index.html` loads it). */
 const BUNDLE_NAME = "app.js";
+/** The script of the page's WebAssembly workers, bundled as `wasm_worker.js` beside `app.js`. */
+const WORKER_ENTRY = "wasm_worker.ts";
 /** Where onnxruntime-web keeps its WebAssembly binaries and their JS loaders. */
 const ORT_DIST = join(REPO_ROOT, "node_modules", "onnxruntime-web", "dist");
 /** File names of onnxruntime-web's runtime files as they appear inside its bundle. */
@@ -72,7 +74,10 @@ export interface SiteFile {
 export interface BuildReport {
   outDir: string;
   files: SiteFile[];
-  /** Size of the page's own bundle (`app.js`: app code, inference module, onnxruntime-web's JS). */
+  /**
+   * Size of the scripts a first visit loads (`app.js`, the workers' script and their shared chunks: app code,
+   * inference module, onnxruntime-web's JS).
+   */
   bundleBytes: number;
   /** Every file a first visit on WebAssembly downloads (`fetched: "first visit"`). */
   firstVisitBytes: number;
@@ -85,11 +90,17 @@ export interface BuildReport {
 }
 
 /**
- * Bundles the page into `outDir` as `app.js`, with code splitting: what only WebGPU needs (onnxruntime-web's
- * WebGPU build, imported dynamically) goes into chunks beside it that a page on WebAssembly never fetches.
+ * Bundles the page into `outDir` as `app.js` and its WebAssembly workers' script (`worker`, named after its
+ * source), with code splitting: what both use goes into shared chunks, and what only WebGPU needs
+ * (onnxruntime-web's WebGPU build, imported dynamically) into chunks that a page on WebAssembly never fetches.
  * Returns the names of the JavaScript files written.
  */
-async function bundleApp(entry: string, outDir: string, minify: boolean): Promise<string[]> {
+async function bundleApp(
+  entry: string,
+  worker: string,
+  outDir: string,
+  minify: boolean,
+): Promise<string[]> {
   const args = [
     "bundle",
     "--quiet",
@@ -103,7 +114,7 @@ async function bundleApp(entry: string, outDir: string, minify: boolean): Promis
   ];
   if (minify) args.push("--minify");
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [...args, entry],
+    args: [...args, entry, worker],
     cwd: REPO_ROOT,
     stdout: "null",
     stderr: "piped",
@@ -238,7 +249,8 @@ export async function buildSite(options: BuildOptions = {}): Promise<BuildReport
     const onDemand = await writeSite(tmp, modelPath, weights, options.minify ?? true);
     files = (await listFiles(tmp, onDemand)).filter((f) => f.path !== OWNED_STAMP);
   });
-  const bundleBytes = files.find((f) => f.path === BUNDLE_NAME)?.bytes ?? 0;
+  const bundleBytes = files.filter((f) => f.fetched === "first visit" && f.path.endsWith(".js"))
+    .reduce((total, f) => total + f.bytes, 0);
   const sum = (when: FetchedWhen, key: "bytes" | "gzipBytes") =>
     files.filter((f) => f.fetched === when).reduce((total, f) => total + f[key], 0);
   return {
@@ -261,7 +273,8 @@ async function writeSite(
 ): Promise<Set<string>> {
   await Deno.mkdir(join(outDir, "ort"), { recursive: true });
   await Deno.mkdir(join(outDir, "models"), { recursive: true });
-  const scripts = await bundleApp(join(WEB_DEMO_DIR, "app", "main.ts"), outDir, minify);
+  const app = join(WEB_DEMO_DIR, "app");
+  const scripts = await bundleApp(join(app, "main.ts"), join(app, WORKER_ENTRY), outDir, minify);
   for (const name of STATIC_FILES) {
     await Deno.copyFile(join(WEB_DEMO_DIR, name), join(outDir, name));
   }
