@@ -62,6 +62,31 @@ class PoolWorker {
   }
 }
 
+/** How a pool's workers open the model. */
+interface OpenOptions {
+  /** The worker script (`wasm_worker.js`). */
+  workerUrl: URL;
+  wasmPaths: string;
+  /** URL of the digit classifier. */
+  classifier: string;
+  /** Why WebAssembly runs (the page's `provider.reason`). */
+  reason: string;
+}
+
+/** Starts a worker and opens the model in it; a worker that cannot is stopped and its error thrown. */
+async function startWorker(bytes: Uint8Array, options: OpenOptions): Promise<PoolWorker> {
+  const worker = new PoolWorker(options.workerUrl);
+  const copy = bytes.slice();
+  const { wasmPaths, classifier } = options;
+  try {
+    await worker.ask({ type: "open", bytes: copy, wasmPaths, classifier }, [copy.buffer]);
+    return worker;
+  } catch (error) {
+    worker.terminate();
+    throw error;
+  }
+}
+
 /**
  * The generator on WebAssembly in `size` workers of one thread each: every batch is split by rows between them,
  * so all of them compute at once without waiting on each other (ONNX Runtime's own threads split every operator
@@ -70,41 +95,52 @@ class PoolWorker {
  */
 export class WasmPool {
   readonly provider: { name: "wasm"; reason: string };
-
+  /** Workers the pool starts (the first at once, the others after the first batch). */
+  readonly size: number;
+  /** The workers that have opened the model. */
   readonly #workers: PoolWorker[];
+  #disposed = false;
 
-  private constructor(readonly info: ModelInfo, workers: PoolWorker[], reason: string) {
-    this.#workers = workers;
+  /** Starts one more worker; null once the others have been started. */
+  #start: (() => Promise<PoolWorker>) | null;
+
+  private constructor(
+    readonly info: ModelInfo,
+    first: PoolWorker,
+    size: number,
+    reason: string,
+    start: () => Promise<PoolWorker>,
+  ) {
+    this.#workers = [first];
+    this.size = size;
     this.provider = { name: "wasm", reason };
-  }
-
-  /** Workers in the pool. */
-  get size(): number {
-    return this.#workers.length;
+    this.#start = start;
   }
 
   /**
-   * Opens the model (the bytes of an `.onnx` file) in `size` workers started from `workerUrl`.
+   * Opens the model (the bytes of an `.onnx` file) in a worker started from `options.workerUrl`, and resolves
+   * then. The `size − 1` other workers start after the first batch is done (so that the first grid does not share
+   * the CPU with compiling their runtimes) and take their share of the batches once they have opened the model.
    * @throws {ModelError} when the bytes are not a generator; {@link ProviderError} when a worker cannot run it.
    */
-  static async open(
-    bytes: Uint8Array,
-    size: number,
-    options: { workerUrl: URL; wasmPaths: string; classifier: string; reason: string },
-  ): Promise<WasmPool> {
+  static async open(bytes: Uint8Array, size: number, options: OpenOptions): Promise<WasmPool> {
     const info = readModelInfo(bytes);
-    const workers = Array.from({ length: size }, () => new PoolWorker(options.workerUrl));
-    try {
-      await Promise.all(workers.map((worker) => {
-        const copy = bytes.slice();
-        const { wasmPaths, classifier } = options;
-        return worker.ask({ type: "open", bytes: copy, wasmPaths, classifier }, [copy.buffer]);
-      }));
-    } catch (error) {
-      workers.forEach((worker) => worker.terminate());
-      throw error;
+    const first = await startWorker(bytes, options);
+    return new WasmPool(info, first, size, options.reason, () => startWorker(bytes, options));
+  }
+
+  /** Starts the other workers (once); each takes its share of the batches when it has opened the model. */
+  #grow(): void {
+    const start = this.#start;
+    if (start === null) return;
+    this.#start = null;
+    for (let i = 1; i < this.size; i++) {
+      start().then(
+        (worker) => this.#disposed ? worker.terminate() : this.#workers.push(worker),
+        // One that cannot open the model is left out; the others carry on.
+        () => {},
+      );
     }
-    return new WasmPool(info, workers, options.reason);
   }
 
   get latentDim(): number {
@@ -115,14 +151,16 @@ export class WasmPool {
   async generate(latents: Float32Array): Promise<GeneratedImages> {
     const dim = this.info.latentDim;
     const rows = latents.length / dim;
-    const share = Math.ceil(rows / this.#workers.length);
-    const parts = await Promise.all(this.#workers.map(async (worker, i) => {
+    const workers = [...this.#workers];
+    const share = Math.ceil(rows / workers.length);
+    const parts = await Promise.all(workers.map(async (worker, i) => {
       const part = latents.slice(i * share * dim, Math.min(rows, (i + 1) * share) * dim);
       if (part.length === 0) return null;
       const reply = await worker.ask({ type: "generate", latents: part }, [part.buffer]);
       return reply.type === "images" ? reply.images : null;
     }));
     const done = parts.filter((p): p is GeneratedImages => p !== null);
+    this.#grow();
     const data = new Float32Array(done.reduce((n, p) => n + p.data.length, 0));
     let offset = 0;
     for (const part of done) {
@@ -144,6 +182,7 @@ export class WasmPool {
 
   /** Stops the workers. */
   dispose(): Promise<void> {
+    this.#disposed = true;
     this.#workers.forEach((worker) => worker.terminate());
     return Promise.resolve();
   }
