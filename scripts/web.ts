@@ -11,9 +11,12 @@ import {
   buildSite,
   DEFAULT_DIST_DIR,
   DEFAULT_MODEL_PATH,
+  DEFAULT_WEB_WEIGHTS,
   formatBytes,
   serveSite,
   SiteBuildError,
+  WEB_WEIGHTS,
+  type WebWeights,
 } from "../web-demo/tools/mod.ts";
 import { SHIPPED_MODEL_PATHS } from "../src/infer/mod.ts";
 
@@ -33,6 +36,13 @@ const OPTIONS = {
     defaultHelp: SHIPPED_MODEL_PATHS.generator,
     help: "the ONNX generator to ship, for example one exported from a training run",
   },
+  weights: {
+    kind: "string",
+    arg: "FORMAT",
+    choices: Object.keys(WEB_WEIGHTS),
+    default: DEFAULT_WEB_WEIGHTS,
+    help: "how the site's copy of the generator stores its weights (float32: as the file has them)",
+  },
   out: { kind: "string", arg: "DIR", defaultHelp: "web-demo/dist/", help: "output folder" },
   "no-minify": { kind: "flag", help: "keep the bundle readable" },
 } as const satisfies OptionTable;
@@ -45,25 +55,30 @@ Usage:
 
 ${optionsHelp(OPTIONS)}
 
-The site is self-contained: app.js (page + onnxruntime-web), ort/*.wasm, models/generator.onnx.
+The site is self-contained: app.js (page + onnxruntime-web), ort/*.wasm, models/generator.onnx
+(the generator with its weights stored as --weights says).
 Open http://127.0.0.1:8000/?seed=7 for the grid of "deno task sample --seed 7";
 add &backend=wasm or &backend=webgpu to force a backend.`;
 
 function printReport(report: BuildReport): void {
   const dir = relative(Deno.cwd(), report.outDir) || ".";
   console.log(`built ${dir}/`);
-  console.log(`  ${"file".padEnd(44)} ${"size".padStart(9)} ${"gzip".padStart(9)}`);
-  for (const file of report.files.filter((f) => !f.path.endsWith(".map"))) {
+  console.log(
+    `  ${"file".padEnd(44)} ${"size".padStart(9)} ${"gzip".padStart(9)}  fetched`,
+  );
+  for (const file of report.files.filter((f) => f.fetched !== "never")) {
     console.log(
       `  ${file.path.padEnd(44)} ${formatBytes(file.bytes).padStart(9)} ${
         formatBytes(file.gzipBytes).padStart(9)
-      }`,
+      }  ${file.fetched}`,
     );
   }
   console.log(
-    `  bundle ${formatBytes(report.bundleBytes)}; a first visit downloads ${
-      formatBytes(report.totalBytes)
-    } (${formatBytes(report.totalGzipBytes)} from a host that gzips)`,
+    `  bundle ${formatBytes(report.bundleBytes)}; a first visit on WebAssembly downloads ${
+      formatBytes(report.firstVisitBytes)
+    } (${formatBytes(report.firstVisitGzipBytes)} from a host that gzips); WebGPU fetches ${
+      formatBytes(report.webGpuBytes)
+    } more (${formatBytes(report.webGpuGzipBytes)})`,
   );
 }
 
@@ -81,7 +96,8 @@ async function main(): Promise<void> {
   const modelPath = args.model ? resolve(args.model) : DEFAULT_MODEL_PATH;
 
   if (!args["no-build"]) {
-    printReport(await buildSite({ outDir, modelPath, minify: !args["no-minify"] }));
+    const weights = args.weights as WebWeights;
+    printReport(await buildSite({ outDir, modelPath, weights, minify: !args["no-minify"] }));
   } else {
     try {
       await Deno.stat(`${outDir}/index.html`);

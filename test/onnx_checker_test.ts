@@ -6,7 +6,13 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { buildDiscriminator, buildGenerator } from "../src/model/mod.ts";
-import type { ConvertOptions } from "../src/onnx/mod.ts";
+import {
+  compressWeights,
+  type ConvertOptions,
+  decodeModel,
+  encodeModel,
+  type WeightFormat,
+} from "../src/onnx/mod.ts";
 import { emulateTraining, exportBytes, useWasm } from "./onnx_fixtures.ts";
 
 const PYTHON = "/usr/bin/python3";
@@ -84,6 +90,18 @@ Deno.test({
         await Deno.writeFile(path, exportBytes(model, options));
         paths.push(path);
       }
+      // The generator with smaller weight storage (what the web demo ships), through DequantizeLinear or Cast.
+      const compressed: Array<[string, WeightFormat]> = [
+        ["g_int11.onnx", { kind: "int", bits: 11 }],
+        ["g_int8.onnx", { kind: "int", bits: 8 }],
+        ["g_w16.onnx", { kind: "float16" }],
+      ];
+      for (const [name, format] of compressed) {
+        const path = join(dir, name);
+        const model = compressWeights(decodeModel(exportBytes(g)), { format });
+        await Deno.writeFile(path, encodeModel(model));
+        paths.push(path);
+      }
       const out = await new Deno.Command(PYTHON, { args: ["-c", CHECK_SCRIPT, ...paths] }).output();
       const text = new TextDecoder().decode(out.stdout);
       const errors = new TextDecoder().decode(out.stderr);
@@ -97,6 +115,9 @@ Deno.test({
         "g_op13.onnx g_out ['batch', 1, 28, 28]",
         "d.onnx d_out ['batch', 1]",
         "d_nhwc_op14.onnx d_out ['batch', 1]",
+        "g_int11.onnx g_out ['batch', 1, 28, 28]",
+        "g_int8.onnx g_out ['batch', 1, 28, 28]",
+        "g_w16.onnx g_out ['batch', 1, 28, 28]",
       ]);
       const classifierLine = text.trim().split("\n").find((l) => l.startsWith("c.onnx"));
       assertEquals(classifierLine?.endsWith("['batch', 10]"), true, classifierLine);

@@ -1,11 +1,26 @@
 /**
- * The browser demo without a browser: its static server, URL parameters, latent walk and WebAssembly probe.
+ * The browser demo without a browser: its static servers, the README pages, URL parameters, the latent walk and
+ * its player, the saved PNG and the WebAssembly probe.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { resolveUrlPath, staticSiteHandler } from "../web-demo/tools/mod.ts";
-import { paramsToSearch, parseSeed, readParams } from "../web-demo/app/params.ts";
-import { easeInOut, LatentWalk } from "../web-demo/app/latent_walk.ts";
+import { decode } from "fast-png";
+import {
+  renderDoc,
+  resolveUrlPath,
+  serveCounting,
+  staticSiteHandler,
+} from "../web-demo/tools/mod.ts";
+import { countInWords, paramsToSearch, parseSeed, readParams } from "../web-demo/app/params.ts";
+import {
+  easeInOut,
+  framesPerLeg,
+  LatentWalk,
+  WalkPlayer,
+  type WalkStage,
+} from "../web-demo/app/latent_walk.ts";
+import { gridFileName, gridPng } from "../web-demo/app/grid_png.ts";
+import type { GreyBatch } from "../web-demo/app/digit_grid.ts";
 import { SIMD_PROBE, wasmUnsupportedReason } from "../web-demo/app/wasm_support.ts";
 import { latentsForSeed } from "../src/random/mod.ts";
 
@@ -74,6 +89,60 @@ Deno.test("web server: index, MIME types, COOP/COEP headers on every response", 
   });
 });
 
+Deno.test("counting server: what it sent per path, revalidations included, since the last take", async () => {
+  await withSiteFolder(async (root) => {
+    const counting = serveCounting(root);
+    try {
+      for (const path of ["", "app.js", "app.js", "nope.onnx"]) {
+        await (await fetch(`${counting.base}${path}`)).body?.cancel();
+      }
+      const modified = (await fetch(`${counting.base}app.js`, { method: "HEAD" })).headers
+        .get("last-modified")!;
+      const cached = await fetch(`${counting.base}app.js`, {
+        headers: { "if-modified-since": modified },
+      });
+      assert.equal(cached.status, 304);
+      await cached.body?.cancel();
+      assert.deepEqual(Object.fromEntries(counting.take()), {
+        "index.html": { requests: 1, bytes: 24 },
+        "app.js": { requests: 4, bytes: 30 },
+        "nope.onnx": { requests: 1, bytes: 0 },
+      });
+      assert.equal(counting.take().size, 0);
+    } finally {
+      await counting.server.shutdown();
+    }
+  });
+});
+
+Deno.test("README pages: links to other pages and images stay on the site, other files are named", () => {
+  const markdown = [
+    "# Title",
+    "",
+    "See [the models](models/README.md#using), ![a grid](models/grid.png), [code](src/x.ts),",
+    "[far](https://example.com/a) and [here](#part).",
+    "",
+    "| a | b |",
+    "| - | - |",
+    "| 1 | 2 |",
+  ].join("\n");
+  const { html, files } = renderDoc(markdown, "README.md");
+  assert.match(html, /<title>Title — DCGAN digits<\/title>/);
+  assert.match(html, /<a href="models\/readme\.html#using">the models<\/a>/);
+  assert.match(html, /<img src="models\/grid\.png" alt="a grid">/);
+  assert.match(html, /<span class="repo-file" title="in the repository: src\/x\.ts">code<\/span>/);
+  assert.match(html, /<a href="https:\/\/example\.com\/a">far<\/a>/);
+  assert.match(html, /<a href="#part">here<\/a>/);
+  assert.match(html, /<table>/);
+  assert.match(html, /href="\.\/readme\.css"/);
+  assert.deepEqual(files, ["models/grid.png"]);
+  // From a page one folder down, the links climb back to the site's root.
+  const nested = renderDoc("[home](../README.md) ![x](pic.png)", "models/README.md");
+  assert.match(nested.html, /<a href="\.\.\/readme\.html">home<\/a>/);
+  assert.match(nested.html, /href="\.\.\/index\.html"/);
+  assert.deepEqual(nested.files, ["models/pic.png"]);
+});
+
 // ---- page logic ---------------------------------------------------------------------------------
 
 Deno.test("web page parameters: seeds, backends, rows and the model path", () => {
@@ -107,6 +176,43 @@ Deno.test("web page parameters: seeds, backends, rows and the model path", () =>
   assert.equal(readParams("?model=runs/g.onnx").modelUrl, "runs/g.onnx");
 });
 
+Deno.test("the headline counts the digits of ?rows= in words", () => {
+  const words = [1, 2, 3, 4, 5, 6, 7, 8].map((rows) => countInWords(8 * rows));
+  assert.deepEqual(words, [
+    "Eight",
+    "Sixteen",
+    "Twenty-four",
+    "Thirty-two",
+    "Forty",
+    "Forty-eight",
+    "Fifty-six",
+    "Sixty-four",
+  ]);
+  assert.equal(countInWords(1), "One");
+  assert.equal(countInWords(18), "Eighteen");
+  assert.equal(countInWords(21), "Twenty-one");
+  assert.throws(() => countInWords(65), RangeError);
+});
+
+Deno.test("Save PNG: the grid as on screen, 8 digits a row with 2 black pixels around each", () => {
+  const count = 16, side = 28;
+  const data = Float32Array.from({ length: count * side * side }, (_, i) => (i % 251) / 250);
+  const batch: GreyBatch = { data, count, height: side, width: side };
+  const image = decode(gridPng(batch, 8));
+  assert.deepEqual([image.width, image.height, image.channels], [242, 62, 1]);
+  for (const i of [0, 7, 8, 15]) {
+    const x0 = 2 + (i % 8) * 30, y0 = 2 + Math.floor(i / 8) * 30;
+    for (const p of [0, 29, 400, 783]) {
+      const pixel = image.data[(y0 + Math.floor(p / side)) * 242 + x0 + (p % side)];
+      assert.equal(pixel, Math.round(data[i * side * side + p] * 255), `digit ${i} pixel ${p}`);
+    }
+  }
+  assert.equal(image.data[0], 0);
+  assert.equal(image.data[31 * 242 + 31], 0, "the padding between rows is black");
+  assert.equal(gridFileName(7, null), "dcgan-seed-7.png");
+  assert.equal(gridFileName(7, 3), "dcgan-seed-7-digit-3.png");
+});
+
 Deno.test("latent walk: starts and ends on the two seeds' latents, eased, on great circles", () => {
   const dim = 100, frames = 10;
   const a = latentsForSeed(1, 4, dim), b = latentsForSeed(2, 4, dim);
@@ -131,6 +237,70 @@ Deno.test("latent walk: starts and ends on the two seeds' latents, eased, on gre
   assert.equal(easeInOut(0.5), 0.5);
   assert.equal(easeInOut(1), 1);
   assert.throws(() => new LatentWalk(a, b.subarray(0, 100), dim, frames), RangeError);
+});
+
+/** A walk stage that records what the player asks for; `stopAfter` frames drawn, it stops the player. */
+function recordingStage(stopAfter: number) {
+  const events: string[] = [];
+  const generated: Float32Array[] = [];
+  const reached: number[] = [];
+  let drawn = 0;
+  let player: WalkPlayer | null = null;
+  const stage: WalkStage = {
+    latentDim: 100,
+    latents: (seed, count) => Promise.resolve(latentsForSeed(seed, count, 100)),
+    generate(latents) {
+      generated.push(latents);
+      events.push(`generate ${generated.length}`);
+      const batch = { data: new Float32Array(latents.length), count: 1, height: 10, width: 10 };
+      return new Promise((resolve) => setTimeout(() => resolve(batch), 1));
+    },
+    startLeg: (from, frames) => events.push(`leg ${from} in ${frames}`),
+    drawFrame: (_batch, from) => {
+      events.push(`draw ${++drawn} from ${from}`);
+      if (drawn === stopAfter) player!.stop();
+    },
+    reachedSeed: (seed) => reached.push(seed),
+  };
+  player = new WalkPlayer(stage);
+  return { player, events, generated, reached };
+}
+
+Deno.test("walk player: each frame is computed while the last is shown; a stop settles on the nearer seed", async () => {
+  // 10 ms a digit × 8 digits: 80 ms frames, so the first leg has 3000 / 80 ≈ 38 frames.
+  assert.equal(framesPerLeg(80), 38);
+  assert.equal(framesPerLeg(5), 45);
+  assert.equal(framesPerLeg(2000), 6);
+  const early = recordingStage(3);
+  assert.equal(await early.player.play(5, 8, 10), 5, "stopped early in the leg: its start");
+  assert.deepEqual(early.events, [
+    "leg 5 in 38",
+    "generate 1",
+    "generate 2",
+    "draw 1 from 5",
+    "generate 3",
+    "draw 2 from 5",
+    "generate 4",
+    "draw 3 from 5",
+  ]);
+  // The frames are the leg's own: frame k of the slerp from seed 5's latents to seed 6's.
+  const leg = new LatentWalk(latentsForSeed(5, 8, 100), latentsForSeed(6, 8, 100), 100, 38);
+  early.generated.forEach((latents, k) => assert.deepEqual(latents, leg.frame(k + 1)));
+
+  // Past the middle of a leg, the walk settles on the leg's end; seeds it passed are reported.
+  const late = recordingStage(38 + 30);
+  const nearest = await late.player.play(5, 8, 10);
+  assert.deepEqual(late.reached, [6]);
+  const second = late.events.find((e) => e.startsWith("leg 6 in "))!;
+  const frames = Number(second.split(" ").pop());
+  assert.equal(nearest, 30 / frames >= 0.5 ? 7 : 6, `${second}, stopped 30 frames in`);
+  assert.ok(frames > 38, "frames that arrive faster make the next leg longer");
+
+  // Stopped before it plays, a walk draws nothing and stays on its seed.
+  const never = recordingStage(1);
+  never.player.stop();
+  assert.equal(await never.player.play(9, 8, 10), 9);
+  assert.deepEqual(never.events, []);
 });
 
 Deno.test("WebAssembly SIMD probe: valid here only through its v128 parts; engines without SIMD are told so", () => {

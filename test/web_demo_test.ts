@@ -1,111 +1,64 @@
 /**
- * The browser demo's build, and an end-to-end run in a real Chromium (WASM and WebGPU backends) whose
- * pixels must match onnxruntime-node's cpu output. Its server and page logic: `web_demo_page_test.ts`.
+ * The browser demo end to end in a real Chromium (WASM and WebGPU backends): its pixels must match
+ * onnxruntime-node's cpu output for the generator the site ships, a first visit fetches only what the build says,
+ * and Walk, the enlarged view, Save PNG and the README link work. The build: `web_demo_build_test.ts`; the server
+ * and page logic: `web_demo_page_test.ts`.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import { decode } from "fast-png";
+import type { Page } from "playwright-core";
 import { createGenerator } from "../src/infer/mod.ts";
 import {
   type BuildReport,
   buildSite,
-  DEFAULT_MODEL_PATH,
+  CHROMIUM_PATH,
+  haveChromium,
+  openBrowser,
   REPO_ROOT,
-  serveSite,
-  SiteBuildError,
+  serveCounting,
 } from "../web-demo/tools/mod.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--enable-unsafe-webgpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 const ARTIFACTS = join(REPO_ROOT, ".test-artifacts");
 const REQUIRE_BROWSER = Deno.env.get("DCGAN_REQUIRE_BROWSER") === "1";
-const HAVE_CHROMIUM = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+const HAVE_CHROMIUM = haveChromium();
 if (!HAVE_CHROMIUM && !REQUIRE_BROWSER) {
   console.log(
-    `web demo browser test skipped: no Chromium at ${CHROMIUM}; install it with ` +
+    `web demo browser test skipped: no Chromium at ${CHROMIUM_PATH}; install it with ` +
       `"sudo apt-get install -y chromium" (DCGAN_REQUIRE_BROWSER=1 makes this a failure)`,
   );
 }
-
-// ---- build --------------------------------------------------------------------------------------
-
-let built: Promise<{ dir: string; report: BuildReport }> | null = null;
-let builtDir: string | null = null;
-
-/** Builds the site once into a temporary folder, shared by the tests below. */
-function builtSite(): Promise<{ dir: string; report: BuildReport }> {
-  built ??= (async () => {
-    const dir = builtDir = await Deno.makeTempDir({ prefix: "web-demo-dist-" });
-    return { dir, report: await buildSite({ outDir: dir }) };
-  })();
-  return built;
-}
-
-globalThis.addEventListener("unload", () => {
-  if (builtDir !== null) Deno.removeSync(builtDir, { recursive: true });
-});
-
-Deno.test("web build: a self-contained static folder with the bundle, ORT's wasm and the model", async () => {
-  const { dir, report } = await builtSite();
-  const paths = report.files.map((f) => f.path);
-  const shipped = ["index.html", "styles.css", "icon.svg", "app.js", "models/generator.onnx"];
-  for (const path of [...shipped, "models/classifier.onnx"]) {
-    assert.ok(paths.includes(path), `${path} missing from ${paths.join(", ")}`);
-  }
-  const wasm = paths.filter((p) => /^ort\/ort-wasm-simd-threaded.*\.wasm$/.test(p));
-  assert.ok(wasm.length >= 1, "no onnxruntime-web .wasm copied");
-  const model = await Deno.readFile(join(dir, "models", "generator.onnx"));
-  assert.deepEqual(model, await Deno.readFile(DEFAULT_MODEL_PATH));
-  const html = await Deno.readTextFile(join(dir, "index.html"));
-  assert.doesNotMatch(
-    html,
-    /(src|href)="(https?:)?\/\//,
-    "index.html must not load from other hosts",
-  );
-  assert.ok(report.bundleBytes > 0 && report.bundleBytes < 1_000_000, `${report.bundleBytes}`);
-  await assert.rejects(
-    buildSite({ outDir: join(dir, "never"), modelPath: join(REPO_ROOT, "README.md") }),
-    (e: Error) =>
-      e instanceof SiteBuildError && /README\.md is not a grey-image generator/.test(e.message),
-  );
-  await assert.rejects(
-    buildSite({ outDir: join(dir, "never"), modelPath: join(dir, "missing.onnx") }),
-    (e: Error) => e instanceof SiteBuildError && /missing\.onnx not found/.test(e.message),
-  );
-  // The classifier is fetched only when a digit is chosen.
-  const loaded = report.files.filter((f) =>
-    !f.path.endsWith(".map") && f.path !== "README.md" && f.path !== "models/classifier.onnx"
-  );
-  assert.equal(report.totalBytes, loaded.reduce((sum, f) => sum + f.bytes, 0));
-  assert.ok(report.totalGzipBytes < report.totalBytes);
-});
 
 // ---- end to end in Chromium ---------------------------------------------------------------------
 
 const SEED = 7;
 
-/** `0.5·G(z) + 0.5` for the `count` latents of `seed`'s grid (of one digit), from onnxruntime-node cpu. */
-async function referenceImages(seed: number, count: number, digit?: number): Promise<Float32Array> {
-  const generator = await createGenerator(DEFAULT_MODEL_PATH, { provider: "cpu" });
+/**
+ * `0.5·G(z) + 0.5` for the `count` latents of `seed`'s grid (of one digit), from onnxruntime-node cpu running the
+ * model the site ships.
+ */
+async function referenceImages(
+  model: Uint8Array,
+  seed: number,
+  count: number,
+  digit?: number,
+): Promise<Float32Array> {
+  const generator = await createGenerator(model, { provider: "cpu" });
   try {
     return (await generator.sample(count, { seed, digit })).data;
   } finally {
     await generator.dispose();
   }
+}
+
+/** The site paths a browser fetched (a body or a revalidation), from the counting server. */
+function fetchedPaths(sent: Map<string, unknown>): string[] {
+  return [...sent.keys()].sort();
+}
+
+/** The paths the build says a first visit on WebAssembly downloads. */
+function firstVisitPaths(report: BuildReport): string[] {
+  return report.files.filter((f) => f.fetched === "first visit").map((f) => f.path).sort();
 }
 
 /** Everything that went wrong on a page: console errors, uncaught exceptions, failed requests. */
@@ -157,109 +110,203 @@ function assertMatchesReference(grey: number[][], reference: Float32Array, label
   assert.ok(worst <= 2, `${label}: a pixel differs from onnxruntime-node cpu by ${worst}/255`);
 }
 
+/** Browser-side script: the grey bytes of each digit canvas, as the page drew them. */
+const GRID_BYTES = `[...document.querySelectorAll("#grid canvas")].map((canvas) =>
+  [...canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data]
+    .filter((_, i) => i % 4 === 0))`;
+
+/** Checks that a saved PNG is the grid on screen: 8 digits a row, 2 black pixels between and around them. */
+function assertPngIsGrid(png: Uint8Array, grid: number[][]): void {
+  const image = decode(png);
+  const rows = grid.length / 8;
+  assert.deepEqual([image.width, image.height, image.channels], [8 * 30 + 2, rows * 30 + 2, 1]);
+  const expected = new Uint8Array(image.width * image.height);
+  grid.forEach((digit, i) => {
+    const x0 = 2 + (i % 8) * 30, y0 = 2 + Math.floor(i / 8) * 30;
+    digit.forEach((v, p) => expected[(y0 + Math.floor(p / 28)) * image.width + x0 + (p % 28)] = v);
+  });
+  assert.deepEqual(new Uint8Array(image.data), expected);
+}
+
+const READY = `body[data-state="ready"] #grid[data-seed="${SEED}"]`;
+
 Deno.test({
   name: "web demo in Chromium: ?seed=7 on WASM and WebGPU matches onnxruntime-node cpu",
   ignore: !HAVE_CHROMIUM && !REQUIRE_BROWSER,
   async fn(t) {
-    assert.ok(HAVE_CHROMIUM, `no Chromium at ${CHROMIUM}; install it: apt-get install -y chromium`);
-    const { dir } = await builtSite();
-    const server = serveSite({ root: dir, port: 0 });
-    const base = `http://127.0.0.1:${server.addr.port}/`;
-    const profile = await Deno.makeTempDir({ prefix: "web-demo-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
+    assert.ok(
+      HAVE_CHROMIUM,
+      `no Chromium at ${CHROMIUM_PATH}; install it: apt-get install -y chromium`,
+    );
+    const dir = await Deno.makeTempDir({ prefix: "web-demo-dist-" });
+    const report = await buildSite({ outDir: join(dir, "site") });
+    const site = join(dir, "site");
+    const counting = serveCounting(site);
+    const base = counting.base;
+    const browser = await openBrowser();
+    const { context } = browser;
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     try {
-      const reference = await referenceImages(SEED, 64);
-      const threes = await referenceImages(SEED, 64, 3);
+      const model = await Deno.readFile(join(site, "models", "generator.onnx"));
+      const reference = await referenceImages(model, SEED, 64);
+      const next = await referenceImages(model, SEED + 1, 64);
+      const threes = await referenceImages(model, SEED, 64, 3);
 
-      await t.step("WASM: the full 8 × 8 grid, keyboard and a bad seed", async () => {
-        const page = await context.newPage();
-        const problems = watchPage(page);
-        await page.goto(`${base}?seed=${SEED}&backend=wasm`);
-        await page.waitForSelector(`body[data-state="ready"] #grid[data-seed="${SEED}"]`, {
-          timeout: 180_000,
-        });
-        const { grey, notGrey } = await readGrid(page);
-        assert.equal(notGrey, 0, "pixels that are not opaque grey");
-        assertMatchesReference(grey, reference, "wasm");
-        assert.match(await page.textContent("#backend-text") ?? "", /WebAssembly/);
-        // COOP/COEP took effect: the page may use SharedArrayBuffer (onnxruntime-web's threads).
-        assert.equal(await page.evaluate("crossOriginIsolated"), true);
-        await page.screenshot({ path: join(ARTIFACTS, "web-demo-wasm.png"), fullPage: true });
-
-        // Keyboard: into the grid, two steps right, one down, Enter enlarges digit index 10.
-        await page.focus("#grid .digit");
-        await page.keyboard.press("ArrowRight");
-        await page.keyboard.press("ArrowRight");
-        await page.keyboard.press("ArrowDown");
-        await page.keyboard.press("Enter");
-        await page.waitForSelector("#zoom[open]");
-        assert.equal(await page.textContent("#zoom-title"), "Seed 7 · index 10");
-        assert.match(await page.textContent("#zoom-caption") ?? "", /^Row 2, column 3\./);
-        await page.screenshot({ path: join(ARTIFACTS, "web-demo-zoom.png") });
-        await page.keyboard.press("Escape");
-        assert.equal(
-          await page.evaluate("document.activeElement.dataset.index"),
-          "10",
-        );
-
-        // A non-numeric seed is explained and leaves the grid as it was.
-        await page.fill("#seed", "abc");
-        await page.press("#seed", "Enter");
-        assert.match(await page.textContent("#seed-note") ?? "", /"abc" is not a seed/);
-        assert.equal(await page.getAttribute("#seed", "aria-invalid"), "true");
-        assert.equal((await readGrid(page)).seed, String(SEED));
-
-        // W starts the walk towards seed 8 (frames drawn between the seeds), W again stops it.
-        await page.focus("#grid .digit");
-        await page.keyboard.press("w");
-        assert.equal(await page.getAttribute("#walk", "aria-pressed"), "true");
-        await page.waitForSelector(`#grid[data-label="walk ${SEED}"]`, { timeout: 120_000 });
-        assert.equal((await readGrid(page)).seed, undefined);
-        await page.keyboard.press("w");
-        assert.equal(await page.getAttribute("#walk", "aria-pressed"), "false");
-
-        // The digit buttons: the classifier is fetched only once one is pressed; "3" draws the grid
-        // of "deno task sample --seed 7 --digit 3", and "Any" goes back to the plain seed.
-        const classifierLoaded = () =>
-          page.evaluate(
-            `performance.getEntriesByType("resource").some((e) => e.name.endsWith("classifier.onnx"))`,
+      await t.step(
+        "WASM: the full grid, what a first visit fetches, keyboard and a bad seed",
+        async () => {
+          const page = await context.newPage();
+          const problems = watchPage(page);
+          await page.goto(`${base}?seed=${SEED}&backend=wasm`);
+          await page.waitForSelector(READY, { timeout: 180_000 });
+          // The plain WebAssembly runtime, not WebGPU's: exactly the files the build counts as a first visit.
+          assert.deepEqual(fetchedPaths(counting.take()), firstVisitPaths(report));
+          const { grey, notGrey } = await readGrid(page);
+          assert.equal(notGrey, 0, "pixels that are not opaque grey");
+          assertMatchesReference(grey, reference, "wasm");
+          assert.match(await page.textContent("#backend-text") ?? "", /WebAssembly/);
+          assert.match(await page.textContent("#tagline") ?? "", /^Sixty-four handwritten digits/);
+          // COOP/COEP took effect, and the model runs in one worker a core (up to 4).
+          assert.equal(await page.evaluate("crossOriginIsolated"), true);
+          assert.equal(
+            await page.getAttribute("#grid", "data-workers"),
+            String(await page.evaluate("Math.min(4, navigator.hardwareConcurrency)")),
           );
-        assert.equal(await classifierLoaded(), false);
-        await page.click('#digits button[data-digit="3"]');
-        await page.waitForSelector(`#grid[data-seed="${SEED}"][data-digit="3"]`, {
-          timeout: 120_000,
-        });
-        assert.equal(await classifierLoaded(), true);
-        assert.equal(
-          await page.getAttribute('#digits button[data-digit="3"]', "aria-pressed"),
-          "true",
-        );
-        assertMatchesReference((await readGrid(page)).grey, threes, "wasm digit 3");
-        assert.match(page.url(), /[?&]digit=3\b/);
-        await page.click('#digits button[data-digit=""]');
-        await page.waitForSelector(`#grid[data-seed="${SEED}"][data-digit="any"]`);
-        assertMatchesReference((await readGrid(page)).grey, reference, "wasm any digit");
-        assert.deepEqual(problems, []);
-        await page.close();
-      });
+          await page.screenshot({ path: join(ARTIFACTS, "web-demo-wasm.png"), fullPage: true });
+
+          // Keyboard: into the grid, two steps right, one down, Enter enlarges digit index 10.
+          await page.focus("#grid .digit");
+          await page.keyboard.press("ArrowRight");
+          await page.keyboard.press("ArrowRight");
+          await page.keyboard.press("ArrowDown");
+          await page.keyboard.press("Enter");
+          await page.waitForSelector("#zoom[open]");
+          assert.equal(await page.textContent("#zoom-title"), "Seed 7 · index 10");
+          assert.match(await page.textContent("#zoom-caption") ?? "", /^Row 2, column 3\./);
+          await page.screenshot({ path: join(ARTIFACTS, "web-demo-zoom.png") });
+          await page.keyboard.press("Escape");
+          assert.equal(
+            await page.evaluate("document.activeElement.dataset.index"),
+            "10",
+          );
+
+          // A non-numeric seed is explained and leaves the grid as it was.
+          await page.fill("#seed", "abc");
+          await page.press("#seed", "Enter");
+          assert.match(await page.textContent("#seed-note") ?? "", /"abc" is not a seed/);
+          assert.equal(await page.getAttribute("#seed", "aria-invalid"), "true");
+          assert.equal((await readGrid(page)).seed, String(SEED));
+          await page.fill("#seed", String(SEED));
+          assert.deepEqual(problems, []);
+          await page.close();
+        },
+      );
+
+      await t.step(
+        "Walk: frames between the seeds on the rows this machine keeps up with, then a seed",
+        async () => {
+          const page = await context.newPage();
+          const problems = watchPage(page);
+          await page.goto(`${base}?seed=${SEED}&backend=wasm`);
+          await page.waitForSelector(READY, { timeout: 180_000 });
+          await page.focus("#grid .digit");
+          await page.keyboard.press("w");
+          assert.equal(await page.getAttribute("#walk", "aria-pressed"), "true");
+          await page.waitForSelector(`#grid[data-label="walk ${SEED}"]`, { timeout: 120_000 });
+          assert.equal((await readGrid(page)).seed, undefined);
+          // The rows that do not walk rest, dimmed: whole rows, and at least the first one walks.
+          const resting = await page.locator("#grid .digit.resting").count();
+          assert.ok(resting % 8 === 0 && resting < 64, `${resting} resting digits`);
+          await page.keyboard.press("w");
+          assert.equal(await page.getAttribute("#walk", "aria-pressed"), "false");
+          // Stopped, the grid settles on the nearer seed: the full grid of it, the seed field and the URL agree.
+          await page.waitForSelector("#grid[data-seed]:not([aria-busy=true])", {
+            timeout: 120_000,
+          });
+          const { seed, grey } = await readGrid(page);
+          assert.ok(seed === String(SEED) || seed === String(SEED + 1), `settled on ${seed}`);
+          assert.equal(await page.inputValue("#seed"), seed);
+          assert.match(page.url(), new RegExp(`[?&]seed=${seed}\\b`));
+          assertMatchesReference(grey, seed === String(SEED) ? reference : next, "after the walk");
+          assert.equal(await page.locator("#grid .digit.resting").count(), 0);
+          // The enlarged view names the seed.
+          await page.click('#grid .digit[data-index="3"]');
+          await page.waitForSelector("#zoom[open]");
+          assert.equal(await page.textContent("#zoom-title"), `Seed ${seed} · index 3`);
+          assert.match(
+            await page.textContent("#zoom-caption") ?? "",
+            new RegExp(`--seed ${seed}"`),
+          );
+          await page.keyboard.press("Escape");
+
+          // Save PNG downloads the grid on screen.
+          const [download] = await Promise.all([
+            page.waitForEvent("download"),
+            page.click("#save-png"),
+          ]);
+          assert.equal(download.suggestedFilename(), `dcgan-seed-${seed}.png`);
+          const path = await download.path();
+          assertPngIsGrid(await Deno.readFile(path), await page.evaluate(GRID_BYTES) as number[][]);
+          assert.deepEqual(problems, []);
+          await page.close();
+        },
+      );
+
+      await t.step(
+        "digits and the README: the classifier on demand, the README as a page",
+        async () => {
+          const page = await context.newPage();
+          const problems = watchPage(page);
+          await page.goto(`${base}?seed=${SEED}&backend=wasm`);
+          await page.waitForSelector(READY, { timeout: 180_000 });
+          // The digit buttons: the classifier is fetched only once one is pressed; "3" draws the grid
+          // of "deno task sample --seed 7 --digit 3", and "Any" goes back to the plain seed.
+          // (The counting server sees what the page's workers fetch too.)
+          assert.ok(!counting.take().has("models/classifier.onnx"));
+          await page.click('#digits button[data-digit="3"]');
+          await page.waitForSelector(`#grid[data-seed="${SEED}"][data-digit="3"]`, {
+            timeout: 120_000,
+          });
+          assert.ok(counting.take().has("models/classifier.onnx"));
+          assert.equal(
+            await page.getAttribute('#digits button[data-digit="3"]', "aria-pressed"),
+            "true",
+          );
+          assertMatchesReference((await readGrid(page)).grey, threes, "wasm digit 3");
+          assert.match(page.url(), /[?&]digit=3\b/);
+          await page.click('#digits button[data-digit=""]');
+          await page.waitForSelector(`#grid[data-seed="${SEED}"][data-digit="any"]`);
+          assertMatchesReference((await readGrid(page)).grey, reference, "wasm any digit");
+
+          // "project README" opens the README as an HTML page, its image and styles from the site.
+          await page.click("text=project README");
+          await page.waitForURL(/readme\.html$/);
+          await page.waitForLoadState("load");
+          assert.equal(await page.evaluate("document.contentType"), "text/html");
+          assert.equal(await page.textContent("h1"), "dcgan-deno");
+          assert.ok(await page.evaluate("document.querySelector('.doc img').naturalWidth > 0"));
+          assert.ok(await page.locator(".doc table").count() >= 3);
+          await page.screenshot({ path: join(ARTIFACTS, "web-demo-readme.png") });
+          assert.deepEqual(problems, []);
+          await page.close();
+        },
+      );
 
       await t.step("WebGPU (one row on the SwiftShader adapter): the same pixels", async () => {
         const page = await context.newPage();
         const problems = watchPage(page);
+        counting.take();
         await page.goto(`${base}?seed=${SEED}&backend=webgpu&rows=1`);
-        await page.waitForSelector(`body[data-state="ready"] #grid[data-seed="${SEED}"]`, {
-          timeout: 240_000,
-        });
+        await page.waitForSelector(READY, { timeout: 240_000 });
         const { grey, notGrey } = await readGrid(page);
         assert.equal(notGrey, 0);
         assertMatchesReference(grey, reference.subarray(0, 8 * 28 * 28), "webgpu");
         assert.match(await page.textContent("#backend-text") ?? "", /WebGPU/);
+        assert.match(await page.textContent("#tagline") ?? "", /^Eight handwritten digits/);
+        // WebGPU brings its own runtime: onnxruntime-web's WebGPU build and its .wasm, on demand.
+        const fetched = fetchedPaths(counting.take());
+        assert.ok(fetched.includes("ort/ort-wasm-simd-threaded.asyncify.wasm"), fetched.join(", "));
+        assert.ok(fetched.some((p) => p.startsWith("ort.webgpu.bundle.min-")), fetched.join(", "));
         await page.screenshot({ path: join(ARTIFACTS, "web-demo-webgpu.png"), fullPage: true });
         assert.deepEqual(problems, []);
         await page.close();
@@ -271,15 +318,14 @@ Deno.test({
           const page = await context.newPage();
           await page.addInitScript("delete Navigator.prototype.gpu");
           const problems = watchPage(page);
-          await page.goto(`${base}?seed=${SEED}&backend=webgpu&rows=1`);
-          await page.waitForSelector(`body[data-state="ready"] #grid[data-seed="${SEED}"]`, {
-            timeout: 180_000,
-          });
+          await page.goto(`${base}?seed=${SEED}&backend=webgpu&rows=4`);
+          await page.waitForSelector(READY, { timeout: 180_000 });
           assertMatchesReference(
             (await readGrid(page)).grey,
-            reference.subarray(0, 8 * 28 * 28),
+            reference.subarray(0, 32 * 28 * 28),
             "fallback",
           );
+          assert.match(await page.textContent("#tagline") ?? "", /^Thirty-two handwritten digits/);
           assert.match(
             await page.textContent("#backend-text") ?? "",
             /^WebAssembly \(WebGPU was asked for, but this browser has no WebGPU\)/,
@@ -306,21 +352,21 @@ Deno.test({
         );
         await page.screenshot({ path: join(ARTIFACTS, "web-demo-missing-model.png") });
 
-        // A file that is not ONNX (the README) is refused with the inference module's reason.
+        // A file that is not ONNX (the README page) is refused with the inference module's reason.
         const corrupt = watchPage(page);
-        await page.goto(`${base}?seed=1&backend=wasm&model=README.md`);
+        await page.goto(`${base}?seed=1&backend=wasm&model=readme.html`);
         await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
         assert.match(
           await page.textContent("#message") ?? "",
-          /README\.md could not be opened: .*not an ONNX model/,
+          /readme\.html could not be opened: .*not an ONNX model/,
         );
         assert.deepEqual(corrupt, []);
         await page.close();
       });
     } finally {
-      await context.close();
-      await server.shutdown();
-      await Deno.remove(profile, { recursive: true });
+      await browser.close();
+      await counting.server.shutdown();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -12,8 +12,9 @@
  * await generator.dispose();
  * ```
  *
- * onnxruntime-web loads `ort-wasm-simd-threaded.asyncify.{mjs,wasm}` from next to the bundle unless
- * `wasmPaths` says where they are served (copy them from `node_modules/onnxruntime-web/dist/`).
+ * onnxruntime-web loads `ort-wasm-simd-threaded.{mjs,wasm}` (provider `wasm`) and, only once a WebGPU session is
+ * created, `ort-wasm-simd-threaded.asyncify.{mjs,wasm}` from next to the bundle unless `wasmPaths` says where they
+ * are served (copy them from `node_modules/onnxruntime-web/dist/`).
  * @module
  */
 import { InputError, ModelError } from "./errors.ts";

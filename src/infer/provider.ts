@@ -32,7 +32,11 @@ export function isProviderName(name: string): name is ProviderName {
 
 /** Session tuning that providers apply where it means something. */
 export interface SessionTuning {
-  /** Threads for one operator (onnxruntime-node cpu; default: the logical CPU count). */
+  /**
+   * Threads for one operator (onnxruntime-node cpu: default the logical CPU count; onnxruntime-web: its
+   * `env.wasm.numThreads`, which needs a cross-origin isolated page, default 1 in Deno and onnxruntime-web's own
+   * choice, half the logical CPUs up to 4, in browsers).
+   */
   threads?: number;
   /**
    * onnxruntime-node cpu: let idle intra-op threads spin-wait between operators (default false). Spinning saves a
@@ -46,6 +50,11 @@ export interface SessionTuning {
   optimizedModelPath?: string;
   /** onnxruntime-web: where its `.wasm` files are served (default: next to the bundle; in Deno, the package). */
   wasmPaths?: string;
+  /**
+   * onnxruntime-web `wasm` in a browser page: run the runtime in a worker (its proxy mode), so that the page stays
+   * responsive while it computes (default: onnxruntime-web's, off).
+   */
+  wasmProxy?: boolean;
 }
 
 /**

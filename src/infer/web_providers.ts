@@ -1,17 +1,31 @@
 /**
  * onnxruntime-web providers: `wasm` (WebAssembly, SIMD) and WebGPU. Browser-safe: no `node:` imports.
  *
- * The package's `webgpu` build is used for both: it holds the WebAssembly CPU provider and the WebGPU one. In Deno
- * the build finds its `.wasm` next to itself in the npm package, runs single-threaded, and reaches the GPU through
- * Deno's `navigator.gpu` (on Linux without a GPU: SwiftShader, see `webgpuHint`).
+ * Each provider runs on its own build of the package: `wasm` on the plain WebAssembly build
+ * (`onnxruntime-web/wasm`, runtime `ort-wasm-simd-threaded.wasm`, 14 MB), WebGPU on the `webgpu` build (runtime
+ * `ort-wasm-simd-threaded.asyncify.wasm`, 27 MB), imported only when a WebGPU session is created, so a page that
+ * runs on WebAssembly never fetches the bigger runtime. In Deno the builds find their `.wasm` next to themselves in
+ * the npm package, run single-threaded, and reach the GPU through Deno's `navigator.gpu` (on Linux without a GPU:
+ * SwiftShader, see `WEBGPU_HINT`).
  * @module
  */
-import * as ort from "onnxruntime-web/webgpu";
+import * as ortWasm from "onnxruntime-web/wasm";
 import { ProviderError } from "./errors.ts";
 import { ortSession } from "./ort_session.ts";
 import type { Provider, Session, SessionSignature, SessionTuning } from "./provider.ts";
 
 const IN_DENO = "Deno" in globalThis;
+
+/** One build of onnxruntime-web (both have the same API, each its own `env` and runtime). */
+type OrtWeb = typeof ortWasm;
+
+let webGpuBuild: Promise<OrtWeb> | null = null;
+
+/** onnxruntime-web's WebGPU build, imported on first use (a bundler puts it in a chunk of its own). */
+function ortWebGpu(): Promise<OrtWeb> {
+  webGpuBuild ??= import("onnxruntime-web/webgpu");
+  return webGpuBuild;
+}
 
 /** What to do when no WebGPU adapter is found (Linux without a GPU: Chromium's SwiftShader Vulkan driver). */
 export const WEBGPU_HINT =
@@ -19,21 +33,24 @@ export const WEBGPU_HINT =
   "LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json " +
   "(SwiftShader, a slow CPU emulation of a GPU)";
 
-function configureWasm(tuning: SessionTuning): void {
+function configureWasm(ort: OrtWeb, tuning: SessionTuning): void {
   if (tuning.wasmPaths !== undefined) ort.env.wasm.wasmPaths = tuning.wasmPaths;
   // Deno has no cross-origin isolation for worker threads: run the WebAssembly kernels on this thread.
   if (tuning.threads !== undefined) ort.env.wasm.numThreads = tuning.threads;
   else if (IN_DENO) ort.env.wasm.numThreads = 1;
+  // The WebGPU build cannot run in the proxy worker; its env is its own, so this only reaches `wasm`.
+  if (tuning.wasmProxy !== undefined && ort === ortWasm) ort.env.wasm.proxy = tuning.wasmProxy;
 }
 
 async function webSession(
+  ort: OrtWeb,
   bytes: Uint8Array,
   signature: SessionSignature,
   tuning: SessionTuning,
   executionProvider: "wasm" | "webgpu",
   label: string,
 ): Promise<Session> {
-  configureWasm(tuning);
+  configureWasm(ort, tuning);
   try {
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: [executionProvider],
@@ -81,11 +98,12 @@ async function softwareOrMissingAdapter(): Promise<string | null> {
     : null;
 }
 
-/** onnxruntime-web on WebAssembly (SIMD; single-threaded in Deno). */
+/** onnxruntime-web on WebAssembly (SIMD; single-threaded in Deno), on the package's plain WebAssembly build. */
 export const wasmProvider: Provider = {
   name: "wasm",
   maxBatch: 64,
-  create: (bytes, signature, tuning) => webSession(bytes, signature, tuning, "wasm", "wasm"),
+  create: (bytes, signature, tuning) =>
+    webSession(ortWasm, bytes, signature, tuning, "wasm", "wasm"),
 };
 
 /**
@@ -98,7 +116,16 @@ export function webGpuProvider(name: "webgpu" | "web-webgpu"): Provider {
     maxBatch: 64,
     async create(bytes, signature, tuning) {
       await requireWebGpuAdapter(name);
-      return webSession(bytes, signature, tuning, "webgpu", name);
+      let ort: OrtWeb;
+      try {
+        ort = await ortWebGpu();
+      } catch (e) {
+        webGpuBuild = null;
+        throw new ProviderError(
+          `${name}: onnxruntime-web's WebGPU build could not be loaded (${(e as Error).message})`,
+        );
+      }
+      return webSession(ort, bytes, signature, tuning, "webgpu", name);
     },
     unsuitableForAuto: softwareOrMissingAdapter,
   };

@@ -1,7 +1,7 @@
 /**
  * ONNX export of TF.js Layers models through our own protobufjs writer: a general layer-by-layer converter
- * (NCHW inside, BatchNorm folding, float16), the DCGAN specifics (I/O names, metadata), and a check of the file
- * against TF.js with onnxruntime-node.
+ * (NCHW inside, BatchNorm folding, float16), the DCGAN specifics (I/O names, metadata), a check of the file
+ * against TF.js with onnxruntime-node, and smaller weight storage for an exported file (int8 or float16).
  * @module
  */
 export {
@@ -27,6 +27,12 @@ export {
   resolveModelSource,
 } from "./dcgan_export.ts";
 export { UnsupportedLayerError } from "./errors.ts";
+export {
+  type CompressOptions,
+  compressWeights,
+  quantizeWeights,
+  type WeightFormat,
+} from "./compress.ts";
 export type { FloatPrecision } from "../onnx_proto/mod.ts";
 // The protobuf codec, for callers that write or read what the exporter produces.
 export { DataType, decodeModel, encodeModel, type ModelProto } from "../onnx_proto/mod.ts";

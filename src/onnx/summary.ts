@@ -5,7 +5,7 @@ export interface GraphSummary {
   opset: number;
   /** Operator type → number of nodes, in order of first appearance. */
   ops: Record<string, number>;
-  /** Number of float weights (float32 or float16 initializers). */
+  /** Number of weights (float32, float16 or int8 initializers). */
   parameters: number;
   /** `name: elem[dims]` of each graph input and output. */
   inputs: string[];
@@ -17,6 +17,7 @@ const ELEM_NAMES: Record<number, string> = {
   [DataType.FLOAT]: "float32",
   [DataType.FLOAT16]: "float16",
   [DataType.INT64]: "int64",
+  [DataType.INT8]: "int8",
 };
 
 function describe(v: ValueInfoProto): string {
@@ -30,7 +31,7 @@ export function summarizeModel(model: ModelProto): GraphSummary {
   const ops: Record<string, number> = {};
   for (const n of model.graph.node) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
   const parameters = model.graph.initializer
-    .filter((t) => t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16)
+    .filter((t) => t.dataType !== DataType.INT64)
     .reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
   return {
     opset: model.opsetImport.find((o) => !o.domain)?.version ?? 0,

@@ -6,6 +6,7 @@
  */
 export {
   type AttributeProto,
+  AttributeType,
   DataType,
   type DataTypeCode,
   decodeModel,

@@ -11,7 +11,7 @@
 import protobuf from "protobufjs";
 
 /** ONNX `TensorProto.DataType` values used by the exporter. */
-export const DataType = { FLOAT: 1, INT64: 7, FLOAT16: 10 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
 /** An ONNX element type the exporter writes. */
 export type DataTypeCode = typeof DataType[keyof typeof DataType];
 

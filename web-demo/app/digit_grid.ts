@@ -92,6 +92,11 @@ export class DigitGrid {
     this.root.dataset.label = label;
   }
 
+  /** Dims the cells from `count` on (they rest while a walk animates the first ones); null wakes them all. */
+  rest(count: number | null): void {
+    this.cells.forEach((cell, i) => cell.classList.toggle("resting", count !== null && i >= count));
+  }
+
   #setFocusable(index: number): void {
     this.cells[this.#focused].tabIndex = -1;
     this.#focused = index;

@@ -1,6 +1,4 @@
 /// <reference lib="dom" />
-// The same onnxruntime-web build as the inference module's browser entry (one shared `env`).
-import { env as ortEnv } from "onnxruntime-web/webgpu";
 import {
   createGenerator,
   type Generator,
@@ -10,7 +8,11 @@ import {
 } from "../../src/infer/browser.ts";
 import type { GreyBatch } from "./digit_grid.ts";
 import type { BackendChoice } from "./params.ts";
+import { WasmPool } from "./wasm_pool.ts";
 import { wasmUnsupportedReason } from "./wasm_support.ts";
+
+/** What runs the model: the inference module's `Generator` (WebGPU), or a {@link WasmPool} (WebAssembly). */
+type Runner = Generator | WasmPool;
 
 /** A failure the page shows to the user as it is: what happened, in plain words. */
 export class EngineError extends Error {
@@ -83,18 +85,38 @@ function plainReason(name: string, choice: BackendChoice, reason: string): strin
   return `WebGPU failed: ${reason.replace(/^auto: /, "").replace(/^skipped webgpu: /, "")}`;
 }
 
+/** Most WebAssembly workers the page starts (each holds its own runtime and copy of the model). */
+const MAX_WASM_WORKERS = 4;
+
+/** WebAssembly workers for this page: one a logical CPU, up to {@link MAX_WASM_WORKERS}. */
+export function wasmWorkers(): number {
+  return Math.max(1, Math.min(MAX_WASM_WORKERS, navigator.hardwareConcurrency || 1));
+}
+
 /**
- * Opens the model on `provider`; `bytes` stay usable (the proxy worker is sent a copy). Errors of the
+ * Opens the model on `provider` (WebAssembly: in a {@link WasmPool} of {@link wasmWorkers} workers, so the page
+ * stays responsive and every core computes); `bytes` stay usable (the workers are sent copies). Errors of the
  * inference module become {@link EngineError}s with the original as `cause`.
  */
-async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Promise<Generator> {
-  // On WebAssembly, run ONNX Runtime in a worker (its proxy mode) so the page stays responsive.
-  if (provider === "wasm") ortEnv.wasm.proxy = true;
+async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Promise<Runner> {
+  const classifier = new URL(CLASSIFIER_URL, location.href).href;
   try {
+    if (provider === "wasm") {
+      const workerUrl = new URL("./wasm_worker.js", import.meta.url);
+      const reason = "requested";
+      return await WasmPool.open(bytes, wasmWorkers(), {
+        workerUrl,
+        wasmPaths: wasmPaths(),
+        classifier,
+        reason,
+      });
+    }
+    // WebGPU, or auto that may fall back to WebAssembly: then ONNX Runtime runs in its proxy worker.
     return await createGenerator(bytes.slice(), {
       provider,
+      wasmProxy: true,
       wasmPaths: wasmPaths(),
-      classifier: new URL(CLASSIFIER_URL, location.href).href,
+      classifier,
     });
   } catch (error) {
     if (!(error instanceof InferenceError)) throw error;
@@ -105,15 +127,15 @@ async function open(bytes: Uint8Array, url: string, provider: BackendChoice): Pr
 }
 
 /**
- * The generator as the page uses it: the inference module's browser `Generator`, images as grey
- * batches, and a fallback to WebAssembly if WebGPU fails while generating (when the choice was `auto`).
+ * The generator as the page uses it: a {@link WasmPool} or the inference module's browser `Generator`, images as
+ * grey batches, and a fallback to WebAssembly if WebGPU fails while generating (when the choice was `auto`).
  */
 export class Engine {
   /** Why the current backend runs, in plain words. */
   reason: string;
 
   private constructor(
-    private generator: Generator,
+    private generator: Runner,
     readonly modelUrl: string,
     readonly modelBytes: Uint8Array,
     readonly choice: BackendChoice,
@@ -151,7 +173,7 @@ export class Engine {
         ? "Starting ONNX Runtime on WebAssembly (compiling its runtime)…"
         : "Starting ONNX Runtime on WebGPU…",
     );
-    let generator: Generator;
+    let generator: Runner;
     try {
       generator = await open(bytes, modelUrl, provider);
     } catch (error) {
@@ -168,6 +190,11 @@ export class Engine {
   /** `webgpu` or `wasm`. */
   get backend(): string {
     return this.generator.provider.name;
+  }
+
+  /** WebAssembly workers the model runs in, or null on WebGPU (or WebAssembly in ONNX Runtime's proxy). */
+  get workers(): number | null {
+    return this.generator instanceof WasmPool ? this.generator.size : null;
   }
 
   get latentDim(): number {

@@ -3,14 +3,16 @@
  * The demo page: loads the generator, draws the 8 × 8 grid of `latentsForSeed(seed, 64, latentDim)`
  * (the same latents as `deno task sample --seed N`), or of the seed's latents the classifier reads as
  * the chosen digit (`--digit D`), and handles the seed field, the digit buttons, "new digits", the
- * latent walk, the enlarged view and keyboard shortcuts.
+ * latent walk, saving the grid as PNG, the enlarged view and keyboard shortcuts.
  * @module
  */
 import { DigitGrid, type GreyBatch } from "./digit_grid.ts";
 import { Engine, EngineError } from "./engine.ts";
-import { LatentWalk } from "./latent_walk.ts";
+import { downloadPng, gridFileName, gridPng } from "./grid_png.ts";
+import { WalkPlayer } from "./latent_walk.ts";
 import {
   type BackendChoice,
+  countInWords,
   type PageParams,
   paramsToSearch,
   parseSeed,
@@ -19,10 +21,8 @@ import {
 import { type DigitCaption, ZoomDialog } from "./zoom_dialog.ts";
 
 const COLS = 8;
-/** Time a walk should take from one seed to the next, and its bounds in frames. */
-const WALK_SECONDS_PER_SEED = 3;
-const WALK_MIN_FRAMES = 6;
-const WALK_MAX_FRAMES = 45;
+/** Walk animates as many rows as this device draws this many times a second (at least one row). */
+const WALK_FPS = 6;
 /** Largest seed "new digits" picks (any seed up to 2^53 − 1 can be typed). */
 const RANDOM_SEED_LIMIT = 1_000_000;
 
@@ -31,9 +31,6 @@ function element<T extends HTMLElement>(id: string): T {
   if (found === null) throw new Error(`the page lacks #${id}`);
   return found as T;
 }
-
-/** Where a batch on screen came from, for captions. */
-type Shown = { kind: "seed"; seed: number } | { kind: "walk"; from: number; t: number };
 
 class DemoPage {
   readonly params: PageParams;
@@ -46,18 +43,24 @@ class DemoPage {
   readonly walkButton = element<HTMLButtonElement>("walk");
   readonly newButton = element<HTMLButtonElement>("new-digits");
   readonly drawButton = element<HTMLButtonElement>("draw");
+  readonly saveButton = element<HTMLButtonElement>("save-png");
   readonly digitButtons = [...document.querySelectorAll<HTMLButtonElement>("#digits button")];
   engine: Engine | null = null;
   /** The chosen digit, or null for any. */
   digit: number | null = null;
+  /** The grid on screen and its seed (during a walk: the seed the walk left last). */
   batch: GreyBatch | null = null;
-  shown: Shown = { kind: "seed", seed: 0 };
-  walking = false;
+  seed = 0;
   /** Generation runs one at a time; a newer request replaces one still waiting. */
   #busy: Promise<void> = Promise.resolve();
   #pending = 0;
-  /** Milliseconds the last batch took, to fit the walk's frame count to this device. */
-  #lastMs = 1000;
+  /** Milliseconds a digit took in the last batch, to size the walk to this device. */
+  #msPerDigit = 30;
+  #walk: WalkPlayer | null = null;
+  /** The walk in progress: resolves once it has stopped and the grid shows a seed again. */
+  #walked: Promise<void> = Promise.resolve();
+  /** Whether a stopped walk draws the full grid of the nearest seed (not when another seed is drawn next). */
+  #settle = true;
 
   constructor() {
     this.params = readParams(location.search);
@@ -73,6 +76,8 @@ class DemoPage {
       (i) => this.grid.cells[i].focus(),
     );
     this.seedInput.value = String(this.params.seed);
+    element("tagline").textContent = `${countInWords(this.count)} handwritten digits that ` +
+      "never existed, drawn by a neural network running on your own machine.";
     this.#pressDigit(this.params.digit);
     element<HTMLSelectElement>("backend").value = this.params.backend;
     this.#bindControls();
@@ -88,18 +93,19 @@ class DemoPage {
     this.seedInput.addEventListener("input", () => this.#validateSeedField());
     this.newButton.addEventListener("click", () => this.newDigits());
     this.walkButton.addEventListener("click", () => this.toggleWalk());
+    this.saveButton.addEventListener("click", () => void this.saveGrid());
     for (const button of this.digitButtons) {
       button.addEventListener("click", () => {
-        this.stopWalk();
+        this.stopWalk(false);
         this.#pressDigit(button.dataset.digit === "" ? null : Number(button.dataset.digit));
-        void this.showSeed(this.currentSeed());
+        void this.showSeed(this.seed);
       });
     }
     element<HTMLSelectElement>("backend").addEventListener("change", (event) => {
       const backend = (event.target as HTMLSelectElement).value as BackendChoice;
       location.search = paramsToSearch({
         ...this.params,
-        seed: this.currentSeed(),
+        seed: this.seed,
         digit: this.digit,
         backend,
       });
@@ -109,7 +115,8 @@ class DemoPage {
 
   /** The buttons that need a loaded generator. */
   #setControlsEnabled(enabled: boolean): void {
-    for (const button of [this.newButton, this.walkButton, this.drawButton, ...this.digitButtons]) {
+    const buttons = [this.newButton, this.walkButton, this.drawButton, this.saveButton];
+    for (const button of [...buttons, ...this.digitButtons]) {
       button.disabled = !enabled;
     }
   }
@@ -126,8 +133,10 @@ class DemoPage {
     const target = event.target as HTMLElement;
     if (event.ctrlKey || event.metaKey || event.altKey || this.zoom.isOpen) return;
     if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
-    if (event.key === "n" || event.key === "N") this.newDigits();
-    else if (event.key === "w" || event.key === "W") this.toggleWalk();
+    const key = event.key.toLowerCase();
+    if (key === "n") this.newDigits();
+    else if (key === "w") this.toggleWalk();
+    else if (key === "s") void this.saveGrid();
     else return;
     event.preventDefault();
   }
@@ -139,10 +148,6 @@ class DemoPage {
       ? "The same seed always gives the same digits."
       : result.message;
     return result.ok ? result.seed : null;
-  }
-
-  currentSeed(): number {
-    return this.shown.kind === "seed" ? this.shown.seed : this.shown.from;
   }
 
   /** Shows a message in plain words (`error` for failures, `info` for notes), or hides it. */
@@ -194,10 +199,12 @@ class DemoPage {
     const name = engine.backend === "webgpu" ? "WebGPU" : "WebAssembly";
     element("backend-text").textContent = `${name} (${engine.reason})`;
     this.grid.root.dataset.backend = engine.backend;
+    if (engine.workers === null) delete this.grid.root.dataset.workers;
+    else this.grid.root.dataset.workers = String(engine.workers);
   }
 
-  /** Generates and draws one batch of latents; resolves once drawn (or replaced by a newer one). */
-  render(latents: Float32Array, shown: Shown): Promise<void> {
+  /** Generates and draws the grid of `seed`; resolves once drawn (or replaced by a newer one). */
+  render(latents: Float32Array, seed: number): Promise<void> {
     const ticket = ++this.#pending;
     const job = this.#busy.then(async () => {
       if (ticket !== this.#pending || this.engine === null) return;
@@ -205,14 +212,12 @@ class DemoPage {
       const started = performance.now();
       const batch = await this.engine.generate(latents);
       const ms = performance.now() - started;
-      this.#lastMs = ms;
+      this.#msPerDigit = ms / batch.count;
       this.#showBackend(this.engine);
       this.batch = batch;
-      this.shown = shown;
-      const label = shown.kind === "seed" ? `seed ${shown.seed}` : `walk ${shown.from}`;
-      this.grid.draw(batch, label);
-      if (shown.kind === "seed") this.grid.root.dataset.seed = String(shown.seed);
-      else delete this.grid.root.dataset.seed;
+      this.seed = seed;
+      this.grid.draw(batch, `seed ${seed}`);
+      this.grid.root.dataset.seed = String(seed);
       this.grid.root.dataset.digit = this.digit === null ? "any" : String(this.digit);
       this.grid.root.setAttribute("aria-busy", "false");
       this.zoom.update(batch, (i) => this.describe(i));
@@ -225,27 +230,19 @@ class DemoPage {
   }
 
   #renderFailed(error: unknown): void {
-    this.stopWalk();
+    this.stopWalk(false);
     this.grid.root.setAttribute("aria-busy", "false");
     this.showMessage(`Generating failed: ${(error as Error).message}`);
   }
 
-  /** The enlarged view's title and caption for digit `index` of what is on screen. */
+  /** The enlarged view's title and caption for digit `index` of the grid. */
   describe(index: number): DigitCaption {
     const where = `Row ${Math.floor(index / COLS) + 1}, column ${(index % COLS) + 1}`;
-    if (this.shown.kind === "seed") {
-      const seed = this.shown.seed;
-      return {
-        title: `Seed ${seed} · index ${index}`,
-        detail: `${where}. Image ${index} of "deno task sample --seed ${seed}${
-          this.digit === null ? "" : ` --digit ${this.digit}`
-        }" is this digit.`,
-      };
-    }
-    const percent = Math.round(this.shown.t * 100);
+    const digit = this.digit === null ? "" : ` --digit ${this.digit}`;
     return {
-      title: `Seeds ${this.shown.from} → ${this.shown.from + 1} · index ${index}`,
-      detail: `${where}, ${percent} % of the way along the walk.`,
+      title: `Seed ${this.seed} · index ${index}`,
+      detail:
+        `${where}. Image ${index} of "deno task sample --seed ${this.seed}${digit}" is this digit.`,
     };
   }
 
@@ -265,7 +262,7 @@ class DemoPage {
       this.setStatus(`Could not draw ${what}`);
       return;
     }
-    await this.render(latents, { kind: "seed", seed });
+    await this.render(latents, seed);
     this.setStatus(`Showing ${what}`);
   }
 
@@ -275,78 +272,110 @@ class DemoPage {
       this.seedInput.focus();
       return;
     }
-    this.stopWalk();
+    this.stopWalk(false);
     void this.showSeed(seed);
   }
 
   newDigits(): void {
     if (this.engine === null) return;
-    this.stopWalk();
+    this.stopWalk(false);
     const random = new Uint32Array(1);
     crypto.getRandomValues(random);
     void this.showSeed(random[0] % RANDOM_SEED_LIMIT);
   }
 
-  openZoom(index: number): void {
+  /** Enlarges digit `index`; a walk stops first and the grid settles on a seed. */
+  async openZoom(index: number): Promise<void> {
+    await this.stopWalk();
     if (this.batch === null) return;
-    this.stopWalk();
     this.zoom.open(this.batch, index, (i) => this.describe(i));
   }
 
+  /** Saves the grid on screen as a PNG file (a walk stops first and the grid settles on a seed). */
+  async saveGrid(): Promise<void> {
+    await this.stopWalk();
+    await this.#busy;
+    if (this.batch === null) return;
+    downloadPng(gridPng(this.batch, COLS), gridFileName(this.seed, this.digit));
+    this.setStatus(`Saved ${gridFileName(this.seed, this.digit)}`);
+  }
+
   toggleWalk(): void {
-    if (this.walking) this.stopWalk();
+    if (this.#walk !== null) void this.stopWalk();
     else void this.walk();
   }
 
-  stopWalk(): void {
-    if (!this.walking) return;
-    this.walking = false;
-    this.walkButton.setAttribute("aria-pressed", "false");
+  /**
+   * Stops a walk. With `settle`, the grid then shows the whole grid of the seed the walk was nearest to (the seed
+   * field says which); without, the caller draws another seed. Resolves once the walk is over.
+   */
+  stopWalk(settle = true): Promise<void> {
+    if (this.#walk !== null) {
+      this.#settle = settle;
+      this.#walk.stop();
+      this.walkButton.setAttribute("aria-pressed", "false");
+    }
+    return this.#walked;
   }
 
-  /** Animates a spherical interpolation from the current seed's latents to the next seed's, and on. */
-  async walk(): Promise<void> {
-    if (this.engine === null) return;
-    const dim = this.engine.latentDim;
-    this.walking = true;
+  /**
+   * Walks from the current seed to the next and on (slerp between their latents), on as many rows as this device
+   * draws {@link WALK_FPS} times a second; the other rows rest, dimmed, until the walk stops.
+   */
+  walk(): Promise<void> {
+    const engine = this.engine;
+    if (engine === null || this.#walk !== null) return this.#walked;
+    const rows = Math.max(
+      1,
+      Math.min(this.params.rows, Math.floor(1000 / WALK_FPS / (this.#msPerDigit * COLS))),
+    );
+    const count = rows * COLS;
+    const part = rows === this.params.rows
+      ? ""
+      : ` on the first ${
+        rows === 1 ? "row" : `${rows} rows`
+      } (as many as this device draws ${WALK_FPS} times a second)`;
+    const player = new WalkPlayer({
+      latentDim: engine.latentDim,
+      latents: (seed, n) => engine.latents(seed, n, this.digit),
+      generate: (latents) => engine.generate(latents),
+      startLeg: (from, frames) =>
+        this.setStatus(`Walking from seed ${from} to ${from + 1}${part}, ${frames} frames`),
+      drawFrame: (batch, from, fps) => {
+        this.grid.draw(batch, `walk ${from}`);
+        element("timing-text").textContent = `${
+          fps.toFixed(1)
+        } frames per second, ${count} digits each`;
+      },
+      reachedSeed: (seed) => {
+        this.seed = seed;
+        this.seedInput.value = String(seed);
+        history.replaceState(null, "", paramsToSearch({ ...this.params, seed, digit: this.digit }));
+      },
+    });
+    this.#walk = player;
+    this.#settle = true;
     this.walkButton.setAttribute("aria-pressed", "true");
-    let from = this.currentSeed();
-    while (this.walking) {
-      const frames = Math.round(
-        Math.min(
-          WALK_MAX_FRAMES,
-          Math.max(WALK_MIN_FRAMES, WALK_SECONDS_PER_SEED * 1000 / this.#lastMs),
-        ),
-      );
-      let path: LatentWalk;
-      try {
-        path = new LatentWalk(
-          await this.engine.latents(from, this.count, this.digit),
-          await this.engine.latents(from + 1, this.count, this.digit),
-          dim,
-          frames,
-        );
-      } catch (error) {
-        this.showMessage((error as Error).message);
-        break;
-      }
-      this.setStatus(`Walking from seed ${from} to ${from + 1} in ${frames} frames`);
-      for (let frame = 1; frame <= frames && this.walking; frame++) {
-        await this.render(path.frame(frame), { kind: "walk", from, t: frame / frames });
-        await new Promise((resolve) => requestAnimationFrame(resolve));
-      }
-      if (!this.walking) break;
-      from += 1;
-      this.shown = { kind: "seed", seed: from };
-      this.grid.root.dataset.seed = String(from);
-      this.seedInput.value = String(from);
-      history.replaceState(
-        null,
-        "",
-        paramsToSearch({ ...this.params, seed: from, digit: this.digit }),
-      );
-    }
-    this.setStatus(`Walk stopped near seed ${this.currentSeed()}`);
+    // A grid still being drawn (a seed asked for just before) is where the walk starts.
+    const walked = this.#busy.then(() => {
+      delete this.grid.root.dataset.seed;
+      this.grid.rest(count);
+      return player.play(this.seed, count, this.#msPerDigit);
+    }).then(
+      async (nearest) => {
+        this.#walk = null;
+        this.grid.rest(null);
+        if (this.#settle) await this.showSeed(nearest);
+      },
+      (error) => {
+        this.#walk = null;
+        this.grid.rest(null);
+        this.walkButton.setAttribute("aria-pressed", "false");
+        this.showMessage(`The walk failed: ${(error as Error).message}`);
+      },
+    );
+    this.#walked = walked;
+    return walked;
   }
 }
 

@@ -109,3 +109,26 @@ export function paramsToSearch(state: Omit<PageParams, "problems">): string {
   if (state.modelUrl !== DEFAULT_MODEL_URL) query.set("model", state.modelUrl);
   return `?${query}`;
 }
+
+const TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty"];
+const SMALL = ["", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten"];
+const TEENS = [
+  "Eleven",
+  "Twelve",
+  "Thirteen",
+  "Fourteen",
+  "Fifteen",
+  "Sixteen",
+  "Seventeen",
+  "Eighteen",
+  "Nineteen",
+];
+
+/** A count of 1–64 in words, capitalised (`Eight`, `Thirty-two`, `Sixty-four`), for the page's headline. */
+export function countInWords(n: number): string {
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`no words for ${n}`);
+  if (n <= 10) return SMALL[n];
+  if (n < 20) return TEENS[n - 11];
+  const ones = n % 10;
+  return ones === 0 ? TENS[n / 10] : `${TENS[Math.floor(n / 10)]}-${SMALL[ones].toLowerCase()}`;
+}

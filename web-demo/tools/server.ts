@@ -143,3 +143,45 @@ export function serveSite(options: ServeOptions): Deno.HttpServer<Deno.NetAddr> 
     onListen: ({ port }) => options.onListen?.(`http://${hostname}:${port}/`),
   }, staticSiteHandler(options.root));
 }
+
+/** What {@link serveCounting} sent for one path: its requests and the bytes of the bodies it sent (200s). */
+export interface SentFile {
+  requests: number;
+  bytes: number;
+}
+
+/** A local server of a site folder that counts what it sends (what a browser fetched), path by path. */
+export interface CountingServer {
+  server: Deno.HttpServer<Deno.NetAddr>;
+  /** The site's URL, `http://127.0.0.1:PORT/`. */
+  base: string;
+  /** What was sent since the start or the last call, by path relative to the root (`/` counts as `index.html`). */
+  take(): Map<string, SentFile>;
+}
+
+/** Serves `root` like {@link serveSite} on a free port of 127.0.0.1, counting every response it sends. */
+export function serveCounting(root: string): CountingServer {
+  const handler = staticSiteHandler(root);
+  let sent = new Map<string, SentFile>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const response = await handler(request);
+    const path = decodeURIComponent(new URL(request.url).pathname).replace(/^\/+/, "") ||
+      "index.html";
+    const entry = sent.get(path) ?? { requests: 0, bytes: 0 };
+    entry.requests++;
+    if (response.status === 200 && request.method === "GET") {
+      entry.bytes += Number(response.headers.get("content-length") ?? 0);
+    }
+    sent.set(path, entry);
+    return response;
+  });
+  return {
+    server,
+    base: `http://127.0.0.1:${server.addr.port}/`,
+    take() {
+      const taken = sent;
+      sent = new Map();
+      return taken;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * `deno task bench:web`: builds the browser demo into a temporary folder and measures it in headless Chromium
+ * (`/usr/bin/chromium`): the bytes of a first visit, the time to the first grid, 64 digits on WebAssembly (and on
+ * WebGPU), Walk's frame rate, and the same 64 digits on onnxruntime-node's cpu provider. Prints JSON.
+ * @module
+ */
+import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
+import { resolve } from "node:path";
+import {
+  benchWebDemo,
+  buildSite,
+  CHROMIUM_PATH,
+  haveChromium,
+  SiteBuildError,
+} from "../web-demo/tools/mod.ts";
+
+const OPTIONS = {
+  runs: {
+    kind: "integer",
+    default: 5,
+    help: "timed 64-digit generations per runtime (median shown)",
+  },
+  "walk-seconds": { kind: "integer", default: 6, help: "how long each walk is watched" },
+  "webgpu-rows": {
+    kind: "integer",
+    min: 0,
+    max: 8,
+    default: 1,
+    help: "rows of 8 digits timed on WebGPU (0 skips it; a software adapter takes seconds a digit)",
+  },
+  site: {
+    kind: "string",
+    arg: "DIR",
+    help: "measure this built site instead of building one (deno task web:build --out DIR)",
+  },
+} as const satisfies OptionTable;
+
+const HELP = `Measure the browser demo in headless Chromium; prints JSON.
+
+Usage: deno task bench:web [options]
+
+${optionsHelp(OPTIONS)}`;
+
+async function main(): Promise<void> {
+  const { values } = parseOptions(OPTIONS, Deno.args);
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  if (!haveChromium()) {
+    throw new UsageError(
+      `no Chromium at ${CHROMIUM_PATH}; install it: apt-get install -y chromium`,
+    );
+  }
+  const log = (line: string) => console.error(`bench:web: ${line}`);
+  let siteDir = values.site === undefined ? null : resolve(values.site);
+  const temporary = siteDir === null;
+  if (siteDir === null) {
+    siteDir = await Deno.makeTempDir({ prefix: "bench-web-" });
+    log(`building the site into ${siteDir}`);
+    await buildSite({ outDir: siteDir });
+  }
+  try {
+    const result = await benchWebDemo({
+      siteDir,
+      runs: values.runs,
+      walkSeconds: values["walk-seconds"],
+      webgpuRows: values["webgpu-rows"],
+      log,
+    });
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    if (temporary) await Deno.remove(siteDir, { recursive: true });
+  }
+}
+
+await runCli(main, { prefix: "bench:web", inputErrors: [SiteBuildError] });
