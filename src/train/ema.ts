@@ -94,7 +94,7 @@ interface MomentumLayer {
  * 1 − 1/k, so the first pass overwrites the old statistics and the result is the running mean). The
  * layers' momentum is restored afterwards, so the saved model's configuration is unchanged.
  */
-export function recomputeBatchNormStatistics(model: tf.LayersModel): void {
+function recomputeBatchNormStatistics(model: tf.LayersModel): void {
   const layers = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
   const norms = layers as unknown as MomentumLayer[];
   const momentum = norms.map((l) => l.momentum);

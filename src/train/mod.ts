@@ -12,7 +12,7 @@ export {
   type Trainer,
 } from "./step.ts";
 export { type BatchOptions, drawStepBatch } from "./batch.ts";
-export { BATCH_NORM_PASSES, emaRate, GeneratorEma, recomputeBatchNormStatistics } from "./ema.ts";
+export { BATCH_NORM_PASSES, emaRate, GeneratorEma } from "./ema.ts";
 export { DEFAULT_CONFIG, learningRateAt, type TrainConfig } from "./config.ts";
 export { parseTrainArgs, TRAIN_HELP, type TrainArgs } from "./cli_args.ts";
 export { type BrokenCheckpoint, planRun, type RunPlan } from "./resolve_config.ts";
