@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, match, notDeepStrictEqual, ok } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { initBackend } from "../src/compute/mod.ts";

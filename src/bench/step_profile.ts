@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type LayersModel } from "@tensorflow/tfjs";
+import type { LayersModel } from "@tensorflow/tfjs";
 
 /** What a kernel call was part of. */
 interface Context {
@@ -196,18 +196,17 @@ export class StepProfiler {
       state: { activeTape: TapeNode[] };
     };
     const original = engine.addTapeNode;
-    const profiler = this;
-    engine.addTapeNode = function (...args: unknown[]) {
+    engine.addTapeNode = (...args: unknown[]) => {
       original.apply(engine, args);
-      const recordedIn = profiler.stack.at(-1) ?? { owner: null, layerClass: null };
+      const recordedIn = this.stack.at(-1) ?? { owner: null, layerClass: null };
       const node = engine.state.activeTape.at(-1);
       const gradient = node?.gradient;
       if (!node || !gradient) return;
       const ctx: Context = { ...recordedIn, phase: "backward" };
       node.gradient = (dys) => {
-        const thunks = profiler.within(ctx, () => gradient(dys));
+        const thunks = this.within(ctx, () => gradient(dys));
         return Object.fromEntries(
-          Object.entries(thunks).map(([name, f]) => [name, () => profiler.within(ctx, f)]),
+          Object.entries(thunks).map(([name, f]) => [name, () => this.within(ctx, f)]),
         );
       };
     };
