@@ -1,7 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import { initBackend, startKernels, stopKernels } from "../src/compute/mod.ts";
+import {
+  batchNormTrainingFused,
+  fuseBatchNormTraining,
+  initBackend,
+  startKernels,
+  stopKernels,
+} from "../src/compute/mod.ts";
+import { batchNormTraining } from "../src/compute/batch_norm_training.ts";
 import { ortKernelsActive, startOrtKernels, stopOrtKernels } from "../src/compute/ort/start.ts";
 import { conv2dBackpropInputGraph } from "../src/compute/ort/graphs/backprop_input.ts";
 import { SessionCache } from "../src/compute/ort/kernels.ts";
@@ -115,13 +122,85 @@ Deno.test("onnxruntime Sum, Mean and BatchMatMul equal cpu (axes, keepDims, tran
   });
 });
 
+/**
+ * A BatchNormalization layer on `backend` (fused where the backend has the kernels): its training output, input
+ * and weight gradients, moving statistics and inference output; then the batch-statistics op itself with a loss
+ * that also uses the mean and variance (TF.js's `moments` + `batchNorm` where nothing is fused).
+ */
+async function batchNormOutputs(backend: string): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const outputs: tf.Tensor[] = [];
+    for (const [i, shape] of [[4, 16, 16, 64], [5, 3, 7]].entries()) {
+      const channels = shape[shape.length - 1];
+      const input = tf.input({ shape: shape.slice(1) });
+      const layer = tf.layers.batchNormalization({ momentum: 0.8 });
+      const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
+      layer.setWeights([
+        seeded([channels], 40 + i),
+        seeded([channels], 50 + i),
+        seeded([channels], 60 + i),
+        tf.add(tf.abs(seeded([channels], 70 + i)), 0.5),
+      ]);
+      fuseBatchNormTraining(model);
+      const x = tf.add(tf.mul(seeded(shape, 80 + i), 2), 0.3);
+      const w = seeded(shape, 90 + i);
+      const loss = (xx: tf.Tensor) =>
+        tf.sum(tf.mul(tf.square(model.apply(xx, { training: true }) as tf.Tensor), w)) as tf.Scalar;
+      const weights = model.trainableWeights.map((v) => v.read() as tf.Variable);
+      const { grads } = tf.variableGrads(() => loss(x), weights);
+      outputs.push(
+        model.apply(x, { training: true }) as tf.Tensor,
+        tf.grad(loss)(x),
+        ...weights.map((v) => grads[v.name]),
+        ...model.nonTrainableWeights.map((v) => v.read()),
+        model.apply(x) as tf.Tensor,
+      );
+    }
+    const shape = [6, 5, 5, 8];
+    const [x, scale, offset, u, v] = [
+      seeded(shape, 101),
+      seeded([8], 102),
+      seeded([8], 103),
+      seeded([8], 104),
+      seeded([8], 105),
+    ];
+    const w = seeded(shape, 106);
+    const statsLoss = (xx: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+      let y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor;
+      if (batchNormTrainingFused()) {
+        ({ y, mean, variance } = batchNormTraining(xx, s as tf.Tensor1D, o as tf.Tensor1D, 1e-3));
+      } else {
+        ({ mean, variance } = tf.moments(xx, [0, 1, 2]));
+        y = tf.batchNorm(xx, mean, variance, o, s, 1e-3);
+      }
+      return tf.addN([tf.sum(tf.mul(y, w)), tf.sum(tf.mul(mean, u)), tf.sum(tf.mul(variance, v))]);
+    };
+    outputs.push(...tf.grads(statsLoss)([x, scale, offset]));
+    return outputs.map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+Deno.test("onnxruntime batch normalisation equals cpu: training, every gradient, moving statistics, inference", async () => {
+  const expected = await batchNormOutputs("cpu");
+  const actual = await withOrtKernels(async () => {
+    await tf.setBackend("wasm");
+    assert.ok(batchNormTrainingFused(), "the onnxruntime kernels provide the fused batch norm");
+    return await batchNormOutputs("wasm");
+  });
+  assert.equal(actual.length, 17);
+  expected.forEach((e, i) => {
+    assert.ok(relError(actual[i], e) < 1e-4, `output ${i}: ${relError(actual[i], e)}`);
+  });
+});
+
 Deno.test("a graph onnxruntime rejects leaves that call shape to the wasm kernel, said once", () => {
   const cache = new SessionCache({ threads: 1 });
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (message: string) => warnings.push(message);
   try {
-    const broken = () => ({ inputs: [], outputShape: [1], model: new Uint8Array([8, 1, 2]) });
+    const broken = () => ({ inputs: [], outputShapes: [[1]], model: new Uint8Array([8, 1, 2]) });
     assert.equal(cache.get("Conv2D|[1]", broken), null);
     assert.equal(cache.get("Conv2D|[1]", broken), null);
   } finally {

@@ -25,5 +25,6 @@ export {
   startKernels,
   stopKernels,
 } from "./kernel_sets.ts";
+export { batchNormTrainingFused, fuseBatchNormTraining } from "./batch_norm_training.ts";
 export { defaultWorkerCount } from "./workers/parallel.ts";
 export { describeTfjsNodeFailure } from "./tfjs_node.ts";

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { fuseBatchNormTraining } from "../compute/mod.ts";
 
 /**
  * The random inputs of one reference training step, as plain arrays so a step can be replayed, timed or
@@ -109,6 +110,10 @@ export function createTrainer(
     options.beta1,
   );
   const gOptimizer = tf.train.adam(options.learningRate, options.beta1);
+  // BatchNormalization in training mode as one native call each way where the kernel set has one (the
+  // onnxruntime kernels on wasm): same mathematics, ~40 fewer TF.js kernel calls per layer and direction.
+  fuseBatchNormTraining(generator);
+  fuseBatchNormTraining(discriminator);
   const dVars = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
   const gVars = generator.trainableWeights.map((w) => w.read() as tf.Variable);
   const dropouts = discriminator.layers.filter((l) =>

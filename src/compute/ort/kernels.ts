@@ -10,6 +10,16 @@ import { conv2dBackpropInputGraph } from "./graphs/backprop_input.ts";
 import { type KernelGraph, PATCH_LIMIT } from "./graphs/common.ts";
 import { conv2dGraph, FUSED_ACTIVATIONS, type FusedActivation } from "./graphs/conv.ts";
 import { batchMatMulGraph, reduceGraph } from "./graphs/reduce_matmul.ts";
+import {
+  batchNormGraph,
+  batchNormTrainingGradGraph,
+  batchNormTrainingGraph,
+} from "./graphs/batch_norm.ts";
+import {
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+  type BatchNormTrainingAttrs,
+} from "../batch_norm_training.ts";
 import { KernelSession, type RuntimeOptions } from "./runtime.ts";
 import { type ConvAttrs, convAttrs, convInfo, type HeapBackend } from "../tfjs_kernels.ts";
 
@@ -57,16 +67,19 @@ const MIN_VALUES = 1 << 16;
 /** Enough for a training run's layers × kernels × the few batch sizes it uses (training, samples, evaluation). */
 const MAX_SESSIONS = 256;
 
+/** Runs `session` on tensors of the wasm heap and returns its outputs, written in place into new heap tensors. */
 function runInto(
   backend: HeapBackend,
   session: KernelSession,
   inputs: tf.TensorInfo[],
-  outShape: number[],
-): tf.TensorInfo {
-  const out = backend.makeOutput(outShape, "float32");
+): tf.TensorInfo[] {
+  const outs = session.outputShapes.map((shape) => backend.makeOutput(shape, "float32"));
   // Views are taken after makeOutput: growing the heap would detach earlier ones.
-  session.run(inputs.map((t) => backend.typedArrayFromHeap(t)), backend.typedArrayFromHeap(out));
-  return out;
+  session.run(
+    inputs.map((t) => backend.typedArrayFromHeap(t)),
+    outs.map((t) => backend.typedArrayFromHeap(t)),
+  );
+  return outs;
 }
 
 function isNhwc(attrs: ConvAttrs): boolean {
@@ -91,7 +104,7 @@ export function ortKernelConfigs(
   ): tf.TensorInfo => {
     const session = cache.get(keyOf(kernelName, ...shapeKey), build);
     if (session === null) return base(kernelName)(args) as tf.TensorInfo;
-    return runInto(args.backend as HeapBackend, session, inputs, session.outputShape);
+    return runInto(args.backend as HeapBackend, session, inputs)[0];
   };
   const conv2d: tf.KernelFunc = (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -197,7 +210,58 @@ export function ortKernelConfigs(
     );
   };
 
+  const batchNorm: tf.KernelFunc = (args) => {
+    const { x, mean, variance, offset, scale } = args.inputs as Record<
+      string,
+      tf.TensorInfo | undefined
+    >;
+    const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+    const channels = x!.shape[x!.shape.length - 1];
+    const perChannel = [mean, variance, offset, scale].every((t) =>
+      t === undefined || (t.shape.length === 1 && t.shape[0] === channels)
+    );
+    if (!perChannel || x!.dtype !== "float32" || tf.util.sizeFromShape(x!.shape) < MIN_VALUES) {
+      return base("FusedBatchNorm")(args);
+    }
+    const present = [x!, mean!, variance!, offset, scale].filter((t) => t !== undefined);
+    return native(
+      "FusedBatchNorm",
+      args,
+      [x!.shape, varianceEpsilon, offset !== undefined, scale !== undefined],
+      () => batchNormGraph(x!.shape, varianceEpsilon, offset !== undefined, scale !== undefined),
+      present as tf.TensorInfo[],
+    );
+  };
+
+  /** A kernel of the project's own (no wasm kernel to fall back on) whose graph depends on `x`'s shape. */
+  const fused = (
+    kernelName: string,
+    inputNames: string[],
+    build: (shape: number[], epsilon: number) => KernelGraph,
+  ): tf.KernelFunc =>
+  (args) => {
+    const inputs = inputNames.map((name) => (args.inputs as Record<string, tf.TensorInfo>)[name]);
+    const shape = (args.inputs as { x: tf.TensorInfo }).x.shape;
+    const { epsilon } = args.attrs as unknown as BatchNormTrainingAttrs;
+    const session = cache.get(keyOf(kernelName, shape, epsilon), () => build(shape, epsilon));
+    if (session === null) throw new Error(`onnxruntime kernels: ${kernelName} did not compile`);
+    return runInto(args.backend as HeapBackend, session, inputs);
+  };
+
   return [
+    {
+      kernelName: BATCH_NORM_TRAINING,
+      kernelFunc: fused(BATCH_NORM_TRAINING, ["x", "scale", "offset"], batchNormTrainingGraph),
+    },
+    {
+      kernelName: BATCH_NORM_TRAINING_GRAD,
+      kernelFunc: fused(
+        BATCH_NORM_TRAINING_GRAD,
+        ["dy", "x", "mean", "variance", "scale", "dmean", "dvariance"],
+        batchNormTrainingGradGraph,
+      ),
+    },
+    { kernelName: "FusedBatchNorm", kernelFunc: batchNorm },
     { kernelName: "Sum", kernelFunc: reduce("sum", "Sum") },
     { kernelName: "Mean", kernelFunc: reduce("mean", "Mean") },
     { kernelName: "BatchMatMul", kernelFunc: batchMatMul },

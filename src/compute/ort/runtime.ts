@@ -4,7 +4,7 @@
  * @module
  */
 import { createRequire } from "node:module";
-import type { KernelGraph } from "./graphs/common.ts";
+import { type KernelGraph, outputName } from "./graphs/common.ts";
 
 /** A tensor as onnxruntime-node's binding reads it (the `onnxruntime-common` Tensor class). */
 interface OrtTensor {
@@ -91,19 +91,25 @@ export class KernelSession {
     return new KernelSession(session, graph, loaded.ort);
   }
 
-  /** Shape of the graph's output. */
-  get outputShape(): number[] {
-    return this.graph.outputShape;
+  /** Shapes of the graph's outputs, in order. */
+  get outputShapes(): number[][] {
+    return this.graph.outputShapes;
   }
 
-  /** Runs the graph on `inputs` (in the graph's input order) and writes the result into `output`. */
-  run(inputs: Float32Array[], output: Float32Array): void {
+  /**
+   * Runs the graph on `inputs` (in the graph's input order) and writes its outputs into `outputs` (in the
+   * graph's output order).
+   */
+  run(inputs: Float32Array[], outputs: Float32Array[]): void {
     const feeds: Record<string, OrtTensor> = {};
     this.graph.inputs.forEach((input, i) => {
       feeds[input.name] = new this.ort.Tensor("float32", inputs[i], input.shape);
     });
-    const target = new this.ort.Tensor("float32", output, this.graph.outputShape);
-    this.session.run(feeds, { y: target }, {});
+    const fetches: Record<string, OrtTensor> = {};
+    this.graph.outputShapes.forEach((shape, i) => {
+      fetches[outputName(i)] = new this.ort.Tensor("float32", outputs[i], shape);
+    });
+    this.session.run(feeds, fetches, {});
   }
 
   /** Frees the native session. */

@@ -5,10 +5,10 @@
  */
 import { DataType, encodeModel, type GraphBuilder } from "../../../onnx_proto/mod.ts";
 
-/** A graph's input names and shapes, its output shape, and its serialized model. */
+/** A graph's input names and shapes, its outputs' shapes (in order), and its serialized model. */
 export interface KernelGraph {
   inputs: Array<{ name: string; shape: number[] }>;
-  outputShape: number[];
+  outputShapes: number[][];
   model: Uint8Array;
 }
 
@@ -20,13 +20,23 @@ export const NCHW_TO_NHWC = [0, 2, 3, 1];
 /** TF.js filter `[kh, kw, in, out]` → ONNX Conv weight `[out, in, kh, kw]`. */
 export const HWIO_TO_OIHW = [3, 2, 0, 1];
 
+/** The graph with one output, `output`, of shape `outputShape`. */
 export function finish(
   g: GraphBuilder,
   output: string,
   inputs: KernelGraph["inputs"],
   outputShape: number[],
 ): KernelGraph {
-  g.rename(output, "y");
+  return finishOutputs(g, [{ value: output, shape: outputShape }], inputs);
+}
+
+/** The graph with the given outputs, in order (a session's outputs are `y0`, `y1`, ...). */
+export function finishOutputs(
+  g: GraphBuilder,
+  outputs: Array<{ value: string; shape: number[] }>,
+  inputs: KernelGraph["inputs"],
+): KernelGraph {
+  outputs.forEach((o, i) => g.rename(o.value, outputName(i)));
   const valueInfo = (name: string, dims: number[]) => ({
     name,
     type: {
@@ -44,10 +54,15 @@ export function finish(
       node: g.nodes,
       initializer: g.initializers,
       input: inputs.map((i) => valueInfo(i.name, i.shape)),
-      output: [valueInfo("y", outputShape)],
+      output: outputs.map((o, i) => valueInfo(outputName(i), o.shape)),
     },
   });
-  return { inputs, outputShape, model };
+  return { inputs, outputShapes: outputs.map((o) => o.shape), model };
+}
+
+/** Name of a kernel graph's `i`th output. */
+export function outputName(i: number): string {
+  return `y${i}`;
 }
 
 export function transpose(g: GraphBuilder, x: string, perm: number[], base: string): string {
