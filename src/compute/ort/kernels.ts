@@ -1,7 +1,8 @@
 /**
- * TF.js kernel functions for the wasm backend that run convolutions, large matrix products and reductions through onnxruntime-node's native CPU
- * kernels (MLAS, all cores), reading TF.js's tensors in the wasm heap and writing the result straight into it.
- * Calls a graph cannot express (NCHW data, PReLU) go to the kernel registered before.
+ * TF.js kernel functions for the wasm backend that run convolutions, large matrix products, reductions and batch
+ * normalisation through onnxruntime-node's native CPU kernels (MLAS, all cores), reading TF.js's tensors in the
+ * wasm heap and writing the results straight into it. Calls a graph cannot express (NCHW data, PReLU, small or
+ * broadcast batch-norm statistics) go to the kernel registered before.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -211,51 +212,62 @@ export function ortKernelConfigs(
   };
 
   const batchNorm: tf.KernelFunc = (args) => {
-    const { x, mean, variance, offset, scale } = args.inputs as Record<
-      string,
-      tf.TensorInfo | undefined
-    >;
+    const { x, mean, variance, offset, scale } = args.inputs as {
+      x: tf.TensorInfo;
+      mean: tf.TensorInfo;
+      variance: tf.TensorInfo;
+      offset?: tf.TensorInfo;
+      scale?: tf.TensorInfo;
+    };
     const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
-    const channels = x!.shape[x!.shape.length - 1];
+    const channels = x.shape[x.shape.length - 1];
     const perChannel = [mean, variance, offset, scale].every((t) =>
       t === undefined || (t.shape.length === 1 && t.shape[0] === channels)
     );
-    if (!perChannel || x!.dtype !== "float32" || tf.util.sizeFromShape(x!.shape) < MIN_VALUES) {
+    if (!perChannel || x.dtype !== "float32" || tf.util.sizeFromShape(x.shape) < MIN_VALUES) {
       return base("FusedBatchNorm")(args);
     }
-    const present = [x!, mean!, variance!, offset, scale].filter((t) => t !== undefined);
+    const [hasOffset, hasScale] = [offset !== undefined, scale !== undefined];
     return native(
       "FusedBatchNorm",
       args,
-      [x!.shape, varianceEpsilon, offset !== undefined, scale !== undefined],
-      () => batchNormGraph(x!.shape, varianceEpsilon, offset !== undefined, scale !== undefined),
-      present as tf.TensorInfo[],
+      [x.shape, varianceEpsilon, hasOffset, hasScale],
+      () => batchNormGraph(x.shape, varianceEpsilon, hasOffset, hasScale),
+      [x, mean, variance, offset, scale].filter((t) => t !== undefined),
     );
   };
 
-  /** A kernel of the project's own (no wasm kernel to fall back on) whose graph depends on `x`'s shape. */
-  const fused = (
+  /** One of the training batch-norm kernels (the project's own: no wasm kernel to fall back on). */
+  const batchNormTrainingKernel = (
     kernelName: string,
     inputNames: string[],
     build: (shape: number[], epsilon: number) => KernelGraph,
   ): tf.KernelFunc =>
   (args) => {
-    const inputs = inputNames.map((name) => (args.inputs as Record<string, tf.TensorInfo>)[name]);
-    const shape = (args.inputs as { x: tf.TensorInfo }).x.shape;
+    const named = args.inputs as Record<string, tf.TensorInfo>;
+    const shape = named.x.shape;
     const { epsilon } = args.attrs as unknown as BatchNormTrainingAttrs;
     const session = cache.get(keyOf(kernelName, shape, epsilon), () => build(shape, epsilon));
     if (session === null) throw new Error(`onnxruntime kernels: ${kernelName} did not compile`);
-    return runInto(args.backend as HeapBackend, session, inputs);
+    return runInto(
+      args.backend as HeapBackend,
+      session,
+      inputNames.map((name) => named[name]),
+    );
   };
 
   return [
     {
       kernelName: BATCH_NORM_TRAINING,
-      kernelFunc: fused(BATCH_NORM_TRAINING, ["x", "scale", "offset"], batchNormTrainingGraph),
+      kernelFunc: batchNormTrainingKernel(
+        BATCH_NORM_TRAINING,
+        ["x", "scale", "offset"],
+        batchNormTrainingGraph,
+      ),
     },
     {
       kernelName: BATCH_NORM_TRAINING_GRAD,
-      kernelFunc: fused(
+      kernelFunc: batchNormTrainingKernel(
         BATCH_NORM_TRAINING_GRAD,
         ["dy", "x", "mean", "variance", "scale", "dmean", "dvariance"],
         batchNormTrainingGradGraph,

@@ -1,7 +1,8 @@
 /**
- * Native kernels for the wasm backend: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, and
- * large `BatchMatMul`, `Sum` and `Mean` calls run as small ONNX graphs in onnxruntime-node (MLAS kernels, every
- * core), while everything else (BatchNorm, activations, dropout, losses, Adam) stays in TF.js's wasm backend. Where
+ * Native kernels for the wasm backend: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`,
+ * large `BatchMatMul`, `Sum`, `Mean` and `FusedBatchNorm` calls, and the fused training-mode batch normalisation
+ * (`../batch_norm_training.ts`) run as small ONNX graphs in onnxruntime-node (MLAS kernels, every core), while
+ * everything else (activations, dropout, losses, Adam) stays in TF.js's wasm backend. Where
  * tfjs-node cannot be installed, onnxruntime-node usually can (its npm package carries its binaries), and it is a
  * dependency already.
  *
