@@ -1,15 +1,19 @@
 /**
  * `deno task bench:web`: builds the browser demo into a temporary folder and measures it in headless Chromium
  * (`/usr/bin/chromium`): the bytes of a first visit, the time to the first grid, 64 digits on WebAssembly (and on
- * WebGPU), Walk's frame rate, and the same 64 digits on onnxruntime-node's cpu provider. Prints JSON.
+ * WebGPU), Walk's frame rate, and the same 64 digits on onnxruntime-node's cpu provider. Prints JSON. With
+ * `--layers`, times each layer of the generator on one thread in onnxruntime-web's WebAssembly and in
+ * onnxruntime-node instead (no browser needed).
  * @module
  */
 import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
 import { resolve } from "node:path";
 import {
+  benchLayers,
   benchWebDemo,
   buildSite,
   CHROMIUM_PATH,
+  DEFAULT_MODEL_PATH,
   haveChromium,
   SiteBuildError,
 } from "../web-demo/tools/mod.ts";
@@ -33,6 +37,19 @@ const OPTIONS = {
     arg: "DIR",
     help: "measure this built site instead of building one (deno task web:build --out DIR)",
   },
+  layers: {
+    kind: "flag",
+    help: "instead of the page: time each layer of --model on one thread, onnxruntime-web's\n" +
+      "WebAssembly (in Deno's V8) against onnxruntime-node's cpu provider",
+  },
+  model: {
+    kind: "string",
+    arg: "FILE",
+    default: DEFAULT_MODEL_PATH,
+    defaultHelp: "models/generator.onnx",
+    help: "the generator --layers times",
+  },
+  batch: { kind: "integer", default: 32, help: "latents per run with --layers" },
 } as const satisfies OptionTable;
 
 const HELP = `Measure the browser demo in headless Chromium; prints JSON.
@@ -45,6 +62,12 @@ async function main(): Promise<void> {
   const { values } = parseOptions(OPTIONS, Deno.args);
   if (values.help) {
     console.log(HELP);
+    return;
+  }
+  if (values.layers) {
+    const bytes = await Deno.readFile(values.model);
+    const result = await benchLayers(bytes, { batch: values.batch, runs: values.runs });
+    console.log(JSON.stringify(result, null, 2));
     return;
   }
   if (!haveChromium()) {

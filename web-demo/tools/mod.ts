@@ -17,6 +17,7 @@ export {
   type SiteFile,
 } from "./build.ts";
 export { renderDoc } from "./docs.ts";
+export { benchLayers, type LayerBenchResult, type LayerTiming } from "./layer_bench.ts";
 export { DEFAULT_WEB_WEIGHTS, WEB_WEIGHTS, webModel, type WebWeights } from "./web_model.ts";
 export {
   contentTypeFor,
