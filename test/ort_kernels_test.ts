@@ -194,6 +194,24 @@ Deno.test("onnxruntime batch normalisation equals cpu: training, every gradient,
   });
 });
 
+Deno.test("fuseBatchNormTraining leaves a backend without the fused kernels on TF.js's own path, bit for bit", async () => {
+  await tf.setBackend("cpu");
+  assert.ok(!batchNormTrainingFused());
+  const outputs = (fused: boolean) =>
+    tf.tidy(() => {
+      const input = tf.input({ shape: [5, 5, 8] });
+      const layer = tf.layers.batchNormalization({ momentum: 0.8 });
+      const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
+      layer.setWeights([seeded([8], 1), seeded([8], 2), seeded([8], 3), tf.ones([8])]);
+      if (fused) fuseBatchNormTraining(model);
+      const x = seeded([4, 5, 5, 8], 4);
+      const loss = (xx: tf.Tensor) =>
+        tf.sum(tf.square(model.apply(xx, { training: true }) as tf.Tensor)) as tf.Scalar;
+      return [tf.grad(loss)(x), ...model.getWeights()].map((t) => Array.from(t.dataSync()));
+    });
+  assert.deepEqual(outputs(true), outputs(false));
+});
+
 Deno.test("a graph onnxruntime rejects leaves that call shape to the wasm kernel, said once", () => {
   const cache = new SessionCache({ threads: 1 });
   const warnings: string[] = [];
