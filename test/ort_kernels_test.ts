@@ -11,7 +11,8 @@ import {
 import { batchNormTraining } from "../src/compute/batch_norm_training.ts";
 import { ortKernelsActive, startOrtKernels, stopOrtKernels } from "../src/compute/ort/start.ts";
 import { conv2dBackpropInputGraph } from "../src/compute/ort/graphs/backprop_input.ts";
-import { SessionCache } from "../src/compute/ort/kernels.ts";
+import { ortKernelConfigs, SessionCache } from "../src/compute/ort/kernels.ts";
+import { replaceKernels } from "../src/compute/tfjs_kernels.ts";
 import type { StepLosses } from "../src/train/mod.ts";
 import { CASES, convGrads, relError, seeded } from "./conv_cases.ts";
 import { assertSameStatistics, lossHistory, STEPS } from "./step_history.ts";
@@ -194,22 +195,42 @@ Deno.test("onnxruntime batch normalisation equals cpu: training, every gradient,
   });
 });
 
+/** A batch-norm layer's input gradient and weights after one training step, fused or as TF.js has it. */
+function batchNormStep(fused: boolean): number[][] {
+  return tf.tidy(() => {
+    const input = tf.input({ shape: [5, 5, 8] });
+    const layer = tf.layers.batchNormalization({ momentum: 0.8 });
+    const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
+    layer.setWeights([seeded([8], 1), seeded([8], 2), seeded([8], 3), tf.ones([8])]);
+    if (fused) fuseBatchNormTraining(model);
+    const x = seeded([4, 5, 5, 8], 4);
+    const loss = (xx: tf.Tensor) =>
+      tf.sum(tf.square(model.apply(xx, { training: true }) as tf.Tensor)) as tf.Scalar;
+    return [tf.grad(loss)(x), ...model.getWeights()].map((t) => Array.from(t.dataSync()));
+  });
+}
+
 Deno.test("fuseBatchNormTraining leaves a backend without the fused kernels on TF.js's own path, bit for bit", async () => {
   await tf.setBackend("cpu");
   assert.ok(!batchNormTrainingFused());
-  const outputs = (fused: boolean) =>
-    tf.tidy(() => {
-      const input = tf.input({ shape: [5, 5, 8] });
-      const layer = tf.layers.batchNormalization({ momentum: 0.8 });
-      const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
-      layer.setWeights([seeded([8], 1), seeded([8], 2), seeded([8], 3), tf.ones([8])]);
-      if (fused) fuseBatchNormTraining(model);
-      const x = seeded([4, 5, 5, 8], 4);
-      const loss = (xx: tf.Tensor) =>
-        tf.sum(tf.square(model.apply(xx, { training: true }) as tf.Tensor)) as tf.Scalar;
-      return [tf.grad(loss)(x), ...model.getWeights()].map((t) => Array.from(t.dataSync()));
-    });
-  assert.deepEqual(outputs(true), outputs(false));
+  assert.deepEqual(batchNormStep(true), batchNormStep(false));
+});
+
+Deno.test("a fused batch norm whose graphs do not compile runs TF.js's own path instead, bit for bit", async () => {
+  await tf.setBackend("wasm");
+  /** A cache in which every graph fails to compile. */
+  class FailingCache extends SessionCache {
+    override get(): null {
+      return null;
+    }
+  }
+  const restore = replaceKernels("wasm", (base) => ortKernelConfigs(new FailingCache(), base));
+  try {
+    assert.ok(batchNormTrainingFused());
+    assert.deepEqual(batchNormStep(true), batchNormStep(false));
+  } finally {
+    restore();
+  }
 });
 
 Deno.test("a graph onnxruntime rejects leaves that call shape to the wasm kernel, said once", () => {

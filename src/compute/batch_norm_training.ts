@@ -2,8 +2,8 @@
  * Training-mode batch normalisation as one kernel call each way where a kernel set provides it (onnxruntime on
  * the wasm backend), instead of the ~40 calls of TF.js's `moments` + `batchNorm` and their tape gradients.
  * {@link fuseBatchNormTraining} routes a model's `BatchNormalization` layers through it; the layers, their
- * weights, their moving-average updates and their saved form are TF.js's own, and every other backend keeps
- * TF.js's code path.
+ * weights and their saved form stay TF.js's own, the moving-average update reproduces TF.js's, and every other
+ * backend keeps TF.js's code path.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -15,6 +15,9 @@ export const BATCH_NORM_TRAINING = "DcganBatchNormTraining";
  * outputs `dx`, `dscale`, `doffset`.
  */
 export const BATCH_NORM_TRAINING_GRAD = "DcganBatchNormTrainingGrad";
+
+/** Thrown by a fused kernel that cannot run this call (its graph did not compile); the layer then runs TF.js's path. */
+export class FusedBatchNormUnavailable extends Error {}
 
 /** Attributes of both kernels. */
 export interface BatchNormTrainingAttrs {
@@ -70,6 +73,9 @@ export function batchNormTraining(
   return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
+/** Layers {@link fuseBatchNormTraining} has wrapped already. */
+const fused = new WeakSet<tf.layers.Layer>();
+
 /** The parts of TF.js's `BatchNormalization` layer the fused path reads (private in its typings). */
 interface BatchNormLayer {
   axis: number;
@@ -92,10 +98,11 @@ interface BatchNormLayer {
  */
 export function fuseBatchNormTraining(model: tf.LayersModel): void {
   for (const layer of model.layers) {
-    if (layer.getClassName() !== "BatchNormalization") continue;
+    if (layer.getClassName() !== "BatchNormalization" || fused.has(layer)) continue;
+    fused.add(layer);
     const bn = layer as unknown as BatchNormLayer;
     const original = bn.call;
-    bn.call = function (inputs, kwargs) {
+    bn.call = (inputs, kwargs) => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       const channelsLast = bn.axis === -1 || bn.axis === x.rank - 1;
       if (
@@ -104,21 +111,26 @@ export function fuseBatchNormTraining(model: tf.LayersModel): void {
       ) {
         return original.call(bn, inputs, kwargs);
       }
-      return tf.tidy(() => {
-        const { y, mean, variance } = batchNormTraining(
-          x,
-          bn.gamma.read() as tf.Tensor1D,
-          bn.beta.read() as tf.Tensor1D,
-          bn.epsilon,
-        );
-        for (
-          const [moving, batch] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const
-        ) {
-          const current = moving.read();
-          moving.write(tf.sub(current, tf.mul(tf.sub(current, batch), 1 - bn.momentum)));
-        }
-        return y;
-      });
+      try {
+        return tf.tidy(() => {
+          const { y, mean, variance } = batchNormTraining(
+            x,
+            bn.gamma.read() as tf.Tensor1D,
+            bn.beta.read() as tf.Tensor1D,
+            bn.epsilon,
+          );
+          for (
+            const [moving, batch] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const
+          ) {
+            const current = moving.read();
+            moving.write(tf.sub(current, tf.mul(tf.sub(current, batch), 1 - bn.momentum)));
+          }
+          return y;
+        });
+      } catch (e) {
+        if (e instanceof FusedBatchNormUnavailable) return original.call(bn, inputs, kwargs);
+        throw e;
+      }
     };
   }
 }

@@ -1,8 +1,9 @@
 /**
  * TF.js kernel functions for the wasm backend that run convolutions, large matrix products, reductions and batch
  * normalisation through onnxruntime-node's native CPU kernels (MLAS, all cores), reading TF.js's tensors in the
- * wasm heap and writing the results straight into it. Calls a graph cannot express (NCHW data, PReLU, small or
- * broadcast batch-norm statistics) go to the kernel registered before.
+ * wasm heap and writing the results straight into it. Calls a graph cannot express (NCHW data, PReLU, a small or
+ * non-channels-last batch norm) go to the kernel registered before; the fused training batch norm, which has no
+ * kernel before it, makes its layer run TF.js's own path.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -20,6 +21,7 @@ import {
   BATCH_NORM_TRAINING,
   BATCH_NORM_TRAINING_GRAD,
   type BatchNormTrainingAttrs,
+  FusedBatchNormUnavailable,
 } from "../batch_norm_training.ts";
 import { KernelSession, type RuntimeOptions } from "./runtime.ts";
 import { type ConvAttrs, convAttrs, convInfo, type HeapBackend } from "../tfjs_kernels.ts";
@@ -237,18 +239,34 @@ export function ortKernelConfigs(
     );
   };
 
+  /**
+   * The training batch norm's forward and backward sessions for `x`'s shape. Both or neither: a forward pass
+   * whose gradient could not run would fail in the middle of backpropagation, with no way back.
+   */
+  const batchNormTrainingSessions = (shape: number[], epsilon: number) => {
+    const forward = cache.get(
+      keyOf(BATCH_NORM_TRAINING, shape, epsilon),
+      () => batchNormTrainingGraph(shape, epsilon),
+    );
+    const backward = cache.get(
+      keyOf(BATCH_NORM_TRAINING_GRAD, shape, epsilon),
+      () => batchNormTrainingGradGraph(shape, epsilon),
+    );
+    if (forward === null || backward === null) {
+      throw new FusedBatchNormUnavailable(`no native batch norm for shape [${shape}]`);
+    }
+    return { forward, backward };
+  };
+
   /** One of the training batch-norm kernels (the project's own: no wasm kernel to fall back on). */
   const batchNormTrainingKernel = (
-    kernelName: string,
+    direction: "forward" | "backward",
     inputNames: string[],
-    build: (shape: number[], epsilon: number) => KernelGraph,
   ): tf.KernelFunc =>
   (args) => {
     const named = args.inputs as Record<string, tf.TensorInfo>;
-    const shape = named.x.shape;
     const { epsilon } = args.attrs as unknown as BatchNormTrainingAttrs;
-    const session = cache.get(keyOf(kernelName, shape, epsilon), () => build(shape, epsilon));
-    if (session === null) throw new Error(`onnxruntime kernels: ${kernelName} did not compile`);
+    const session = batchNormTrainingSessions(named.x.shape, epsilon)[direction];
     return runInto(
       args.backend as HeapBackend,
       session,
@@ -259,18 +277,13 @@ export function ortKernelConfigs(
   return [
     {
       kernelName: BATCH_NORM_TRAINING,
-      kernelFunc: batchNormTrainingKernel(
-        BATCH_NORM_TRAINING,
-        ["x", "scale", "offset"],
-        batchNormTrainingGraph,
-      ),
+      kernelFunc: batchNormTrainingKernel("forward", ["x", "scale", "offset"]),
     },
     {
       kernelName: BATCH_NORM_TRAINING_GRAD,
       kernelFunc: batchNormTrainingKernel(
-        BATCH_NORM_TRAINING_GRAD,
+        "backward",
         ["dy", "x", "mean", "variance", "scale", "dmean", "dvariance"],
-        batchNormTrainingGradGraph,
       ),
     },
     { kernelName: "FusedBatchNorm", kernelFunc: batchNorm },

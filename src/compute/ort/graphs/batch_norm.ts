@@ -22,6 +22,11 @@ function asRows(g: GraphBuilder, x: string, m: number, c: number): string {
   return g.addNode("Reshape", [x, g.addInt64("shape", [2], [m, c])], `${x}_rows`);
 }
 
+/** `t` reshaped to `dims`. */
+function reshaped(g: GraphBuilder, t: string, dims: number[]): string {
+  return g.addNode("Reshape", [t, g.addInt64("shape", [dims.length], dims)], `${t}_out`);
+}
+
 /** A `[1, M]` row of `value`s, to sum `[M, C]` rows per channel as one matrix product. */
 function rowOf(g: GraphBuilder, m: number, value: number): string {
   return g.addFloat("row", [1, m], new Float32Array(m).fill(value));
@@ -51,12 +56,10 @@ export function batchNormTrainingGraph(shape: number[], epsilon: number): Kernel
   const variance = g.addNode("MatMul", [average, squares], "variance_row");
   const factor = g.addNode("Mul", ["scale", reciprocalStd(g, variance, epsilon)], "factor");
   const y = g.addNode("Add", [g.addNode("Mul", [centred, factor], "scaled"), "offset"], "y_rows");
-  const flat = (t: string, dims: number[]) =>
-    g.addNode("Reshape", [t, g.addInt64("shape", [dims.length], dims)], `${t}_out`);
   return finishOutputs(g, [
-    { value: flat(y, shape), shape },
-    { value: flat(mean, [c]), shape: [c] },
-    { value: flat(variance, [c]), shape: [c] },
+    { value: reshaped(g, y, shape), shape },
+    { value: reshaped(g, mean, [c]), shape: [c] },
+    { value: reshaped(g, variance, [c]), shape: [c] },
   ], [
     { name: "x", shape },
     { name: "scale", shape: [c] },
@@ -85,15 +88,15 @@ export function batchNormTrainingGradGraph(shape: number[], epsilon: number): Ke
   const rstd = reciprocalStd(g, "variance", epsilon);
   const a = g.addNode("Mul", ["scale", rstd], "a");
   const dscale = g.addNode("Mul", [sumDyCentred, rstd], "dscale_row");
-  const perRow = (t: string, k: number) =>
+  const times = (t: string, k: number) =>
     g.addNode("Mul", [t, g.addFloat("k", [], new Float32Array([k]))], `${t}_scaled`);
   const b = g.addNode("Sub", [
-    perRow("dvariance", 2 / m),
-    perRow(g.addNode("Mul", [g.addNode("Mul", [a, rstd], "a_rstd"), dscale], "b_stat"), 1 / m),
+    times("dvariance", 2 / m),
+    times(g.addNode("Mul", [g.addNode("Mul", [a, rstd], "a_rstd"), dscale], "b_stat"), 1 / m),
   ], "b");
   const cTerm = g.addNode("Sub", [
-    perRow("dmean", 1 / m),
-    perRow(g.addNode("Mul", [a, sumDy], "a_sum_dy"), 1 / m),
+    times("dmean", 1 / m),
+    times(g.addNode("Mul", [a, sumDy], "a_sum_dy"), 1 / m),
   ], "c");
   const dx = g.addNode("Add", [
     g.addNode("Add", [
@@ -102,13 +105,11 @@ export function batchNormTrainingGradGraph(shape: number[], epsilon: number): Ke
     ], "dx_ab"),
     cTerm,
   ], "dx_rows");
-  const flat = (t: string, dims: number[]) =>
-    g.addNode("Reshape", [t, g.addInt64("shape", [dims.length], dims)], `${t}_out`);
   const vector = { shape: [c] };
   return finishOutputs(g, [
-    { value: flat(dx, shape), shape },
-    { value: flat(dscale, [c]), ...vector },
-    { value: flat(sumDy, [c]), ...vector },
+    { value: reshaped(g, dx, shape), shape },
+    { value: reshaped(g, dscale, [c]), ...vector },
+    { value: reshaped(g, sumDy, [c]), ...vector },
   ], [
     { name: "dy", shape },
     { name: "x", shape },
@@ -122,8 +123,8 @@ export function batchNormTrainingGradGraph(shape: number[], epsilon: number): Ke
 
 /**
  * `FusedBatchNorm` with given statistics (inference): inputs `x` (`shape`, channels last), `mean`, `variance` and,
- * when present, `offset` and `scale` (`[C]`); output `(x − mean)·scale/sqrt(variance + epsilon) + offset`,
- * computed as `x·k + (offset − mean·k)` with per-channel `k`.
+ * when present, `offset` and `scale` (`[C]`); output `(x − mean)·scale/sqrt(variance + epsilon) + offset`, in
+ * TF.js's order of operations (centring first keeps the digits a large mean would cancel).
  */
 export function batchNormGraph(
   shape: number[],
@@ -135,11 +136,8 @@ export function batchNormGraph(
   const g = new GraphBuilder("float32");
   const rstd = reciprocalStd(g, "variance", epsilon);
   const k = hasScale ? g.addNode("Mul", ["scale", rstd], "k") : rstd;
-  const shift = g.addNode("Mul", ["mean", k], "mean_k");
-  const bias = hasOffset
-    ? g.addNode("Sub", ["offset", shift], "bias")
-    : g.addNode("Neg", [shift], "bias");
-  const y = g.addNode("Add", [g.addNode("Mul", ["x", k], "x_k"), bias], "y");
+  const scaled = g.addNode("Mul", [g.addNode("Sub", ["x", "mean"], "centred"), k], "scaled");
+  const y = hasOffset ? g.addNode("Add", [scaled, "offset"], "y") : scaled;
   const vector = { shape: [c] };
   return finish(g, y, [
     { name: "x", shape },
