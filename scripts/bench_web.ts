@@ -22,7 +22,8 @@ const OPTIONS = {
   runs: {
     kind: "integer",
     default: 5,
-    help: "timed 64-digit generations per runtime (median shown)",
+    help: "timed runs per runtime (median shown): 64-digit generations, or with --layers\n" +
+      "runs of each layer",
   },
   "walk-seconds": { kind: "integer", default: 6, help: "how long each walk is watched" },
   "webgpu-rows": {
@@ -47,9 +48,9 @@ const OPTIONS = {
     arg: "FILE",
     default: DEFAULT_MODEL_PATH,
     defaultHelp: "models/generator.onnx",
-    help: "the generator --layers times",
+    help: "with --layers: the generator to time",
   },
-  batch: { kind: "integer", default: 32, help: "latents per run with --layers" },
+  batch: { kind: "integer", min: 1, default: 32, help: "with --layers: latents per run" },
 } as const satisfies OptionTable;
 
 const HELP = `Measure the browser demo in headless Chromium; prints JSON.

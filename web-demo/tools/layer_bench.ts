@@ -2,7 +2,8 @@
  * Where WebAssembly loses to native code, layer by layer (`deno task bench:web --layers`): every node of a
  * generator runs as a one-node model on one thread, in onnxruntime-web's WebAssembly build (in Deno, whose V8 is
  * Chromium's) and in onnxruntime-node's cpu provider (MLAS), on the activations the layers before it produced.
- * A whole-page ratio cannot say whether the browser runtime is slow or the page is; this can.
+ * A whole-page ratio cannot say whether the browser runtime is slow or the page is; this can. One-node models
+ * lose the fusions onnxruntime makes across nodes, so the sums estimate the whole model rather than equal it.
  * @module
  */
 import * as ortNode from "onnxruntime-node";
@@ -20,6 +21,7 @@ import { median } from "../../src/bench/mod.ts";
 export interface LayerTiming {
   /** The node's name (the TF.js layer it came from). */
   layer: string;
+  /** Its ONNX operator. */
   op: string;
   /** Shape of its output at the timed batch. */
   outputShape: number[];
@@ -33,10 +35,13 @@ export interface LayerTiming {
 
 /** {@link benchLayers}'s report. */
 export interface LayerBenchResult {
+  /** Latents per run. */
   batch: number;
+  /** Every node, in graph order. */
   layers: LayerTiming[];
-  /** Sums over the layers. */
+  /** Sum of the layers' WebAssembly medians. */
   wasmMs: number;
+  /** Sum of the layers' native medians. */
   nativeMs: number;
   /** WebAssembly throughput over native throughput, whole model, one thread each. */
   wasmVsNative: number;
@@ -131,7 +136,20 @@ export async function benchLayers(
 ): Promise<LayerBenchResult> {
   const batch = options.batch ?? 32;
   const runs = options.runs ?? 7;
+  const threadsBefore = ortWeb.env.wasm.numThreads;
   ortWeb.env.wasm.numThreads = 1;
+  try {
+    return await timeEveryNode(modelBytes, batch, runs);
+  } finally {
+    ortWeb.env.wasm.numThreads = threadsBefore;
+  }
+}
+
+async function timeEveryNode(
+  modelBytes: Uint8Array,
+  batch: number,
+  runs: number,
+): Promise<LayerBenchResult> {
   const model = decodeModel(modelBytes);
   const latentDim = model.graph.input[0].type.tensorType.shape.dim[1].dimValue!;
   let activation: ortNode.Tensor = new ortNode.Tensor(
