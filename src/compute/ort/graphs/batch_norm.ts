@@ -1,11 +1,12 @@
 /**
  * Batch normalisation (channels last) as ONNX graphs: in training (statistics of the batch), the forward pass with
- * its batch mean and variance, and every input gradient in one pass; in inference, TF.js's `FusedBatchNorm`. In TF.js the layer's `moments`,
- * `batchNorm` and their gradients are about 40 kernel calls a layer, several of them full-size copies; here each
- * direction is one call.
+ * its batch mean and variance, and every input gradient in one pass; in inference, TF.js's `FusedBatchNorm`. In
+ * TF.js the layer's `moments`, `batchNorm` and their gradients are about 40 kernel calls a layer, several of them
+ * full-size copies; here each direction is one call.
  *
- * Per-channel sums are products with a row of ones (`[1, M] × [M, C]`): onnxruntime's ReduceSum over the leading
- * axes of a channels-last tensor took 3–4× as long on the generator's shapes.
+ * Per-channel sums are products with a row of ones (`[1, M] × [M, C]`), which onnxruntime ran faster than a
+ * ReduceSum over the leading axes of a channels-last tensor when these graphs were written (2–4× on the
+ * generator's shapes, standalone; `reduceGraph` still uses ReduceSum).
  * @module
  */
 import { GraphBuilder } from "../../../onnx_proto/mod.ts";
