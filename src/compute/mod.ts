@@ -28,3 +28,14 @@ export {
 export { batchNormTrainingFused, fuseBatchNormTraining } from "./batch_norm_training.ts";
 export { defaultWorkerCount } from "./workers/parallel.ts";
 export { describeTfjsNodeFailure } from "./tfjs_node.ts";
+export {
+  CompiledStep,
+  type CompiledStepOptions,
+  DEVICE_NAMES,
+  type DeviceName,
+  type UpdateResult,
+} from "./engine/compiled_step.ts";
+export { convertWeight, type NetSpec, readNetSpec, UnsupportedModelError } from "./engine/spec.ts";
+export { maskName, SCALARS, stateName } from "./engine/updates.ts";
+export { dropoutMultipliers } from "./engine/dropout.ts";
+export { chooseEngine, ENGINE_NAMES, type EngineChoice, type EngineName } from "./engines.ts";

@@ -5,7 +5,16 @@ import {
   parseOptions,
   UsageError,
 } from "../cli/mod.ts";
-import { BACKEND_NAMES, type BackendName, KERNEL_NAMES, type KernelName } from "../compute/mod.ts";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  DEVICE_NAMES,
+  type DeviceName,
+  ENGINE_NAMES,
+  type EngineName,
+  KERNEL_NAMES,
+  type KernelName,
+} from "../compute/mod.ts";
 import {
   DEFAULT_CONFIG,
   PRESET_NAMES,
@@ -59,6 +68,23 @@ const RUN_OPTIONS = {
     arg: "DIR",
     help: "continue a run folder from its newest checkpoint (or a checkpoint folder)",
   },
+  engine: {
+    kind: "string",
+    arg: "NAME",
+    choices: ENGINE_NAMES,
+    defaultHelp: d.engine,
+    help: "what runs the steps: onnxruntime (the compiled step, each update one native call),\n" +
+      "tfjs (the reference step on the TF.js backend), or auto (onnxruntime when its native\n" +
+      "binding loads, else tfjs)",
+  },
+  device: {
+    kind: "string",
+    arg: "NAME",
+    choices: DEVICE_NAMES,
+    defaultHelp: d.device,
+    help: "onnxruntime engine: cpu, webgpu or cuda (onnxruntime-node's execution providers;\n" +
+      "cuda needs its files: ONNXRUNTIME_NODE_INSTALL=cuda12)",
+  },
   backend: {
     kind: "string",
     arg: "NAME",
@@ -78,7 +104,7 @@ const RUN_OPTIONS = {
   threads: {
     kind: "integer",
     defaultHelp: "logical CPUs",
-    help: "onnxruntime kernels: intra-op threads",
+    help: "onnxruntime engine and kernels: intra-op threads",
   },
   workers: {
     kind: "integer",
@@ -250,6 +276,8 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     checkpointEvery: v["checkpoint-every"],
     evalEvery: v["eval-every"],
     evalCount: v["eval-count"],
+    engine: v.engine as EngineName | undefined,
+    device: v.device as DeviceName | undefined,
     backend: v.backend as BackendName | undefined,
     kernels: v.kernels as KernelName | undefined,
     threads: v.threads,

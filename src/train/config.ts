@@ -1,4 +1,4 @@
-import type { BackendName, KernelName } from "../compute/mod.ts";
+import type { BackendName, DeviceName, EngineName, KernelName } from "../compute/mod.ts";
 
 /** Everything that defines a training run; written to the run's `config.json`. */
 export interface TrainConfig {
@@ -43,6 +43,10 @@ export interface TrainConfig {
   evalCount: number;
   /** The run folder. */
   outDir: string;
+  /** The engine that runs the steps: the compiled step on onnxruntime, the TF.js step, or auto. */
+  engine: EngineName;
+  /** Where the compiled step runs (onnxruntime-node's execution provider). */
+  device: DeviceName;
   /** The TF.js backend requested. */
   backend: BackendName;
   /** wasm only: where convolutions run (default auto: onnxruntime-node when its binding loads, else wasm). */
@@ -73,6 +77,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "outDir" | "seed"> = {
   checkpointEvery: 0,
   evalEvery: 0,
   evalCount: 2000,
+  engine: "auto",
+  device: "cpu",
   backend: "auto",
 };
 
@@ -125,6 +131,8 @@ export const RESUMABLE_OPTIONS = [
   "checkpointEvery",
   "evalEvery",
   "evalCount",
+  "engine",
+  "device",
   "backend",
   "kernels",
   "threads",

@@ -1,6 +1,13 @@
 import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { type BackendChoice, initBackend, startKernels, stopKernels } from "../compute/mod.ts";
+import {
+  type BackendChoice,
+  chooseEngine,
+  type EngineChoice,
+  initBackend,
+  startKernels,
+  stopKernels,
+} from "../compute/mod.ts";
 import { type CheckpointInfo, RUN_FILES } from "../checkpoint/mod.ts";
 import { type ImageDataset, loadTrainSet } from "../data/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
@@ -28,7 +35,8 @@ import {
 } from "./run_folder.ts";
 import { formatLogLine, RunLog } from "./run_log.ts";
 import { StopRequest } from "./signals.ts";
-import { createTrainer, type StepLosses, type Trainer } from "./step.ts";
+import { createTrainer, type OptimizerOptions, type StepLosses, type Trainer } from "./step.ts";
+import { createCompiledTrainer } from "./compiled_trainer.ts";
 
 /** What a hook sees after each step. */
 export interface StepEvent {
@@ -116,33 +124,64 @@ interface Session {
   startStep: number;
 }
 
-async function startSession(config: TrainConfig, resumeFrom?: CheckpointInfo): Promise<Session> {
-  const optimizer = {
+/** The trainer of the chosen engine for `generator` and `discriminator`. */
+function createEngineTrainer(
+  engine: EngineChoice,
+  config: TrainConfig,
+  generator: tf.LayersModel,
+  discriminator: tf.LayersModel,
+  ema: GeneratorEma | null,
+): Promise<Trainer> {
+  const optimizer: OptimizerOptions = {
     learningRate: config.learningRate,
     discriminatorLearningRate: config.discriminatorLearningRate,
     beta1: config.beta1,
   };
+  if (engine.name === "tfjs") {
+    return Promise.resolve(createTrainer(generator, discriminator, optimizer, ema));
+  }
+  return createCompiledTrainer(generator, discriminator, {
+    ...optimizer,
+    device: config.device,
+    batchSize: config.batchSize,
+    threads: config.threads,
+    ema,
+  });
+}
+
+async function startSession(
+  config: TrainConfig,
+  engine: EngineChoice,
+  resumeFrom?: CheckpointInfo,
+): Promise<Session> {
   if (resumeFrom) {
     const ckpt = await loadCheckpoint(resumeFrom);
-    const trainer = createTrainer(ckpt.generator, ckpt.discriminator, optimizer);
-    await restoreOptimizers(trainer, ckpt);
     // A checkpoint written without an EMA (or with another decay) starts a fresh average here.
     const kept = ckpt.emaGenerator && ckpt.state.ema?.decay === config.ema;
     if (!kept) ckpt.emaGenerator?.dispose();
+    const ema = config.ema > 0
+      ? {
+        average: await GeneratorEma.create(
+          ckpt.generator,
+          config.ema,
+          kept ? ckpt.emaGenerator! : undefined,
+        ),
+        updates: kept ? ckpt.state.ema!.updates : 0,
+      }
+      : null;
+    const trainer = await createEngineTrainer(
+      engine,
+      config,
+      ckpt.generator,
+      ckpt.discriminator,
+      ema?.average ?? null,
+    );
+    await restoreOptimizers(trainer, ckpt);
     return {
       generator: ckpt.generator,
       discriminator: ckpt.discriminator,
       trainer,
-      ema: config.ema > 0
-        ? {
-          average: await GeneratorEma.create(
-            ckpt.generator,
-            config.ema,
-            kept ? ckpt.emaGenerator! : undefined,
-          ),
-          updates: kept ? ckpt.state.ema!.updates : 0,
-        }
-        : null,
+      ema,
       rng: Rng.fromState(ckpt.state.rng),
       latents: await readLatents(config.outDir, config.latentDim),
       startStep: ckpt.state.step,
@@ -152,14 +191,22 @@ async function startSession(config: TrainConfig, resumeFrom?: CheckpointInfo): P
   // Offset so that no kernel of the discriminator shares an initialiser seed with the generator's.
   const discriminator = buildDiscriminator({ seed: config.seed + 1000 });
   const latents = latentsForSeed(config.sampleSeed, SAMPLE_COUNT, config.latentDim);
+  const ema = config.ema > 0
+    ? { average: await GeneratorEma.create(generator, config.ema), updates: 0 }
+    : null;
+  const trainer = await createEngineTrainer(
+    engine,
+    config,
+    generator,
+    discriminator,
+    ema?.average ?? null,
+  );
   initRunFolder(config, latents);
   return {
     generator,
     discriminator,
-    trainer: createTrainer(generator, discriminator, optimizer),
-    ema: config.ema > 0
-      ? { average: await GeneratorEma.create(generator, config.ema), updates: 0 }
-      : null,
+    trainer,
+    ema,
     rng: new Rng(config.seed),
     latents,
     startStep: 0,
@@ -178,6 +225,7 @@ export async function train(
   resumeFrom?: CheckpointInfo,
 ): Promise<TrainSummary> {
   const backend = await initBackend(config.backend);
+  const engine = chooseEngine(config.engine, config.device);
   const dataset = await loadTrainSet(config.dataDir);
   checkImageSize(dataset);
   const runDir = config.outDir;
@@ -194,7 +242,7 @@ export async function train(
       checkpoint: resumeFrom.dir,
     };
   }
-  const session = await startSession(config, resumeFrom);
+  const session = await startSession(config, engine, resumeFrom);
   const { trainer, rng, latents, startStep, ema } = session;
   if (resumeFrom) writeRunConfig(config);
   const log = await RunLog.open(join(runDir, RUN_FILES.log));
@@ -229,6 +277,7 @@ export async function train(
         workers: config.workers,
       })
       : null;
+    log.line(`Engine: ${trainer.engine} (${engine.reason})`);
     log.line(`Backend: ${backend.name} (${backend.reason})`);
     if (kernels !== null) log.line(kernels.description);
     log.line(
@@ -260,11 +309,13 @@ export async function train(
         learningRateAt(config, config.learningRate, step),
         learningRateAt(config, config.discriminatorLearningRate ?? config.learningRate, step),
       );
-      const losses = await trainer.step(drawStepBatch(rng, dataset, batchOptions));
+      const losses = await trainer.step(
+        drawStepBatch(rng, dataset, batchOptions),
+        ema ? ++ema.updates : undefined,
+      );
       if (![losses.dLoss, losses.gLoss].every(Number.isFinite)) {
         throw new TrainingDivergedError(step, losses, summary.checkpoint, runDir);
       }
-      if (ema) ema.average.update(++ema.updates);
       const completed = step + 1;
       const record: HistoryRecord = {
         step,
@@ -276,13 +327,15 @@ export async function train(
       if (step % config.logEvery === 0) {
         log.line(formatLogLine(step, record.dLoss, record.dAcc, record.gLoss));
       }
-      // The EMA generator's BatchNorm statistics are set for its weights whenever it is about to be used.
+      // The models are read (evaluation, samples, checkpoint) only after the engine wrote its state into
+      // them, and the EMA generator's BatchNorm statistics are set for its weights before it is used.
       let emaFresh = false;
-      const refreshEma = () => {
+      const refreshModels = async () => {
+        await trainer.sync();
         if (ema && !emaFresh) ema.average.refreshStatistics();
         emaFresh = true;
       };
-      if (evalDue(config, completed) || sampleDue(config, completed)) refreshEma();
+      if (evalDue(config, completed) || sampleDue(config, completed)) await refreshModels();
       const emaGenerator = ema?.average.model ?? null;
       const extra = await hooks.onStep?.({
         record,
@@ -300,7 +353,7 @@ export async function train(
       // resolves each step's promises without ever yielding.
       await new Promise((resolve) => setTimeout(resolve, 0));
       const stopping = stop.signal !== null;
-      if (stopping) refreshEma();
+      if (stopping) await refreshModels();
       if (sampleDue(config, completed) || stopping) {
         const path = await writeSampleGrid(runDir, completed, trainer.generator, latents);
         if (emaGenerator) {

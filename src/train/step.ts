@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { fuseBatchNormTraining } from "../compute/mod.ts";
+import type { GeneratorEma } from "./ema.ts";
 
 /**
  * The random inputs of one reference training step, as plain arrays so a step can be replayed, timed or
@@ -58,10 +59,20 @@ export interface Trainer {
   readonly imageShape: [number, number, number];
   /** Number of Dropout layers in the discriminator; {@link StepBatch.dropoutSeeds} holds 3× as many. */
   readonly dropoutLayers: number;
+  /** The engine that runs the steps, for the log (`tfjs (wasm)`, `onnxruntime (cpu)`). */
+  readonly engine: string;
   /** Sets both optimisers' learning rates for the following steps (a schedule). */
   setLearningRates(generator: number, discriminator: number): void;
-  /** Runs exactly one reference training step on the given batch and returns its losses. */
-  step(batch: StepBatch): Promise<StepLosses>;
+  /**
+   * Runs exactly one reference training step on the given batch and returns its losses. With an EMA
+   * generator, `emaUpdate` is the number of this generator update (1 for the first) and the EMA is updated.
+   */
+  step(batch: StepBatch, emaUpdate?: number): Promise<StepLosses>;
+  /**
+   * Makes `generator`, `discriminator`, both optimisers and the EMA generator hold the trainer's current
+   * state; call it before reading or saving them. (The TF.js trainer always holds it there.)
+   */
+  sync(): Promise<void>;
   /** Frees the optimisers' state (not the models). */
   dispose(): void;
 }
@@ -104,6 +115,7 @@ export function createTrainer(
   generator: tf.LayersModel,
   discriminator: tf.LayersModel,
   options: OptimizerOptions,
+  ema: GeneratorEma | null = null,
 ): Trainer {
   const dOptimizer = tf.train.adam(
     options.discriminatorLearningRate ?? options.learningRate,
@@ -126,7 +138,7 @@ export function createTrainer(
     dropouts.forEach((layer, i) => layer.seed = seeds[pass * dropouts.length + i]);
   }
 
-  async function step(batch: StepBatch): Promise<StepLosses> {
+  async function step(batch: StepBatch, emaUpdate?: number): Promise<StepLosses> {
     const n = batch.realLabels.length;
     if (batch.noise.length !== n * latentDim || batch.fakeLabels.length !== n) {
       throw new RangeError(`inconsistent step batch: ${n} labels, ${batch.noise.length} latents`);
@@ -191,6 +203,10 @@ export function createTrainer(
       return tf.stack([dLossReal, dLossFake, gLoss, ...probes.flat()]);
     });
     tf.dispose(kept);
+    if (ema) {
+      if (emaUpdate === undefined) throw new RangeError("an EMA step needs its update number");
+      ema.update(emaUpdate);
+    }
     const [lossReal, lossFake, lossG, accReal, sumReal, accFake, sumFake, , sumG] = await values
       .data();
     values.dispose();
@@ -210,12 +226,14 @@ export function createTrainer(
     latentDim,
     imageShape,
     dropoutLayers: dropouts.length,
+    engine: `tfjs (${tf.getBackend()})`,
     setLearningRates(generator: number, discriminator: number) {
       // TF.js Adam reads its (protected) rate anew at every update.
       (gOptimizer as unknown as { learningRate: number }).learningRate = generator;
       (dOptimizer as unknown as { learningRate: number }).learningRate = discriminator;
     },
     step,
+    sync: () => Promise.resolve(),
     dispose() {
       dOptimizer.dispose();
       gOptimizer.dispose();

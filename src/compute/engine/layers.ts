@@ -1,0 +1,475 @@
+/**
+ * The forward and backward passes of a {@link NetSpec} as ONNX nodes, in NCHW with ONNX's own operators (Conv,
+ * ConvTranspose, Gemm, BatchNormalization in inference mode, elementwise ops), so onnxruntime's graph optimiser
+ * and its MLAS kernels see what they are fast at. The mathematics is TF.js's, layer by layer; where a gradient
+ * can be written several ways, the choice and why sit beside the code.
+ * @module
+ */
+import type { GraphBuilder } from "../../onnx_proto/mod.ts";
+import type { ConvSpec, LayerSpec, NetSpec } from "./spec.ts";
+
+/** Graph names of a network's weights: TF.js weight name → graph value. */
+export type WeightNames = Map<string, string>;
+
+/** What the backward pass needs of one layer's forward pass. */
+interface Saved {
+  /** The layer's input. */
+  x: string;
+  /** The layer's output (after its activation). */
+  y: string;
+  /** BatchNorm: the normalised input and `gamma / sqrt(var + eps)`, per channel `[1, C, 1, 1]`. */
+  xhat?: string;
+  scale?: string;
+  /** Dropout: the multiplier (0 or 1/(1 − rate)) in NCHW. */
+  mask?: string;
+}
+
+/** The result of {@link forward}. */
+export interface ForwardPass {
+  /** The network's output (NCHW image or `[n, features]`). */
+  output: string;
+  /** Training mode: BatchNorm layer name → its batch mean and biased variance (`[C]`). */
+  batchStats: Map<string, { mean: string; variance: string }>;
+  saved: Saved[];
+}
+
+/** How a forward pass runs. */
+export interface ForwardOptions {
+  /** Batch statistics and dropout (training), or moving statistics and no dropout (inference). */
+  training: boolean;
+  /** Training mode: dropout layer name → its multiplier input in TF.js's NHWC order. */
+  dropoutMasks?: Map<string, string>;
+  /** Start at this layer index with `input` as its input (a pass that shares the first layers of another). */
+  fromLayer?: number;
+  /** Stop before this layer index (default: all layers). */
+  toLayer?: number;
+}
+
+const f32 = (g: GraphBuilder, base: string, v: number) =>
+  g.addFloat(base, [], new Float32Array([v]));
+
+/** Per-channel constant shape `[1, C, 1, 1]` for broadcasting over NCHW. */
+function perChannel(g: GraphBuilder, v: string, channels: number): string {
+  return g.addNode("Reshape", [v, g.addInt64("shape", [4], [1, channels, 1, 1])], "per_channel");
+}
+
+/** The other convolution of a pair (Conv ↔ ConvTranspose) with the same weights and geometry: the adjoint. */
+function adjointAttrs(s: ConvSpec, fromSize: number, toSize: number, transposedOp: boolean) {
+  const { kernel: k, stride, pads } = s;
+  const attrs: Record<string, { ints: number[] }> = {
+    kernel_shape: { ints: [k, k] },
+    strides: { ints: [stride, stride] },
+    pads: { ints: pads },
+  };
+  if (transposedOp) {
+    const extra = toSize - ((fromSize - 1) * stride + k - pads[0] - pads[2]);
+    if (extra !== 0) attrs.output_padding = { ints: [extra, extra] };
+  }
+  return attrs;
+}
+
+function convForward(g: GraphBuilder, s: ConvSpec, x: string, w: WeightNames): string {
+  const inputs = [x, w.get(`${s.name}/kernel`)!, w.get(`${s.name}/bias`)!];
+  const y = s.transposed
+    ? g.addNode("ConvTranspose", inputs, s.name, adjointAttrs(s, s.inSize, s.outSize, true))
+    : g.addNode("Conv", inputs, s.name, adjointAttrs(s, s.inSize, s.outSize, false));
+  return s.activation === "tanh" ? g.addNode("Tanh", [y], `${s.name}_tanh`) : y;
+}
+
+/** `x` with an NHWC multiplier applied in NCHW. */
+function dropout(g: GraphBuilder, x: string, maskNHWC: string): { y: string; mask: string } {
+  const mask = g.addNode("Transpose", [maskNHWC], "mask_nchw", { perm: { ints: [0, 3, 1, 2] } });
+  return { y: g.addNode("Mul", [x, mask], "dropout"), mask };
+}
+
+/** Training-mode BatchNorm: batch mean and biased variance (two-pass, as `tf.moments`), then normalise. */
+function batchNormTraining(
+  g: GraphBuilder,
+  s: Extract<LayerSpec, { kind: "batchnorm" }>,
+  x: string,
+  w: WeightNames,
+) {
+  const axes = { axes: { ints: [0, 2, 3] } };
+  const mean = g.addNode("ReduceMean", [x], `${s.name}_mean`, axes);
+  const centred = g.addNode("Sub", [x, mean], `${s.name}_centred`);
+  const variance = g.addNode(
+    "ReduceMean",
+    [g.addNode("Mul", [centred, centred], "squares")],
+    `${s.name}_var`,
+    axes,
+  );
+  const inv = g.addNode(
+    "Reciprocal",
+    [g.addNode("Sqrt", [g.addNode("Add", [variance, f32(g, "eps", s.epsilon)], "v_eps")], "std")],
+    `${s.name}_inv_std`,
+  );
+  const xhat = g.addNode("Mul", [centred, inv], `${s.name}_xhat`);
+  const gamma = perChannel(g, w.get(`${s.name}/gamma`)!, s.channels);
+  const beta = perChannel(g, w.get(`${s.name}/beta`)!, s.channels);
+  const y = g.addNode("Add", [g.addNode("Mul", [xhat, gamma], "scaled"), beta], s.name);
+  const scale = g.addNode("Mul", [gamma, inv], `${s.name}_scale`);
+  const flat = (v: string, base: string) =>
+    g.addNode("Reshape", [v, g.addInt64("shape", [1], [s.channels])], base);
+  return {
+    y,
+    xhat,
+    scale,
+    stats: {
+      mean: flat(mean, `${s.name}_batch_mean`),
+      variance: flat(variance, `${s.name}_batch_var`),
+    },
+  };
+}
+
+/** The forward pass of `net` on `input`, from `fromLayer` to `toLayer` (default: the whole network). */
+export function forward(
+  g: GraphBuilder,
+  net: NetSpec,
+  input: string,
+  w: WeightNames,
+  options: ForwardOptions,
+): ForwardPass {
+  const batchStats = new Map<string, { mean: string; variance: string }>();
+  const saved: Saved[] = [];
+  let x = input;
+  const to = options.toLayer ?? net.layers.length;
+  for (let i = options.fromLayer ?? 0; i < to; i++) {
+    const s = net.layers[i];
+    const entry: Saved = { x, y: x };
+    switch (s.kind) {
+      case "dense": {
+        const z = g.addNode(
+          "Gemm",
+          [x, w.get(`${s.name}/kernel`)!, w.get(`${s.name}/bias`)!],
+          s.name,
+        );
+        entry.y = s.activation === "sigmoid" ? g.addNode("Sigmoid", [z], `${s.name}_sigmoid`) : z;
+        break;
+      }
+      case "reshape":
+        entry.y = g.addNode("Reshape", [x, g.addInt64("shape", [4], [-1, ...s.chw])], s.name);
+        break;
+      case "flatten":
+        entry.y = g.addNode("Reshape", [x, g.addInt64("shape", [2], [-1, s.features])], s.name);
+        break;
+      case "conv":
+        entry.y = convForward(g, s, x, w);
+        break;
+      case "batchnorm":
+        if (options.training) {
+          const bn = batchNormTraining(g, s, x, w);
+          Object.assign(entry, { y: bn.y, xhat: bn.xhat, scale: bn.scale });
+          batchStats.set(s.name, bn.stats);
+        } else {
+          entry.y = g.addNode(
+            "BatchNormalization",
+            [
+              x,
+              w.get(`${s.name}/gamma`)!,
+              w.get(`${s.name}/beta`)!,
+              w.get(`${s.name}/moving_mean`)!,
+              w.get(`${s.name}/moving_variance`)!,
+            ],
+            s.name,
+            { epsilon: { float: s.epsilon } },
+          );
+        }
+        break;
+      case "relu":
+        entry.y = g.addNode("Relu", [x], s.name);
+        break;
+      case "leakyrelu":
+        entry.y = g.addNode("LeakyRelu", [x], s.name, { alpha: { float: s.alpha } });
+        break;
+      case "dropout":
+        if (options.training) {
+          const d = dropout(g, x, options.dropoutMasks!.get(s.name)!);
+          Object.assign(entry, d);
+        }
+        break;
+    }
+    saved.push(entry);
+    x = entry.y;
+  }
+  return { output: x, batchStats, saved };
+}
+
+/** What {@link backward} computes. */
+export interface BackwardOptions {
+  /** Gradients of the trainable weights (false: only the input gradient, through a frozen network). */
+  weightGradients: boolean;
+  /** The gradient with respect to the pass's input. */
+  inputGradient: boolean;
+}
+
+/** The result of {@link backward}. */
+export interface BackwardPass {
+  /** TF.js weight name → gradient value, for every trainable weight the pass covers. */
+  grads: Map<string, string>;
+  inputGrad: string | null;
+}
+
+/**
+ * Back-propagates `dy` (the gradient of the loss with respect to the output of the last layer in `pass`, after
+ * that layer's activation) through the layers of `pass`, last to first.
+ */
+export function backward(
+  g: GraphBuilder,
+  net: NetSpec,
+  pass: ForwardPass,
+  firstLayer: number,
+  dy: string,
+  w: WeightNames,
+  options: BackwardOptions,
+): BackwardPass {
+  const grads = new Map<string, string>();
+  let grad = dy;
+  for (let k = pass.saved.length - 1; k >= 0; k--) {
+    const s = net.layers[firstLayer + k];
+    const saved = pass.saved[k];
+    const needInput = k > 0 || options.inputGradient;
+    grad = layerBackward(g, s, saved, grad, w, options.weightGradients, needInput, grads);
+  }
+  return { grads, inputGrad: options.inputGradient ? grad : null };
+}
+
+/** One layer's backward step; returns the gradient with respect to its input ("" when not needed). */
+function layerBackward(
+  g: GraphBuilder,
+  s: LayerSpec,
+  saved: Saved,
+  dy: string,
+  w: WeightNames,
+  weightGrads: boolean,
+  needInput: boolean,
+  grads: Map<string, string>,
+): string {
+  switch (s.kind) {
+    case "dense": {
+      // A sigmoid output is always followed by the loss, which hands in the gradient before the sigmoid.
+      if (weightGrads) {
+        grads.set(
+          `${s.name}/kernel`,
+          g.addNode("Gemm", [saved.x, dy], `d_${s.name}_kernel`, {
+            transA: { int: 1 },
+          }),
+        );
+        grads.set(
+          `${s.name}/bias`,
+          g.addNode("ReduceSum", [dy, g.addInt64("axes", [1], [0])], `d_${s.name}_bias`, {
+            keepdims: { int: 0 },
+          }),
+        );
+      }
+      return needInput
+        ? g.addNode("Gemm", [dy, w.get(`${s.name}/kernel`)!], `d_${s.name}_in`, {
+          transB: { int: 1 },
+        })
+        : "";
+    }
+    case "reshape":
+    case "flatten": {
+      const shape = g.addNode("Shape", [saved.x], `${s.name}_in_shape`);
+      return g.addNode("Reshape", [dy, shape], `d_${s.name}_in`);
+    }
+    case "conv":
+      return convBackward(g, s, saved, dy, w, weightGrads, needInput, grads);
+    case "batchnorm":
+      return batchNormBackward(g, s, saved, dy, weightGrads, grads);
+    case "relu":
+      // TF.js: dy · step(x), 0 at x = 0.
+      return g.addNode("Where", [
+        g.addNode("Greater", [saved.x, f32(g, "zero", 0)], "positive"),
+        dy,
+        f32(g, "zero", 0),
+      ], `d_${s.name}`);
+    case "leakyrelu":
+      // TF.js: dy where x > 0, else α·dy.
+      return g.addNode("Where", [
+        g.addNode("Greater", [saved.x, f32(g, "zero", 0)], "positive"),
+        dy,
+        g.addNode("Mul", [dy, f32(g, "alpha", s.alpha)], "dy_alpha"),
+      ], `d_${s.name}`);
+    case "dropout":
+      return saved.mask ? g.addNode("Mul", [dy, saved.mask], `d_${s.name}`) : dy;
+  }
+}
+
+/**
+ * BatchNorm's gradient with the batch statistics' own gradients folded in (what TF.js's tape gives through
+ * `moments`): `dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂))`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
+ */
+function batchNormBackward(
+  g: GraphBuilder,
+  s: Extract<LayerSpec, { kind: "batchnorm" }>,
+  saved: Saved,
+  dy: string,
+  weightGrads: boolean,
+  grads: Map<string, string>,
+): string {
+  const sum = (v: string, base: string) =>
+    g.addNode("ReduceSum", [v, g.addInt64("axes", [3], [0, 2, 3])], base, { keepdims: { int: 1 } });
+  const mean = (v: string, base: string) =>
+    g.addNode("ReduceMean", [v], base, { axes: { ints: [0, 2, 3] } });
+  const dyXhat = g.addNode("Mul", [dy, saved.xhat!], "dy_xhat");
+  if (weightGrads) {
+    const flat = (v: string, base: string) =>
+      g.addNode("Reshape", [v, g.addInt64("shape", [1], [s.channels])], base);
+    grads.set(`${s.name}/gamma`, flat(sum(dyXhat, "sum_dy_xhat"), `d_${s.name}_gamma`));
+    grads.set(`${s.name}/beta`, flat(sum(dy, "sum_dy"), `d_${s.name}_beta`));
+  }
+  const centred = g.addNode("Sub", [
+    g.addNode("Sub", [dy, mean(dy, "mean_dy")], "dy_centred"),
+    g.addNode("Mul", [saved.xhat!, mean(dyXhat, "mean_dy_xhat")], "xhat_term"),
+  ], "dxhat");
+  return g.addNode("Mul", [centred, saved.scale!], `d_${s.name}_in`);
+}
+
+function convBackward(
+  g: GraphBuilder,
+  s: ConvSpec,
+  saved: Saved,
+  dyOut: string,
+  w: WeightNames,
+  weightGrads: boolean,
+  needInput: boolean,
+  grads: Map<string, string>,
+): string {
+  const dy = s.activation === "tanh"
+    ? g.addNode("Mul", [
+      dyOut,
+      g.addNode("Sub", [f32(g, "one", 1), g.addNode("Mul", [saved.y, saved.y], "y2")], "dtanh"),
+    ], `d_${s.name}_pre`)
+    : dyOut;
+  if (weightGrads) {
+    grads.set(
+      `${s.name}/bias`,
+      g.addNode("ReduceSum", [dy, g.addInt64("axes", [3], [0, 2, 3])], `d_${s.name}_bias`, {
+        keepdims: { int: 0 },
+      }),
+    );
+    // dW of a Conv correlates its input with dy; of a ConvTranspose, dy (the adjoint Conv's input) with x.
+    const [input, output, inSize, outSize, inC, outC] = s.transposed
+      ? [dy, saved.x, s.outSize, s.inSize, s.outC, s.inC]
+      : [saved.x, dy, s.inSize, s.outSize, s.inC, s.outC];
+    grads.set(
+      `${s.name}/kernel`,
+      filterGradient(g, input, output, { ...s, inSize, outSize, inC, outC }, `d_${s.name}_kernel`),
+    );
+  }
+  if (!needInput) return "";
+  const kernel = w.get(`${s.name}/kernel`)!;
+  return s.transposed
+    ? g.addNode("Conv", [dy, kernel], `d_${s.name}_in`, adjointAttrs(s, s.outSize, s.inSize, false))
+    : g.addNode(
+      "ConvTranspose",
+      [dy, kernel],
+      `d_${s.name}_in`,
+      adjointAttrs(s, s.outSize, s.inSize, true),
+    );
+}
+
+/** Geometry of the correlation `output[n, o, y, x] = Σ input[n, i, y·s + a − top, x·s + b − left]·W[o, i, a, b]`. */
+interface Correlation {
+  inC: number;
+  outC: number;
+  inSize: number;
+  outSize: number;
+  kernel: number;
+  stride: number;
+  pads: [number, number, number, number];
+}
+
+const CHANNEL_MAJOR = { perm: { ints: [1, 0, 2, 3] } };
+
+/**
+ * `dW[o, i, a, b] = Σ_{n,y,x} output[n, o, y, x]·input_padded[n, i, y·s + a, x·s + b]` as one GEMM over
+ * channel-major operands (`[C, n·H·W]`, so the sum runs over the long axis). The operand that is copied once per
+ * tap is the one with fewer values: the input's strided windows in general, or, for a stride-1 correlation whose
+ * output has fewer channels (the generator's 64 → 1 output layer), the output shifted by each tap.
+ */
+function filterGradient(
+  g: GraphBuilder,
+  input: string,
+  output: string,
+  c: Correlation,
+  base: string,
+): string {
+  const { inC, outC, inSize, outSize, kernel: k, stride } = c;
+  const [top, left] = c.pads;
+  const inT = g.addNode("Transpose", [input], "in_cm", CHANNEL_MAJOR);
+  const outT = g.addNode("Transpose", [output], "out_cm", CHANNEL_MAJOR);
+  const hw = g.addInt64("axes", [2], [2, 3]);
+  const taps: string[] = [];
+  if (stride === 1 && outC < inC) {
+    // shift_ab(output)[o, n, h, w] = output[o, n, h + top − a, w + left − b], zero outside.
+    const before = Math.max(0, k - 1 - top);
+    const after = Math.max(0, inSize - 1 + top - (outSize - 1));
+    const padded = pad(g, outT, before, after);
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) {
+        const r = top - a + before;
+        const col = left - b + before;
+        taps.push(g.addNode("Slice", [
+          padded,
+          g.addInt64("starts", [2], [r, col]),
+          g.addInt64("ends", [2], [r + inSize, col + inSize]),
+          hw,
+        ], "shift"));
+      }
+    }
+    const shifts = g.addNode("Reshape", [
+      g.addNode("Concat", taps, "shifts", { axis: { int: 0 } }),
+      g.addInt64("shape", [2], [k * k * outC, -1]),
+    ], "shifts_2d");
+    const inputs2d = g.addNode("Reshape", [inT, g.addInt64("shape", [2], [inC, -1])], "in_2d");
+    const grad = g.addNode("Gemm", [shifts, inputs2d], "grad_2d", { transB: { int: 1 } });
+    // [a, b, o, i] → [o, i, a, b]
+    return g.addNode(
+      "Transpose",
+      [
+        g.addNode("Reshape", [grad, g.addInt64("shape", [4], [k, k, outC, inC])], "grad_4d"),
+      ],
+      base,
+      { perm: { ints: [2, 3, 0, 1] } },
+    );
+  }
+  const last = (outSize - 1) * stride + k - top;
+  const padded = pad(g, inT, top, Math.max(0, last - inSize), left);
+  const span = stride * (outSize - 1) + 1;
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      taps.push(g.addNode("Slice", [
+        padded,
+        g.addInt64("starts", [2], [a, b]),
+        g.addInt64("ends", [2], [a + span, b + span]),
+        hw,
+        g.addInt64("steps", [2], [stride, stride]),
+      ], "window"));
+    }
+  }
+  const windows = g.addNode("Reshape", [
+    g.addNode("Concat", taps, "windows", { axis: { int: 0 } }),
+    g.addInt64("shape", [2], [k * k * inC, -1]),
+  ], "windows_2d");
+  const out2d = g.addNode("Reshape", [outT, g.addInt64("shape", [2], [outC, -1])], "out_2d");
+  const grad = g.addNode("Gemm", [out2d, windows], "grad_2d", { transB: { int: 1 } });
+  // [o, a, b, i] → [o, i, a, b]
+  return g.addNode(
+    "Transpose",
+    [
+      g.addNode("Reshape", [grad, g.addInt64("shape", [4], [outC, k, k, inC])], "grad_4d"),
+    ],
+    base,
+    { perm: { ints: [0, 3, 1, 2] } },
+  );
+}
+
+/** Zero-pads the last two axes of a 4-D tensor (`before` on top, `after` at the bottom, `left`/`after` sideways). */
+function pad(g: GraphBuilder, x: string, before: number, after: number, left = before): string {
+  if (before + after + left === 0) return x;
+  return g.addNode("Pad", [
+    x,
+    g.addInt64("pads", [8], [0, 0, before, left, 0, 0, after, after]),
+  ], "padded");
+}
