@@ -21,11 +21,21 @@ import {
   runPeer,
   type StepBenchResult,
 } from "../src/bench/mod.ts";
-import { defaultWorkerCount } from "../src/compute/mod.ts";
+import { defaultWorkerCount, type DeviceName } from "../src/compute/mod.ts";
 
-const ALL = ["wasm", "wasm-workers", "wasm-single", "webgpu", "tensorflow", "cpu"] as const;
+const ALL = [
+  "compiled",
+  "compiled-webgpu",
+  "compiled-cuda",
+  "wasm",
+  "wasm-workers",
+  "wasm-single",
+  "webgpu",
+  "tensorflow",
+  "cpu",
+] as const;
 type Target = typeof ALL[number];
-const DEFAULT_TARGETS: Target[] = ["wasm", "wasm-workers", "webgpu", "tensorflow"];
+const DEFAULT_TARGETS: Target[] = ["compiled", "wasm", "tensorflow"];
 const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
 
 const OPTIONS = {
@@ -34,7 +44,9 @@ const OPTIONS = {
     arg: "LIST",
     default: DEFAULT_TARGETS.join(","),
     help: "comma-separated, or all:\n" +
-      "  wasm          the fallback as training uses it (--kernels auto: convolutions in\n" +
+      "  compiled      the compiled step (--engine onnxruntime) on onnxruntime-node's cpu\n" +
+      "  compiled-webgpu, compiled-cuda  the compiled step on those execution providers\n" +
+      "  wasm          the TF.js step as training uses it (--kernels auto: convolutions in\n" +
       "                onnxruntime-node's native kernels when its binding loads)\n" +
       "  wasm-workers  wasm kernels split across --workers kernel workers\n" +
       "  wasm-single   wasm kernels, single-threaded\n" +
@@ -51,7 +63,7 @@ const OPTIONS = {
     kind: "integer",
     default: navigator.hardwareConcurrency,
     defaultHelp: `${navigator.hardwareConcurrency}: logical CPUs`,
-    help: "onnxruntime intra-op threads of wasm",
+    help: "onnxruntime intra-op threads of compiled and wasm",
   },
   steps: {
     kind: "integer",
@@ -85,8 +97,9 @@ const OPTIONS = {
   },
   profile: {
     kind: "flag",
-    help: "also print where the default path's (wasm) step time goes: convolutions by layer\n" +
-      "and direction, TF.js ops and BatchNorm by layer, Adam, data, and the rest",
+    help: "also print where the step time goes: for compiled, onnxruntime's per-node profile\n" +
+      "by update, layer and direction; for wasm, convolutions by layer and direction, TF.js\n" +
+      "ops and BatchNorm by layer, Adam, data, and the rest",
   },
   only: {
     kind: "string",
@@ -136,8 +149,12 @@ function progress(label: string, total: number): (i: number, ms: number) => void
 
 /** Measures one backend in this process (the child side of {@link measureInChild}). */
 async function measureHere(args: Args, target: Target): Promise<StepBenchResult> {
-  const backend = target.startsWith("wasm") ? "wasm" : target as Exclude<Target, `wasm-${string}`>;
+  const compiled = target.startsWith("compiled");
+  const backend = target.startsWith("wasm") || compiled
+    ? "wasm"
+    : target as Exclude<Target, `wasm-${string}` | `compiled${string}`>;
   return await benchTrainStep({
+    device: compiled ? (target.split("-")[1] ?? "cpu") as DeviceName : undefined,
     backend,
     kernels: target === "wasm" ? "auto" : "wasm",
     workers: target === "wasm-workers" ? args.workers : 0,
@@ -147,7 +164,7 @@ async function measureHere(args: Args, target: Target): Promise<StepBenchResult>
     steps: args.steps,
     maxSeconds: args.maxSeconds,
     onStep: progress(target, args.warmup + args.steps),
-    profile: args.profile && target === "wasm",
+    profile: args.profile && (target === "wasm" || compiled),
   });
 }
 
@@ -159,7 +176,7 @@ interface Failure {
 /** Runs this script with `--only target` in a fresh process and reads its JSON line. */
 async function measureInChild(args: Args, target: Target): Promise<StepBenchResult | Failure> {
   const env: Record<string, string> = {};
-  if (target === "webgpu" && !Deno.env.get("VK_ICD_FILENAMES")) {
+  if (target.endsWith("webgpu") && !Deno.env.get("VK_ICD_FILENAMES")) {
     try {
       await Deno.stat(SWIFTSHADER_ICD);
       env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -218,6 +235,7 @@ async function measureInChild(args: Args, target: Target): Promise<StepBenchResu
 
 /** The name a result is printed under: the backend, and for wasm where its convolutions ran. */
 function label(target: Target, r: StepBenchResult): string {
+  if (target.startsWith("compiled")) return `compiled step, ${r.engine}, ${r.workers} threads`;
   if (r.kernels === "onnxruntime") return `wasm + onnxruntime kernels (${r.workers} threads)`;
   if (target === "wasm-single") return "wasm, single-threaded";
   if (r.kernels === "wasm") return `wasm + ${r.workers} kernel worker${r.workers === 1 ? "" : "s"}`;

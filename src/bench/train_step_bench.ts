@@ -5,8 +5,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
+import { join } from "node:path";
 import {
   type BackendName,
+  type DeviceName,
   initBackend,
   type KernelName,
   startKernels,
@@ -14,11 +16,19 @@ import {
 } from "../compute/mod.ts";
 import { buildDiscriminator, buildGenerator } from "../model/mod.ts";
 import { Rng } from "../random/mod.ts";
-import { createTrainer, type StepBatch } from "../train/mod.ts";
+import {
+  createCompiledTrainer,
+  createTrainer,
+  type StepBatch,
+  type Trainer,
+} from "../train/mod.ts";
+import { profileRows, readProfileFile } from "./engine_profile.ts";
 import { type ProfileRow, StepProfiler } from "./step_profile.ts";
 
 /** What to time. */
 export interface StepBenchOptions {
+  /** The compiled step on this onnxruntime device, or (absent) the TF.js step on `backend`. */
+  device?: DeviceName;
   backend: Exclude<BackendName, "auto">;
   /** wasm: where convolutions run (see `startKernels`; `auto` is what training uses). */
   kernels: KernelName;
@@ -40,6 +50,8 @@ export interface StepBenchOptions {
 /** One backend's figures. */
 export interface StepBenchResult {
   backend: string;
+  /** The engine that ran the step (`tfjs (wasm)`, `onnxruntime (cpu)`). */
+  engine: string;
   /** wasm: where convolutions ran; null on other backends. */
   kernels: "onnxruntime" | "wasm" | null;
   /** wasm: onnxruntime intra-op threads, or kernel workers besides the main thread; 0 elsewhere. */
@@ -84,19 +96,31 @@ function syntheticBatch(rng: Rng, n: number, latentDim: number, dropoutLayers: n
 /** Initialises `options.backend` in this process and times training steps on it. */
 export async function benchTrainStep(options: StepBenchOptions): Promise<StepBenchResult> {
   const choice = await initBackend(options.backend);
-  const kernels = choice.name === "wasm"
+  // The compiled step needs TF.js only to build the models: no kernel sessions beside its own.
+  const kernels = choice.name === "wasm" && !options.device
     ? await startKernels({
       kernels: options.kernels,
       workers: options.workers,
       threads: options.threads,
     })
     : null;
-  const trainer = createTrainer(
-    buildGenerator({ seed: 1 }),
-    buildDiscriminator({ seed: 2 }),
-    { learningRate: 2e-4, beta1: 0.5 },
-  );
-  const profiler = options.profile
+  const profileDir = options.profile && options.device
+    ? Deno.makeTempDirSync({ prefix: "dcgan-engine-profile-" })
+    : null;
+  const generator = buildGenerator({ seed: 1 });
+  const discriminator = buildDiscriminator({ seed: 2 });
+  const optimizer = { learningRate: 2e-4, beta1: 0.5 };
+  const trainer: Trainer = options.device
+    ? await createCompiledTrainer(generator, discriminator, {
+      ...optimizer,
+      device: options.device,
+      batchSize: options.batch,
+      threads: options.threads,
+      ema: null,
+      ...(profileDir ? { profilePrefix: join(profileDir, "step") } : {}),
+    })
+    : createTrainer(generator, discriminator, optimizer);
+  const profiler = options.profile && !options.device
     ? new StepProfiler(
       [trainer.generator, trainer.discriminator],
       { "Adam D": trainer.dOptimizer, "Adam G": trainer.gOptimizer },
@@ -132,12 +156,17 @@ export async function benchTrainStep(options: StepBenchOptions): Promise<StepBen
   profiler?.dispose();
   trainer.dispose();
   await stopKernels();
+  const profile = profiler?.rows(meanMsOf(times)) ??
+    (profileDir ? engineProfile(profileDir, options.warmup, meanMsOf(times)) : undefined);
   const msPerStep = median(times);
-  const meanMs = times.reduce((a, b) => a + b, 0) / times.length;
+  const meanMs = meanMsOf(times);
   return {
     backend: tf.getBackend(),
+    engine: trainer.engine,
     kernels: kernels?.kernels ?? null,
-    workers: kernels?.threads ?? 0,
+    workers: options.device
+      ? options.threads ?? navigator.hardwareConcurrency
+      : kernels?.threads ?? 0,
     batch: options.batch,
     msPerStep,
     minMs: Math.min(...times),
@@ -148,6 +177,32 @@ export async function benchTrainStep(options: StepBenchOptions): Promise<StepBen
     hoursFor10kSteps: msPerStep * 10_000 / 3.6e6,
     reason: choice.reason,
     meanMs,
-    ...(profiler ? { profile: profiler.rows(meanMs) } : {}),
+    ...(profile ? { profile } : {}),
   };
+}
+
+function meanMsOf(times: number[]): number {
+  return times.reduce((a, b) => a + b, 0) / times.length;
+}
+
+/**
+ * The compiled step's profile: onnxruntime's per-node times of each update graph (after warm-up), charged to
+ * layers and directions, and the rest of the mean step (feeding, dropout masks, calls) as one row.
+ */
+function engineProfile(dir: string, warmup: number, meanMs: number): ProfileRow[] {
+  const rows: ProfileRow[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    // Files are named `<prefix>-<graph>_<time>.json`.
+    const graph = entry.name.split("_")[0].split("-").pop()!;
+    rows.push(...profileRows(readProfileFile(join(dir, entry.name)), graph, warmup));
+  }
+  Deno.removeSync(dir, { recursive: true });
+  const nodes = rows.reduce((a, r) => a + r.msPerStep, 0);
+  rows.push({
+    group: "outside",
+    what: "feeds, dropout masks, calls",
+    msPerStep: meanMs - nodes,
+    calls: 0,
+  });
+  return rows;
 }

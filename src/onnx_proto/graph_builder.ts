@@ -46,6 +46,11 @@ export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   private readonly names = new Set<string>();
+  /**
+   * Prefix of the names of the nodes added from now on (`scope/base`), so that a profile can charge each node to
+   * the part of the graph it belongs to; empty for none.
+   */
+  scope = "";
 
   constructor(readonly precision: FloatPrecision) {}
 
@@ -89,7 +94,7 @@ export class GraphBuilder {
     base: string,
     attrs: Record<string, Attr> = {},
   ): string {
-    const output = this.uniqueName(base);
+    const output = this.uniqueName(this.scope ? `${this.scope}/${base}` : base);
     this.nodes.push({
       name: output,
       opType,

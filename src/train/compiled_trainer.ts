@@ -218,19 +218,11 @@ export async function createCompiledTrainer(
     });
   }
 
-  async function fillMasks(
-    seeds: Uint32Array,
-    pass: number,
-  ): Promise<Record<string, Float32Array>> {
+  function fillMasks(seeds: Uint32Array, pass: number): Record<string, Float32Array> {
     const feeds: Record<string, Float32Array> = {};
     for (const [i, layer] of dropouts.entries()) {
       const out = masks.get(layer.name)!;
-      await dropoutMultipliers(
-        seeds[pass * dropouts.length + i],
-        [options.batchSize, ...layer.shapeNHWC],
-        layer.rate,
-        out,
-      );
+      dropoutMultipliers(seeds[pass * dropouts.length + i], layer.rate, out);
       feeds[maskName(layer.name)] = out;
     }
     return feeds;
@@ -252,13 +244,13 @@ export async function createCompiledTrainer(
     const real = await engine.run("real", {
       images: batch.real,
       labels: batch.realLabels,
-      ...(await fillMasks(batch.dropoutSeeds, 0)),
+      ...(fillMasks(batch.dropoutSeeds, 0)),
       ...adamScalars(counters.d, dOptimizer),
     });
     const fake = await engine.run("fake", {
       noise: batch.noise,
       labels: batch.fakeLabels,
-      ...(await fillMasks(batch.dropoutSeeds, 1)),
+      ...(fillMasks(batch.dropoutSeeds, 1)),
       ...adamScalars(counters.d, dOptimizer),
     });
     const emaFeeds: Record<string, Float32Array> = {};
@@ -270,7 +262,7 @@ export async function createCompiledTrainer(
     }
     const gen = await engine.run("generator", {
       noise: batch.noise,
-      ...(await fillMasks(batch.dropoutSeeds, 2)),
+      ...(fillMasks(batch.dropoutSeeds, 2)),
       ...adamScalars(counters.g, gOptimizer),
       ...emaFeeds,
     });

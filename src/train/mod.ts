@@ -11,6 +11,7 @@ export {
   type StepLosses,
   type Trainer,
 } from "./step.ts";
+export { type CompiledTrainerOptions, createCompiledTrainer } from "./compiled_trainer.ts";
 export { type BatchOptions, drawStepBatch } from "./batch.ts";
 export { BATCH_NORM_PASSES, emaRate, GeneratorEma } from "./ema.ts";
 export { DEFAULT_CONFIG, learningRateAt, type TrainConfig } from "./config.ts";

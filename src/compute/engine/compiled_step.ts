@@ -70,7 +70,7 @@ interface StateBuffers {
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** onnxruntime-node's session options for a device. */
-function sessionOptions(options: CompiledStepOptions): object {
+function sessionOptions(options: CompiledStepOptions, graph: UpdateGraph["name"]): object {
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
   return {
     executionProviders: [options.device],
@@ -79,7 +79,7 @@ function sessionOptions(options: CompiledStepOptions): object {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     enableProfiling: options.profilePrefix !== undefined,
-    profileFilePrefix: options.profilePrefix,
+    profileFilePrefix: `${options.profilePrefix}-${graph}`,
     // The three sessions run one after the other: a session's threads sleep while another's work.
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   };
@@ -131,7 +131,10 @@ export class CompiledStep {
     const sessions = new Map<UpdateGraph["name"], { session: OrtSession; graph: UpdateGraph }>();
     try {
       for (const graph of graphs) {
-        const session = await ort.InferenceSession.create(graph.model, sessionOptions(options));
+        const session = await ort.InferenceSession.create(
+          graph.model,
+          sessionOptions(options, graph.name),
+        );
         sessions.set(graph.name, { session, graph });
       }
     } catch (e) {

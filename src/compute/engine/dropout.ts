@@ -1,24 +1,23 @@
 /**
- * Dropout multipliers exactly as TF.js's `tf.dropout` draws them for a seed (`randomUniform` with that seed,
- * `floor(u + keep) / keep`), so the compiled step drops the same units as the TF.js step for the same seeds.
+ * Dropout multipliers exactly as TF.js's `tf.dropout` draws them for a seed, so the compiled step drops the same
+ * units as the TF.js step for the same seeds: `randomUniform` with a seed is seedrandom's `alea` seeded with the
+ * seed's decimal string, one draw per element in row-major order; the multiplier is `floor(u + keep) / keep` in
+ * float32. The same library and version as TF.js's (pinned in `deno.json`), called without building a tensor.
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import seedrandom from "seedrandom";
 
 /**
- * Writes into `out` the multipliers (0 or 1/(1 − rate), as float32) of one Dropout call of TF.js on a tensor of
- * `shape` with `seed`, in TF.js's (row-major, NHWC) order.
+ * Writes into `out` the multipliers (0 or 1/(1 − rate), as float32) of one Dropout call of TF.js with `seed` on
+ * a tensor of `out.length` elements, in TF.js's (row-major, NHWC) order.
  */
-export async function dropoutMultipliers(
-  seed: number,
-  shape: number[],
-  rate: number,
-  out: Float32Array,
-): Promise<void> {
-  const uniform = tf.randomUniform(shape, 0, 1, "float32", seed);
-  const u = await uniform.data() as Float32Array;
-  uniform.dispose();
+export function dropoutMultipliers(seed: number, rate: number, out: Float32Array): void {
+  const random = seedrandom.alea(seed.toString());
   const keep = Math.fround(1 - rate);
   const kept = Math.fround(1 / keep);
-  for (let i = 0; i < u.length; i++) out[i] = Math.floor(Math.fround(u[i] + keep)) === 0 ? 0 : kept;
+  const u = new Float32Array(1);
+  for (let i = 0; i < out.length; i++) {
+    u[0] = random();
+    out[i] = Math.floor(Math.fround(u[0] + keep)) === 0 ? 0 : kept;
+  }
 }

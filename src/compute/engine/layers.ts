@@ -69,6 +69,10 @@ function adjointAttrs(s: ConvSpec, fromSize: number, toSize: number, transposedO
 }
 
 function convForward(g: GraphBuilder, s: ConvSpec, x: string, w: WeightNames): string {
+  if (fewOutputs(s)) {
+    const y = scatterConv(g, s, x, w);
+    return s.activation === "tanh" ? g.addNode("Tanh", [y], `${s.name}_tanh`) : y;
+  }
   const inputs = [x, w.get(`${s.name}/kernel`)!, w.get(`${s.name}/bias`)!];
   const y = s.transposed
     ? g.addNode("ConvTranspose", inputs, s.name, adjointAttrs(s, s.inSize, s.outSize, true))
@@ -135,6 +139,7 @@ export function forward(
   const to = options.toLayer ?? net.layers.length;
   for (let i = options.fromLayer ?? 0; i < to; i++) {
     const s = net.layers[i];
+    g.scope = `${s.name}/forward`;
     const entry: Saved = { x, y: x };
     switch (s.kind) {
       case "dense": {
@@ -191,6 +196,7 @@ export function forward(
     saved.push(entry);
     x = entry.y;
   }
+  g.scope = "";
   return { output: x, batchStats, saved };
 }
 
@@ -228,8 +234,10 @@ export function backward(
     const s = net.layers[firstLayer + k];
     const saved = pass.saved[k];
     const needInput = k > 0 || options.inputGradient;
+    g.scope = `${s.name}/backward`;
     grad = layerBackward(g, s, saved, grad, w, options.weightGradients, needInput, grads);
   }
+  g.scope = "";
   return { grads, inputGrad: options.inputGradient ? grad : null };
 }
 
@@ -325,6 +333,13 @@ function batchNormBackward(
   return g.addNode("Mul", [centred, saved.scale!], `d_${s.name}_in`);
 }
 
+/** A convolution's bias gradient: `dy` summed over batch and positions. */
+function biasGradient(g: GraphBuilder, s: ConvSpec, dy: string): string {
+  return g.addNode("ReduceSum", [dy, g.addInt64("axes", [3], [0, 2, 3])], `d_${s.name}_bias`, {
+    keepdims: { int: 0 },
+  });
+}
+
 function convBackward(
   g: GraphBuilder,
   s: ConvSpec,
@@ -341,13 +356,19 @@ function convBackward(
       g.addNode("Sub", [f32(g, "one", 1), g.addNode("Mul", [saved.y, saved.y], "y2")], "dtanh"),
     ], `d_${s.name}_pre`)
     : dyOut;
+  if (fewOutputs(s)) {
+    const shifts = shiftedOutputs(g, dy, s);
+    if (weightGrads) {
+      grads.set(`${s.name}/bias`, biasGradient(g, s, dy));
+      grads.set(
+        `${s.name}/kernel`,
+        shiftFilterGradient(g, saved.x, shifts, s, `d_${s.name}_kernel`),
+      );
+    }
+    return needInput ? scatterConvInputGradient(g, s, shifts, w) : "";
+  }
   if (weightGrads) {
-    grads.set(
-      `${s.name}/bias`,
-      g.addNode("ReduceSum", [dy, g.addInt64("axes", [3], [0, 2, 3])], `d_${s.name}_bias`, {
-        keepdims: { int: 0 },
-      }),
-    );
+    grads.set(`${s.name}/bias`, biasGradient(g, s, dy));
     // dW of a Conv correlates its input with dy; of a ConvTranspose, dy (the adjoint Conv's input) with x.
     const [input, output, inSize, outSize, inC, outC] = s.transposed
       ? [dy, saved.x, s.outSize, s.inSize, s.outC, s.inC]
@@ -386,7 +407,7 @@ const CHANNEL_MAJOR = { perm: { ints: [1, 0, 2, 3] } };
  * `dW[o, i, a, b] = Σ_{n,y,x} output[n, o, y, x]·input_padded[n, i, y·s + a, x·s + b]` as one GEMM over
  * channel-major operands (`[C, n·H·W]`, so the sum runs over the long axis). The operand that is copied once per
  * tap is the one with fewer values: the input's strided windows in general, or, for a stride-1 correlation whose
- * output has fewer channels (the generator's 64 → 1 output layer), the output shifted by each tap.
+ * output has fewer channels, the output shifted by each tap.
  */
 function filterGradient(
   g: GraphBuilder,
@@ -395,48 +416,18 @@ function filterGradient(
   c: Correlation,
   base: string,
 ): string {
+  if (c.stride === 1 && c.outC < c.inC) {
+    return shiftFilterGradient(g, input, shiftedOutputs(g, output, c), c, base);
+  }
   const { inC, outC, inSize, outSize, kernel: k, stride } = c;
   const [top, left] = c.pads;
   const inT = g.addNode("Transpose", [input], "in_cm", CHANNEL_MAJOR);
   const outT = g.addNode("Transpose", [output], "out_cm", CHANNEL_MAJOR);
   const hw = g.addInt64("axes", [2], [2, 3]);
-  const taps: string[] = [];
-  if (stride === 1 && outC < inC) {
-    // shift_ab(output)[o, n, h, w] = output[o, n, h + top − a, w + left − b], zero outside.
-    const before = Math.max(0, k - 1 - top);
-    const after = Math.max(0, inSize - 1 + top - (outSize - 1));
-    const padded = pad(g, outT, before, after);
-    for (let a = 0; a < k; a++) {
-      for (let b = 0; b < k; b++) {
-        const r = top - a + before;
-        const col = left - b + before;
-        taps.push(g.addNode("Slice", [
-          padded,
-          g.addInt64("starts", [2], [r, col]),
-          g.addInt64("ends", [2], [r + inSize, col + inSize]),
-          hw,
-        ], "shift"));
-      }
-    }
-    const shifts = g.addNode("Reshape", [
-      g.addNode("Concat", taps, "shifts", { axis: { int: 0 } }),
-      g.addInt64("shape", [2], [k * k * outC, -1]),
-    ], "shifts_2d");
-    const inputs2d = g.addNode("Reshape", [inT, g.addInt64("shape", [2], [inC, -1])], "in_2d");
-    const grad = g.addNode("Gemm", [shifts, inputs2d], "grad_2d", { transB: { int: 1 } });
-    // [a, b, o, i] → [o, i, a, b]
-    return g.addNode(
-      "Transpose",
-      [
-        g.addNode("Reshape", [grad, g.addInt64("shape", [4], [k, k, outC, inC])], "grad_4d"),
-      ],
-      base,
-      { perm: { ints: [2, 3, 0, 1] } },
-    );
-  }
   const last = (outSize - 1) * stride + k - top;
   const padded = pad(g, inT, top, Math.max(0, last - inSize), left);
   const span = stride * (outSize - 1) + 1;
+  const taps: string[] = [];
   for (let a = 0; a < k; a++) {
     for (let b = 0; b < k; b++) {
       taps.push(g.addNode("Slice", [
@@ -463,6 +454,130 @@ function filterGradient(
     base,
     { perm: { ints: [0, 3, 1, 2] } },
   );
+}
+
+/**
+ * Stride 1: the output shifted by every tap, channel-major, as `[k·k·outC, n·H·W]` with rows (a, b, o):
+ * `shift_ab(output)[o, n, h, w] = output[n, o, h + top − a, w + left − b]`, zero outside.
+ */
+function shiftedOutputs(g: GraphBuilder, output: string, c: Correlation): string {
+  const { inSize, outSize, outC, kernel: k } = c;
+  const [top, left] = c.pads;
+  const outT = g.addNode("Transpose", [output], "out_cm", CHANNEL_MAJOR);
+  const before = Math.max(0, k - 1 - top);
+  const after = Math.max(0, inSize - 1 + top - (outSize - 1));
+  const padded = pad(g, outT, before, after);
+  const hw = g.addInt64("axes", [2], [2, 3]);
+  const taps: string[] = [];
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      const r = top - a + before;
+      const col = left - b + before;
+      taps.push(g.addNode("Slice", [
+        padded,
+        g.addInt64("starts", [2], [r, col]),
+        g.addInt64("ends", [2], [r + inSize, col + inSize]),
+        hw,
+      ], "shift"));
+    }
+  }
+  return g.addNode("Reshape", [
+    g.addNode("Concat", taps, "shifts", { axis: { int: 0 } }),
+    g.addInt64("shape", [2], [k * k * outC, -1]),
+  ], "shifts_2d");
+}
+
+/** `dW = shifts · inputᵀ` (channel-major), reordered from `[a, b, o, i]` to `[o, i, a, b]`. */
+function shiftFilterGradient(
+  g: GraphBuilder,
+  input: string,
+  shifts: string,
+  c: Correlation,
+  base: string,
+): string {
+  const { inC, outC, kernel: k } = c;
+  const inT = g.addNode("Transpose", [input], "in_cm", CHANNEL_MAJOR);
+  const inputs2d = g.addNode("Reshape", [inT, g.addInt64("shape", [2], [inC, -1])], "in_2d");
+  const grad = g.addNode("Gemm", [shifts, inputs2d], "grad_2d", { transB: { int: 1 } });
+  return g.addNode(
+    "Transpose",
+    [
+      g.addNode("Reshape", [grad, g.addInt64("shape", [4], [k, k, outC, inC])], "grad_4d"),
+    ],
+    base,
+    { perm: { ints: [2, 3, 0, 1] } },
+  );
+}
+
+/**
+ * Whether a Conv is computed tap by tap: stride 1 with few output channels (the generator's 64 → 1 output
+ * layer). onnxruntime's blocked Conv kernels handle one output channel poorly (about 11 GFLOP/s on `g_out`).
+ */
+function fewOutputs(s: ConvSpec): boolean {
+  return !s.transposed && s.stride === 1 && 4 * s.outC <= s.inC;
+}
+
+/**
+ * A stride-1 Conv with few output channels: every input position's contribution to every tap as one GEMM
+ * `W · xᵀ` (`[k·k·outC, inC] × [inC, n·H·W]`), then each output sums its taps' shifted contributions.
+ */
+function scatterConv(g: GraphBuilder, s: ConvSpec, x: string, w: WeightNames): string {
+  const { inC, outC, kernel: k, inSize, outSize } = s;
+  const [top, left] = s.pads;
+  const x2d = g.addNode("Reshape", [
+    g.addNode("Transpose", [x], "x_cm", CHANNEL_MAJOR),
+    g.addInt64("shape", [2], [inC, -1]),
+  ], "x_2d");
+  const weight = g.addNode("Reshape", [
+    g.addNode("Transpose", [w.get(`${s.name}/kernel`)!], "w_abo_i", {
+      perm: { ints: [2, 3, 0, 1] },
+    }),
+    g.addInt64("shape", [2], [k * k * outC, inC]),
+  ], "w_2d");
+  const contributions = g.addNode("Reshape", [
+    g.addNode("Gemm", [weight, x2d], "contributions_2d"),
+    g.addInt64("shape", [5], [k * k, outC, -1, inSize, inSize]),
+  ], "contributions");
+  const bottom = Math.max(0, k - 1 + (outSize - 1) - top - (inSize - 1));
+  const padded = g.addNode("Pad", [
+    contributions,
+    g.addInt64("pads", [10], [0, 0, 0, top, left, 0, 0, 0, bottom, bottom]),
+  ], "padded");
+  const axes = g.addInt64("axes", [3], [0, 3, 4]);
+  const taps: string[] = [];
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      const tap = a * k + b;
+      taps.push(g.addNode("Slice", [
+        padded,
+        g.addInt64("starts", [3], [tap, a, b]),
+        g.addInt64("ends", [3], [tap + 1, a + outSize, b + outSize]),
+        axes,
+      ], "tap"));
+    }
+  }
+  const planes = g.addNode("Reshape", [
+    g.addNode("Sum", taps, "sum"),
+    g.addInt64("shape", [4], [outC, -1, outSize, outSize]),
+  ], "planes");
+  const y = g.addNode("Transpose", [planes], "y_nchw", CHANNEL_MAJOR);
+  return g.addNode("Add", [y, perChannel(g, w.get(`${s.name}/bias`)!, outC)], s.name);
+}
+
+/** The input gradient of a {@link scatterConv}: `dx = Wᵀ · shifts(dy)` (`[inC, k·k·outC] × [k·k·outC, n·H·W]`). */
+function scatterConvInputGradient(g: GraphBuilder, s: ConvSpec, shifts: string, w: WeightNames) {
+  const { inC, outC, kernel: k, inSize } = s;
+  const weight = g.addNode("Reshape", [
+    g.addNode("Transpose", [w.get(`${s.name}/kernel`)!], "w_i_abo", {
+      perm: { ints: [1, 2, 3, 0] },
+    }),
+    g.addInt64("shape", [2], [inC, k * k * outC]),
+  ], "w_t_2d");
+  const dx = g.addNode("Reshape", [
+    g.addNode("Gemm", [weight, shifts], "dx_2d"),
+    g.addInt64("shape", [4], [inC, -1, inSize, inSize]),
+  ], "dx_cm");
+  return g.addNode("Transpose", [dx], `d_${s.name}_in`, CHANNEL_MAJOR);
 }
 
 /** Zero-pads the last two axes of a 4-D tensor (`before` on top, `after` at the bottom, `left`/`after` sideways). */

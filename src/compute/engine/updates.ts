@@ -161,6 +161,7 @@ function maskInputs(graph: Graph, net: NetSpec, batch: number): Map<string, stri
  */
 function binaryCrossEntropy(graph: Graph, p: string, labels: string, batch: number, eps: number) {
   const { g } = graph;
+  g.scope = "loss";
   const lo = graph.scalar(eps, "clip_lo");
   const hi = graph.scalar(1 - eps, "clip_hi");
   const one = graph.scalar(1, "one");
@@ -194,12 +195,14 @@ function binaryCrossEntropy(graph: Graph, p: string, labels: string, batch: numb
     ),
     graph.scalar(0, "zero"),
   ], "dz");
+  g.scope = "";
   return { loss, dz };
 }
 
 /** The probes of a pass: accuracy against the clean label and the sum of predictions (NaN/∞ detection). */
 function probes(graph: Graph, p: string, real: boolean, accuracy: boolean): void {
   const { g } = graph;
+  g.scope = "loss";
   if (accuracy) {
     const half = graph.scalar(0.5, "half");
     const hit = g.addNode(real ? "Greater" : "LessOrEqual", [p, half], "hit");
@@ -218,6 +221,7 @@ function probes(graph: Graph, p: string, real: boolean, accuracy: boolean): void
     RESULTS.predictionSum,
     [],
   );
+  g.scope = "";
 }
 
 /** One Adam step per trainable weight of `net`, as TF.js's `AdamOptimizer.applyGradients` computes it. */
@@ -230,6 +234,7 @@ function adam(
   c: AdamConstants,
 ): Map<string, string> {
   const { g } = graph;
+  g.scope = "adam";
   const negLr = graph.input(SCALARS.negLr, []);
   const bc1 = graph.input(SCALARS.oneMinusAccBeta1, []);
   const bc2 = graph.input(SCALARS.oneMinusAccBeta2, []);
@@ -266,6 +271,7 @@ function adam(
     graph.output(w1, stateName(prefix, w.name) + NEXT, shape);
     updated.set(w.name, w1);
   }
+  g.scope = "";
   return updated;
 }
 
@@ -280,6 +286,7 @@ function movingStatistics(
   const { g } = graph;
   for (const layer of net.layers) {
     if (layer.kind !== "batchnorm") continue;
+    g.scope = `${layer.name}/moving statistics`;
     const stats = pass.batchStats.get(layer.name)!;
     const decay = graph.scalar(1 - layer.momentum, "decay");
     for (
@@ -294,6 +301,7 @@ function movingStatistics(
       graph.output(next, stateName(prefix, name) + NEXT, [layer.channels]);
     }
   }
+  g.scope = "";
 }
 
 /** A discriminator update on `images` against `labels`: forward, loss, gradients, Adam, moving statistics. */
@@ -435,6 +443,7 @@ export function generatorUpdateGraph(spec: StepSpec, sharedShapesIn: number[][])
   const updated = adam(graph, gNet, "G", gWeights, grads, spec.adam);
   movingStatistics(graph, gNet, "G", tail, gWeights);
   if (spec.ema) {
+    g.scope = "ema";
     const keep = graph.input(SCALARS.emaKeep, []);
     const rate = graph.input(SCALARS.emaRate, []);
     for (const w of gNet.weights.filter((w) => w.trainable)) {
