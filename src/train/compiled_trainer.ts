@@ -35,6 +35,15 @@ export interface CompiledTrainerOptions extends OptimizerOptions {
   profilePrefix?: string;
 }
 
+/** A {@link Trainer} on the compiled engine. */
+export interface CompiledTrainer extends Trainer {
+  /**
+   * Reads the state from the TF.js models, optimisers and EMA generator again before the next step (after
+   * something outside the trainer changed them).
+   */
+  reload(): void;
+}
+
 /** TF.js's Adam fields the engine mirrors (TypeScript-private in TF.js). */
 interface AdamFields {
   beta1: number;
@@ -81,7 +90,7 @@ export async function createCompiledTrainer(
   generator: tf.LayersModel,
   discriminator: tf.LayersModel,
   options: CompiledTrainerOptions,
-): Promise<Trainer> {
+): Promise<CompiledTrainer> {
   const dOptimizer = tf.train.adam(
     options.discriminatorLearningRate ?? options.learningRate,
     options.beta1,
@@ -283,6 +292,10 @@ export async function createCompiledTrainer(
       fields(dOptimizer).learningRate = d;
     },
     step,
+    reload() {
+      imported = false;
+      engineAhead = false;
+    },
     async sync() {
       if (!engineAhead) return;
       exportModel(gNet, "G", generator, false);

@@ -11,7 +11,11 @@ export {
   type StepLosses,
   type Trainer,
 } from "./step.ts";
-export { type CompiledTrainerOptions, createCompiledTrainer } from "./compiled_trainer.ts";
+export {
+  type CompiledTrainer,
+  type CompiledTrainerOptions,
+  createCompiledTrainer,
+} from "./compiled_trainer.ts";
 export { type BatchOptions, drawStepBatch } from "./batch.ts";
 export { BATCH_NORM_PASSES, emaRate, GeneratorEma } from "./ema.ts";
 export { DEFAULT_CONFIG, learningRateAt, type TrainConfig } from "./config.ts";
