@@ -8,6 +8,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   convertWeight,
+  type DeviceName,
   dropoutMultipliers,
   initBackend,
   readNetSpec,
@@ -33,17 +34,20 @@ await startKernels({ kernels: "onnxruntime" });
 const BATCH = 8;
 const LR = 2e-4;
 
-function batchFor(rng: Rng, dropoutLayers: number): StepBatch {
+function batchFor(rng: Rng, dropoutLayers: number, batch = BATCH): StepBatch {
   return {
-    real: rng.normals(BATCH * 28 * 28, 0.5).map(Math.tanh),
-    noise: rng.normals(BATCH * 100),
-    realLabels: rng.normals(BATCH, 0.05).map((e) => 1 + e),
-    fakeLabels: rng.normals(BATCH, 0.05),
+    real: rng.normals(batch * 28 * 28, 0.5).map(Math.tanh),
+    noise: rng.normals(batch * 100),
+    realLabels: rng.normals(batch, 0.05).map((e) => 1 + e),
+    fakeLabels: rng.normals(batch, 0.05),
     dropoutSeeds: Uint32Array.from({ length: 3 * dropoutLayers }, () => rng.nextUint32()),
   };
 }
 
-async function pair(): Promise<{ reference: Trainer; compiled: CompiledTrainer }> {
+async function pair(
+  device: DeviceName = "cpu",
+  batch = BATCH,
+): Promise<{ reference: Trainer; compiled: CompiledTrainer }> {
   const options = { learningRate: LR, beta1: 0.5 };
   const reference = createTrainer(
     buildGenerator({ seed: 3 }),
@@ -53,7 +57,7 @@ async function pair(): Promise<{ reference: Trainer; compiled: CompiledTrainer }
   const compiled = await createCompiledTrainer(
     buildGenerator({ seed: 3 }),
     buildDiscriminator({ seed: 4 }),
-    { ...options, device: "cpu", batchSize: BATCH, ema: null },
+    { ...options, device, batchSize: batch, ema: null },
   );
   return { reference, compiled };
 }
@@ -136,9 +140,10 @@ Deno.test("dropout multipliers are TF.js's own for the same seed, element for el
   }
 });
 
-Deno.test("one step from the same state: losses, weights, moving statistics and Adam moments match TF.js", async () => {
-  const { reference, compiled } = await pair();
-  const batch = batchFor(new Rng(9), reference.dropoutLayers);
+/** One step of both engines from the same state and batch; every tensor compared. */
+async function assertOneStepParity(device: DeviceName, size: number): Promise<void> {
+  const { reference, compiled } = await pair(device, size);
+  const batch = batchFor(new Rng(9), reference.dropoutLayers, size);
   const a = await reference.step(batch);
   const b = await compiled.step(batch);
   for (const key of ["dLoss", "dAcc", "gLoss"] as const) {
@@ -199,6 +204,19 @@ Deno.test("one step from the same state: losses, weights, moving statistics and 
     ok(worst <= relative * scale, `${name}: worst ${worst}, scale ${scale}`);
   }
   dispose(reference, compiled);
+}
+
+Deno.test("one step from the same state: losses, weights, moving statistics and Adam moments match TF.js", async () => {
+  await assertOneStepParity("cpu", BATCH);
+});
+
+// onnxruntime-node's WebGPU provider: here it runs on SwiftShader (software Vulkan), about a minute per step, so
+// this runs only when asked: DCGAN_TEST_WEBGPU=1 LD_LIBRARY_PATH=/usr/lib/chromium
+// VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json deno test -A test/engine_test.ts
+Deno.test({
+  name: "WebGPU (DCGAN_TEST_WEBGPU=1): one step from the same state matches TF.js",
+  ignore: Deno.env.get("DCGAN_TEST_WEBGPU") !== "1",
+  fn: () => assertOneStepParity("webgpu", 2),
 });
 
 Deno.test("50 steps along the reference's trajectory: from each of its states, the compiled step's losses agree within 1e-3", async () => {

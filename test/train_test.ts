@@ -21,6 +21,7 @@ import { latentsForSeed, Rng } from "../src/random/mod.ts";
 import { loadTrainSet } from "../src/data/mod.ts";
 import {
   BATCH_NORM_PASSES,
+  type CompiledTrainer,
   createTrainer,
   DEFAULT_CONFIG,
   drawStepBatch,
@@ -295,45 +296,50 @@ Deno.test("BatchNorm statistics: the discriminator's move only in its own update
   discriminator.dispose();
 });
 
-Deno.test("a non-finite loss stops training and keeps the last good checkpoint; hooks run", async () => {
-  const dir = await Deno.makeTempDir();
-  const events: string[] = [];
-  const config = {
-    ...DEFAULT_CONFIG,
-    seed: 4,
-    outDir: dir,
-    backend: "wasm" as const,
-    steps: 5,
-    batchSize: 2,
-    logEvery: 1000,
-    checkpointAt: [1],
-  };
-  await rejects(
-    train(config, {
-      historyColumns: ["note"],
-      onStep: (e) => ({ note: `s${e.completed}` }),
-      onSample: (e) => void events.push(`sample ${e.step}`),
-      onCheckpoint: (e) => {
-        events.push(`checkpoint ${e.step}`);
-        // Poison the generator after the checkpoint: the next step's losses are NaN.
-        const out = e.trainer.generator.getLayer("g_out");
-        const [kernel, bias] = out.getWeights();
-        out.setWeights([tf.fill(kernel.shape, NaN), bias]);
-      },
-    }),
-    (e: Error) =>
-      e instanceof TrainingDivergedError && /step 1: a loss is not finite/.test(e.message) &&
-      e.message.includes(join(dir, "checkpoints", "step-00001")),
-  );
-  assertEquals(events, ["sample 1", "checkpoint 1"]);
-  assertEquals((await listCheckpoints(dir)).map((c) => c.step), [1]);
-  assertEquals(
-    (await Deno.readTextFile(join(dir, "history.csv"))).split("\n")[0],
-    "step,d_loss,d_acc,g_loss,seconds,note",
-  );
-  assertEquals((await readHistory(join(dir, "history.csv"))).map((r) => r.extra?.note), ["s1"]);
-  await Deno.remove(dir, { recursive: true });
-});
+for (const engine of ["tfjs", "onnxruntime"] as const) {
+  Deno.test(`${engine}: a non-finite loss stops training and keeps the last good checkpoint; hooks run`, async () => {
+    const dir = await Deno.makeTempDir();
+    const events: string[] = [];
+    const config = {
+      ...DEFAULT_CONFIG,
+      seed: 4,
+      outDir: dir,
+      backend: "wasm" as const,
+      engine,
+      steps: 5,
+      batchSize: 2,
+      logEvery: 1000,
+      checkpointAt: [1],
+    };
+    await rejects(
+      train(config, {
+        historyColumns: ["note"],
+        onStep: (e) => ({ note: `s${e.completed}` }),
+        onSample: (e) => void events.push(`sample ${e.step}`),
+        onCheckpoint: (e) => {
+          events.push(`checkpoint ${e.step}`);
+          // Poison the generator after the checkpoint: the next step's losses are NaN.
+          const out = e.trainer.generator.getLayer("g_out");
+          const [kernel, bias] = out.getWeights();
+          out.setWeights([tf.fill(kernel.shape, NaN), bias]);
+          // The compiled engine reads the models again only when told to.
+          if ("reload" in e.trainer) (e.trainer as CompiledTrainer).reload();
+        },
+      }),
+      (e: Error) =>
+        e instanceof TrainingDivergedError && /step 1: a loss is not finite/.test(e.message) &&
+        e.message.includes(join(dir, "checkpoints", "step-00001")),
+    );
+    assertEquals(events, ["sample 1", "checkpoint 1"]);
+    assertEquals((await listCheckpoints(dir)).map((c) => c.step), [1]);
+    assertEquals(
+      (await Deno.readTextFile(join(dir, "history.csv"))).split("\n")[0],
+      "step,d_loss,d_acc,g_loss,seconds,note",
+    );
+    assertEquals((await readHistory(join(dir, "history.csv"))).map((r) => r.extra?.note), ["s1"]);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
 
 Deno.test("EMA: the bias-corrected average of every update's trainable weights; BatchNorm statistics recomputed for them", async () => {
   await initBackend("cpu");

@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import {
   type BackendChoice,
+  BackendError,
   chooseEngine,
   type EngineChoice,
   initBackend,
@@ -124,8 +125,11 @@ interface Session {
   startStep: number;
 }
 
-/** The trainer of the chosen engine for `generator` and `discriminator`. */
-function createEngineTrainer(
+/**
+ * The trainer of the chosen engine for `generator` and `discriminator`. When `auto` chose the compiled step and
+ * it cannot run this model or device, the TF.js step runs instead and `engine.reason` says why.
+ */
+async function createEngineTrainer(
   engine: EngineChoice,
   config: TrainConfig,
   generator: tf.LayersModel,
@@ -137,16 +141,22 @@ function createEngineTrainer(
     discriminatorLearningRate: config.discriminatorLearningRate,
     beta1: config.beta1,
   };
-  if (engine.name === "tfjs") {
-    return Promise.resolve(createTrainer(generator, discriminator, optimizer, ema));
+  if (engine.name === "onnxruntime") {
+    try {
+      return await createCompiledTrainer(generator, discriminator, {
+        ...optimizer,
+        device: config.device,
+        batchSize: config.batchSize,
+        threads: config.threads,
+        ema,
+      });
+    } catch (e) {
+      if (config.engine !== "auto" || !(e instanceof BackendError)) throw e;
+      engine.name = "tfjs";
+      engine.reason = `auto: ${e.message}; using the TF.js step`;
+    }
   }
-  return createCompiledTrainer(generator, discriminator, {
-    ...optimizer,
-    device: config.device,
-    batchSize: config.batchSize,
-    threads: config.threads,
-    ema,
-  });
+  return createTrainer(generator, discriminator, optimizer, ema);
 }
 
 async function startSession(

@@ -6,6 +6,7 @@
  * @module
  */
 import { createRequire } from "node:module";
+import { BackendError } from "../backends.ts";
 import {
   fakeUpdateGraph,
   generatorUpdateGraph,
@@ -78,6 +79,8 @@ function sessionOptions(options: CompiledStepOptions, graph: UpdateGraph["name"]
     executionMode: "sequential",
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
+    // Warnings only (a GPU provider leaves shape ops on the CPU, which onnxruntime reports on every session).
+    logSeverityLevel: 3,
     enableProfiling: options.profilePrefix !== undefined,
     profileFilePrefix: `${options.profilePrefix}-${graph}`,
     // The three sessions run one after the other: a session's threads sleep while another's work.
@@ -100,7 +103,7 @@ export class CompiledStep {
   /**
    * Builds the three graphs of `spec` and compiles them for `options.device`. All state starts at zero: set it
    * with {@link CompiledStep.write} before the first step.
-   * @throws when onnxruntime-node cannot load or the device cannot run the graphs (the message says why).
+   * @throws {BackendError} when the device cannot run the graphs (the message says why).
    */
   static async create(spec: StepSpec, options: CompiledStepOptions): Promise<CompiledStep> {
     const ort = createRequire(import.meta.url)("onnxruntime-node") as OrtNode;
@@ -139,7 +142,13 @@ export class CompiledStep {
       }
     } catch (e) {
       for (const { session } of sessions.values()) await session.release();
-      throw e;
+      const why = (e as Error).message.split("\n")[0];
+      const hint = options.device === "cuda"
+        ? "; onnxruntime-node has its CUDA files only when installed with ONNXRUNTIME_NODE_INSTALL=cuda12"
+        : "";
+      throw new BackendError(
+        `--device ${options.device}: onnxruntime-node cannot run the compiled step there (${why})${hint}`,
+      );
     }
     return new CompiledStep(ort, sessions, state, scratch);
   }

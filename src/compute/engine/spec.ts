@@ -7,6 +7,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
+import { BackendError } from "../backends.ts";
 
 /** Where a layer's output reads from: its pads follow TF.js's 'same' rule (the extra row at the bottom/right). */
 export interface ConvSpec {
@@ -87,9 +88,9 @@ export interface NetSpec {
 }
 
 /** Raised when a model has a layer or setting the compiled step does not implement. */
-export class UnsupportedModelError extends Error {
+export class UnsupportedModelError extends BackendError {
   constructor(message: string) {
-    super(message);
+    super(`the compiled step does not implement this model: ${message}`);
     this.name = "UnsupportedModelError";
   }
 }
