@@ -1,7 +1,8 @@
 /**
  * ONNX export of TF.js Layers models through our own protobufjs writer: a general layer-by-layer converter
  * (NCHW inside, BatchNorm folding, float16), the DCGAN specifics (I/O names, metadata), a check of the file
- * against TF.js with onnxruntime-node, and smaller weight storage for an exported file (int8 or float16).
+ * against TF.js with onnxruntime-node, inference rewrites of an exported graph (named passes that compute the
+ * same function faster), and smaller weight storage for an exported file (int8 or float16).
  * @module
  */
 export {
@@ -27,6 +28,15 @@ export {
   resolveModelSource,
 } from "./dcgan_export.ts";
 export { UnsupportedLayerError } from "./errors.ts";
+export {
+  ALL_REWRITE_PASSES,
+  type AppliedRewrites,
+  describeRewrites,
+  REWRITE_PASSES,
+  rewriteForInference,
+  type RewritePassName,
+  REWRITES_METADATA_KEY,
+} from "./rewrite.ts";
 export {
   type CompressOptions,
   compressWeights,
