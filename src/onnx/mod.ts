@@ -47,4 +47,9 @@ export type { FloatPrecision } from "../onnx_proto/mod.ts";
 // The protobuf codec, for callers that write or read what the exporter produces.
 export { DataType, decodeModel, encodeModel, type ModelProto } from "../onnx_proto/mod.ts";
 export { formatGraphSummary, type GraphSummary, summarizeModel } from "./summary.ts";
-export { type BatchComparison, type CompareOptions, compareWithTfjs } from "./verify.ts";
+export {
+  type BatchComparison,
+  compareOnnxModels,
+  type CompareOptions,
+  compareWithTfjs,
+} from "./verify.ts";
