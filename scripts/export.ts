@@ -22,7 +22,6 @@ import {
 } from "../src/checkpoint/mod.ts";
 import { bestEvaluation } from "../src/eval/mod.ts";
 import {
-  ALL_REWRITE_PASSES,
   type BatchComparison,
   compareOnnxModels,
   compareWithTfjs,
@@ -40,6 +39,7 @@ import {
   type ModelProto,
   portableSourcePath,
   resolveModelSource,
+  REWRITE_PROFILES,
   rewriteForInference,
   summarizeModel,
   UnsupportedLayerError,
@@ -115,7 +115,7 @@ const OPTIONS = {
   "no-rewrite": {
     kind: "flag",
     help: "write the converted graph as it is, without the inference rewrites\n" +
-      `(${ALL_REWRITE_PASSES.join(", ")})`,
+      `(${REWRITE_PROFILES.native.join(", ")})`,
   },
   "rewrite-onnx": {
     kind: "string",

@@ -10,6 +10,7 @@ import {
   decodeModel,
   encodeModel,
   type ModelProto,
+  REWRITE_PROFILES,
   rewriteForInference,
   type RewritePassName,
   REWRITES_METADATA_KEY,
@@ -84,6 +85,11 @@ async function assertSameFunction(c: LayerCase, pass: RewritePassName, ops: stri
   const { model: rewritten, applied } = rewriteForInference(plain, [pass]);
   assert.deepEqual(applied, [{ pass, nodes: ["layer"] }]);
   assert.deepEqual(rewritten.graph.node.map((n) => n.opType), ops);
+  await assertAgree(c, plain, rewritten, seed);
+}
+
+/** Asserts that two models of the layer `c` agree within the tolerance at every batch size. */
+async function assertAgree(c: LayerCase, plain: ModelProto, rewritten: ModelProto, seed: number) {
   const rng = new Rng(seed + 100);
   for (const n of BATCHES) {
     const dims = [n, ...c.input];
@@ -158,6 +164,58 @@ Deno.test("subpixel_conv_transpose: odd kernels, stride 3, uneven pads, no bias,
   for (const [i, c] of cases.entries()) {
     await assertSameFunction(c, "subpixel_conv_transpose", SUBPIXEL, 10 + i);
   }
+});
+
+Deno.test("conv_transpose_from_subpixel undoes the sub-pixel form: one ConvTranspose, the same function", async () => {
+  const cases: LayerCase[] = [
+    {
+      opType: "ConvTranspose",
+      kernel: [8, 5, 4, 4],
+      input: [8, 7, 7],
+      attrs: {
+        kernel_shape: { ints: [4, 4] },
+        strides: { ints: [2, 2] },
+        pads: { ints: [1, 1, 1, 1] },
+      },
+    },
+    {
+      opType: "ConvTranspose",
+      kernel: [3, 4, 3, 3],
+      input: [3, 5, 6],
+      attrs: {
+        kernel_shape: { ints: [3, 3] },
+        strides: { ints: [2, 2] },
+        pads: { ints: [1, 0, 0, 1] },
+      },
+      bias: false,
+    },
+    {
+      opType: "ConvTranspose",
+      kernel: [4, 2, 5, 2],
+      input: [4, 4, 3],
+      attrs: {
+        kernel_shape: { ints: [5, 2] },
+        strides: { ints: [3, 3] },
+        pads: { ints: [2, 0, 1, 0] },
+      },
+    },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const plain = layerModel(c, 20 + i);
+    const subpixel = rewriteForInference(plain, ["subpixel_conv_transpose"]).model;
+    const { model: back, applied } = rewriteForInference(subpixel, REWRITE_PROFILES.web);
+    assert.deepEqual(applied, [{ pass: "conv_transpose_from_subpixel", nodes: ["layer/Conv"] }]);
+    assert.deepEqual(back.graph.node.map((n) => [n.opType, n.name]), [["ConvTranspose", "layer"]]);
+    await assertAgree(c, plain, back, 20 + i);
+  }
+  // The generator's k4 s2 layer comes back as it was: the same kernel values and pads.
+  const plain = layerModel(cases[0], 20);
+  const subpixel = rewriteForInference(plain, ["subpixel_conv_transpose"]).model;
+  const back = rewriteForInference(subpixel, ["conv_transpose_from_subpixel"]).model;
+  const weight = (m: ModelProto) => m.graph.initializer.find((t) => t.dims.length === 4)!;
+  assert.deepEqual(weight(back).rawData, weight(plain).rawData);
+  const pads = (m: ModelProto) => m.graph.node[0].attribute.find((a) => a.name === "pads")?.ints;
+  assert.deepEqual(pads(back), [1, 1, 1, 1]);
 });
 
 Deno.test("narrow_conv_as_transpose: the generator's 64→1 7×7 'same' image layer and asymmetric pads", async () => {

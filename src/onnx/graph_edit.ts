@@ -131,19 +131,57 @@ export class GraphEditor {
    * output. The new nodes are named `<node>/<op>` and stand where `node` stood.
    */
   replaceNode(node: NodeProto, chain: NewNode[]): void {
-    const at = this.graph.node.indexOf(node);
-    if (at < 0) throw new Error(`internal error: ${node.name} is not in the graph`);
-    const finalOutput = node.output[0];
+    this.replaceNodes([node], chain, (op) => `${node.name}/${op}`);
+  }
+
+  /**
+   * Replaces `old`, a chain of nodes, by `chain` (see {@link replaceNode}): the new nodes stand where the first
+   * old one stood, the last new one writes the last old one's output, and each is named `name(opType)`.
+   */
+  replaceNodes(old: NodeProto[], chain: NewNode[], name: (op: string) => string): void {
+    const at = this.graph.node.indexOf(old[0]);
+    if (at < 0 || old.some((n) => !this.graph.node.includes(n))) {
+      throw new Error(`internal error: ${old.map((n) => n.name)} are not all in the graph`);
+    }
+    const finalOutput = old[old.length - 1].output[0];
+    // Node names are their own namespace: a name the old nodes held, or one of a tensor, may be reused.
+    const nodeNames = new Set(this.graph.node.filter((n) => !old.includes(n)).map((n) => n.name));
     let previous = "";
     const nodes = chain.map((c, i) => {
-      const name = this.uniqueName(`${node.name}/${c.opType}`);
-      const output = i === chain.length - 1 ? finalOutput : name;
+      let nodeName = name(c.opType);
+      for (let k = 1; nodeNames.has(nodeName); k++) nodeName = `${name(c.opType)}_${k}`;
+      nodeNames.add(nodeName);
+      const output = i === chain.length - 1 ? finalOutput : this.uniqueName(nodeName);
       const input = c.input.map((x) => x === "" ? previous : x);
       previous = output;
       const attribute = Object.entries(c.attrs ?? {}).map(([k, v]) => toAttribute(k, v));
-      return { name, opType: c.opType, input, output: [output], attribute };
+      return { name: nodeName, opType: c.opType, input, output: [output], attribute };
     });
-    this.graph.node.splice(at, 1, ...nodes);
+    this.graph.node = this.graph.node.filter((n) => !old.includes(n));
+    this.graph.node.splice(at, 0, ...nodes);
+  }
+
+  /** The one node that reads `name`, when exactly one does and `name` is not a graph output; else null. */
+  soleConsumer(name: string): NodeProto | null {
+    if (this.graph.output.some((o) => o.name === name)) return null;
+    const readers = this.graph.node.filter((n) => n.input.includes(name));
+    return readers.length === 1 ? readers[0] : null;
+  }
+
+  /** The node that writes `name`, or null for graph inputs and initializers. */
+  producer(name: string): NodeProto | null {
+    return this.graph.node.find((n) => n.output.includes(name)) ?? null;
+  }
+
+  /** The int64 initializer `name` as numbers, or null when `name` is not one. */
+  int64Constant(name: string): number[] | null {
+    const t = this.initializers.get(name);
+    if (!t || t.dataType !== DataType.INT64 || !t.rawData || t.rawData.length % 8 !== 0) {
+      return null;
+    }
+    const raw = t.rawData;
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    return Array.from({ length: raw.length / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true)));
   }
 
   /** Removes initializers that no node reads and that are not graph outputs. */

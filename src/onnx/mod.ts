@@ -29,12 +29,12 @@ export {
 } from "./dcgan_export.ts";
 export { UnsupportedLayerError } from "./errors.ts";
 export {
-  ALL_REWRITE_PASSES,
   type AppliedRewrites,
   describeRewrites,
-  REWRITE_PASSES,
+  REWRITE_PROFILES,
   rewriteForInference,
   type RewritePassName,
+  type RewriteProfile,
   REWRITES_METADATA_KEY,
 } from "./rewrite.ts";
 export {

@@ -6,20 +6,31 @@
  */
 import { GraphEditor } from "./graph_edit.ts";
 import { narrowConvAsTranspose } from "./rewrite_narrow_conv.ts";
-import { subpixelConvTranspose } from "./rewrite_subpixel.ts";
+import { convTransposeFromSubpixel, subpixelConvTranspose } from "./rewrite_subpixel.ts";
 import type { ModelProto } from "../onnx_proto/mod.ts";
 
-/** The passes by name, in the order {@link rewriteForInference} applies them. */
+/** The passes by name. */
 export const REWRITE_PASSES = {
   subpixel_conv_transpose: subpixelConvTranspose,
   narrow_conv_as_transpose: narrowConvAsTranspose,
+  conv_transpose_from_subpixel: convTransposeFromSubpixel,
 } as const satisfies Record<string, (edit: GraphEditor) => string[]>;
 
 /** The name of a pass of {@link REWRITE_PASSES}. */
 export type RewritePassName = keyof typeof REWRITE_PASSES;
 
-/** Every pass, in order. */
-export const ALL_REWRITE_PASSES = Object.keys(REWRITE_PASSES) as RewritePassName[];
+/**
+ * The passes for each kind of runtime, in order, as measured (models/README.md): `native` for onnxruntime-node
+ * (what export writes), `web` for onnxruntime-web, whose WebAssembly runs the ConvTranspose faster than the
+ * sub-pixel form (the web build derives its model from the exported file with these).
+ */
+export const REWRITE_PROFILES = {
+  native: ["subpixel_conv_transpose", "narrow_conv_as_transpose"],
+  web: ["conv_transpose_from_subpixel", "narrow_conv_as_transpose"],
+} as const satisfies Record<string, readonly RewritePassName[]>;
+
+/** A name of {@link REWRITE_PROFILES}. */
+export type RewriteProfile = keyof typeof REWRITE_PROFILES;
 
 /** The metadata key that lists the rewrites a file carries (`pass(node, node); pass(node)`). */
 export const REWRITES_METADATA_KEY = "graph_rewrites";
@@ -34,13 +45,13 @@ export function describeRewrites(applied: AppliedRewrites): string {
 }
 
 /**
- * A copy of `model` with `passes` applied in the order of {@link REWRITE_PASSES} (default: all), the weights they
+ * A copy of `model` with `passes` applied in their order (default: the `native` profile), the weights they
  * replaced dropped, and the applied rewrites recorded under {@link REWRITES_METADATA_KEY} (after those of an
  * earlier rewrite of the same file). `model` is unchanged.
  */
 export function rewriteForInference(
   model: ModelProto,
-  passes: readonly RewritePassName[] = ALL_REWRITE_PASSES,
+  passes: readonly RewritePassName[] = REWRITE_PROFILES.native,
 ): { model: ModelProto; applied: AppliedRewrites } {
   const graph = {
     ...model.graph,
@@ -49,8 +60,7 @@ export function rewriteForInference(
   };
   const edit = new GraphEditor(graph);
   const applied: AppliedRewrites = [];
-  for (const pass of ALL_REWRITE_PASSES) {
-    if (!passes.includes(pass)) continue;
+  for (const pass of passes) {
     const nodes = REWRITE_PASSES[pass](edit);
     if (nodes.length > 0) applied.push({ pass, nodes });
   }

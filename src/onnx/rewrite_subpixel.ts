@@ -157,3 +157,110 @@ export function subpixelConvTranspose(edit: GraphEditor): string[] {
   }
   return rewritten;
 }
+
+/** The Conv → DepthToSpace → Slice chain that {@link subpixelConvTranspose} writes, found from its DepthToSpace. */
+interface SubpixelChain {
+  conv: NodeProto;
+  depthToSpace: NodeProto;
+  slice: NodeProto;
+  stride: number;
+  starts: number[];
+  /** Where the Slice ends, counted back from the end of each axis (0: at the end). */
+  endsFromEnd: number[];
+}
+
+/** The sub-pixel chain around `d2s`, or null when `d2s` is not the middle of one. */
+function subpixelChain(edit: GraphEditor, d2s: NodeProto): SubpixelChain | null {
+  const stride = intAttr(d2s, "blocksize", 0);
+  if (d2s.opType !== "DepthToSpace" || stride < 2) return null;
+  if (stringAttr(d2s, "mode", "DCR") !== "DCR") return null;
+  const conv = edit.producer(d2s.input[0]);
+  const slice = edit.soleConsumer(d2s.output[0]);
+  if (conv?.opType !== "Conv" || edit.soleConsumer(conv.output[0]) !== d2s) return null;
+  if (slice?.opType !== "Slice" || slice.input[0] !== d2s.output[0]) return null;
+  const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) =>
+    slice.input[i] ? edit.int64Constant(slice.input[i]) : null
+  );
+  if (
+    !starts || !ends || axes?.join() !== "2,3" || (slice.input[4] && !steps?.every((s) => s === 1))
+  ) {
+    return null;
+  }
+  // Ends count back from the end (negative) or reach it (at least INT32 max): the chain fits any input size.
+  const endsFromEnd = ends.map((e) => e < 0 ? e : e >= 2 ** 31 - 1 ? 0 : NaN);
+  if (endsFromEnd.some(Number.isNaN) || starts.some((s) => s < 0)) return null;
+  return { conv, depthToSpace: d2s, slice, stride, starts, endsFromEnd };
+}
+
+/**
+ * The inverse of {@link subpixelConvTranspose}, for runtimes where the ConvTranspose is faster (onnxruntime-web's
+ * WebAssembly runs both image by image, and the sub-pixel form adds the interleave): each Conv → DepthToSpace
+ * (DCR) → Slice chain whose Conv is stride 1, group 1, undilated, padded `T − 1` at the start, with a constant
+ * kernel and a bias equal across the phases, becomes one ConvTranspose with the `s·T` kernel (taps past the
+ * original kernel are zeros and change nothing). Returns the names of the chains' Conv nodes.
+ */
+export function convTransposeFromSubpixel(edit: GraphEditor): string[] {
+  const rewritten: string[] = [];
+  for (const d2s of [...edit.graph.node]) {
+    const chain = d2s.opType === "DepthToSpace" ? subpixelChain(edit, d2s) : null;
+    if (!chain) continue;
+    const { conv, stride: s } = chain;
+    const kernel = edit.floatConstant(conv.input[1]);
+    const bias = conv.input[2] ? edit.floatConstant(conv.input[2]) : null;
+    if (!kernel || kernel.dims.length !== 4 || (conv.input[2] && !bias)) continue;
+    const [phasesC, inC, th, tw] = kernel.dims;
+    const outC = phasesC / (s * s);
+    const pads = intsAttr(conv, "pads", [0, 0, 0, 0]);
+    const plain = Number.isInteger(outC) && intAttr(conv, "group", 1) === 1 &&
+      intsAttr(conv, "strides", [1, 1]).every((x) => x === 1) &&
+      intsAttr(conv, "dilations", [1, 1]).every((x) => x === 1) &&
+      stringAttr(conv, "auto_pad", "NOTSET") === "NOTSET" &&
+      pads[0] === th - 1 && pads[1] === tw - 1;
+    const tiled = bias?.data.every((v, i) => v === bias.data[i % outC]) ?? true;
+    // The ConvTranspose's end pads: its output must end where the Slice ends (see axisPlan).
+    const padEnd = [th, tw].map((t, a) => s * t - (chain.endsFromEnd[a] + s + s * pads[2 + a]));
+    if (!plain || !tiled || padEnd.some((p) => p < 0)) continue;
+    const [kh, kw] = [s * th, s * tw];
+    const weights = new Float32Array(inC * outC * kh * kw);
+    let i = 0;
+    for (let p = 0; p < s * s; p++) {
+      const [rh, rw] = [Math.floor(p / s), p % s];
+      for (let c = 0; c < outC; c++) {
+        for (let ic = 0; ic < inC; ic++) {
+          for (let y = 0; y < th; y++) {
+            for (let x = 0; x < tw; x++, i++) {
+              const [ky, kx] = [s * (th - 1 - y) + rh, s * (tw - 1 - x) + rw];
+              weights[((ic * outC + c) * kh + ky) * kw + kx] = kernel.data[i];
+            }
+          }
+        }
+      }
+    }
+    const inputs = [
+      conv.input[0],
+      edit.addFloat(
+        `${conv.name}.transposed_weight`,
+        [inC, outC, kh, kw],
+        weights,
+        kernel.dataType,
+      ),
+    ];
+    if (bias) {
+      const own = bias.data.slice(0, outC);
+      inputs.push(edit.addFloat(`${conv.name}.transposed_bias`, [outC], own, bias.dataType));
+    }
+    const base = conv.name.replace(/\/Conv$/, "");
+    edit.replaceNodes([conv, d2s, chain.slice], [{
+      opType: "ConvTranspose",
+      input: inputs,
+      attrs: {
+        kernel_shape: { ints: [kh, kw] },
+        strides: { ints: [s, s] },
+        pads: { ints: [chain.starts[0], chain.starts[1], padEnd[0], padEnd[1]] },
+        group: { int: 1 },
+      },
+    }], () => base);
+    rewritten.push(conv.name);
+  }
+  return rewritten;
+}
