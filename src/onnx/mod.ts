@@ -34,7 +34,6 @@ export {
   REWRITE_PROFILES,
   rewriteForInference,
   type RewritePassName,
-  type RewriteProfile,
   REWRITES_METADATA_KEY,
 } from "./rewrite.ts";
 export {

@@ -29,9 +29,6 @@ export const REWRITE_PROFILES = {
   web: ["conv_transpose_from_subpixel", "narrow_conv_as_transpose"],
 } as const satisfies Record<string, readonly RewritePassName[]>;
 
-/** A name of {@link REWRITE_PROFILES}. */
-export type RewriteProfile = keyof typeof REWRITE_PROFILES;
-
 /** The metadata key that lists the rewrites a file carries (`pass(node, node); pass(node)`). */
 export const REWRITES_METADATA_KEY = "graph_rewrites";
 
