@@ -1,10 +1,12 @@
 /**
  * `deno task bench`: generator samples per second at batch 1, 32 and 256 on every inference provider that works
  * here, beside the same network through TF.js `predict` on the training fallback backend; medians of several runs,
- * first-sample latency (model load → first image), as a Markdown table or JSON.
+ * first-sample latency (model load → first image), as a Markdown table or JSON. `--against FILE` times a second
+ * generator in turn with the first (A B A B …) and gives the ratio, which a busy machine leaves fair.
  * @module
  */
 import { cpus, loadavg, totalmem } from "node:os";
+import { basename } from "node:path";
 import process from "node:process";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/compute/mod.ts";
@@ -55,6 +57,13 @@ const OPTIONS = {
     min: 0.001,
     default: 60,
     help: "skip a measurement whose runs would take longer than S seconds",
+  },
+  against: {
+    kind: "string",
+    arg: "FILE",
+    help: "also time this generator on the same providers and batches, run by run in turn\n" +
+      "with --model (A B A B …, so a busy machine slows both alike); --model's row\n" +
+      "gives the ratio of the two medians",
   },
   "no-tfjs": { kind: "flag", help: "skip TF.js predict" },
   tuning: {
@@ -176,6 +185,90 @@ function unavailable(provider: string, tuning: string, batch: number, note: stri
     firstSampleMs: null,
     note,
   };
+}
+
+/**
+ * Times `runA` and `runB` (one batch each) in turn, `runs` rounds after one warm-up of each (fewer when they would
+ * exceed the budget), and returns both measurements.
+ */
+async function measurePair(
+  runA: () => Promise<unknown>,
+  runB: () => Promise<unknown>,
+  batch: number,
+  runs: number,
+  budgetMs: number,
+): Promise<Array<Omit<Result, "provider" | "tuning" | "firstSampleMs">>> {
+  const warm = performance.now();
+  await runA();
+  await runB();
+  const once = performance.now() - warm;
+  const n = Math.max(1, Math.min(runs, Math.floor(budgetMs / Math.max(once, 1e-3))));
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < n; i++) {
+    for (const [k, run] of [runA, runB].entries()) {
+      const t0 = performance.now();
+      await run();
+      times[k].push(performance.now() - t0);
+    }
+  }
+  return times.map((t) => {
+    const ms = median(t);
+    return {
+      batch,
+      samplesPerSecond: batch / (ms / 1000),
+      msPerBatch: ms,
+      minMs: Math.min(...t),
+      maxMs: Math.max(...t),
+      samplesPerCpuSecond: null,
+      runs: n,
+      note: n < runs ? `${n} run${n === 1 ? "" : "s"} (--budget)` : "",
+    };
+  });
+}
+
+/**
+ * Measures `model` and `against` on one provider at each batch size, interleaved run by run; `model`'s rows say
+ * how many times `against`'s samples/s they reach.
+ */
+async function benchPair(
+  model: Uint8Array,
+  against: { bytes: Uint8Array; name: string },
+  provider: string,
+  batches: number[],
+  runs: number,
+  budgetMs: number,
+): Promise<Result[]> {
+  const generators: Generator[] = [];
+  try {
+    for (const bytes of [model, against.bytes]) {
+      generators.push(await createGenerator(bytes, { provider, maxBatch: 4096 }));
+    }
+  } catch (e) {
+    await Promise.all(generators.map((g) => g.dispose()));
+    if (!(e instanceof InferenceError)) throw e;
+    return [unavailable(provider, "", batches[0], `unavailable: ${e.message.split(" (")[0]}`)];
+  }
+  try {
+    const results: Result[] = [];
+    for (const batch of batches) {
+      const latents = latentsForSeed(batch, batch, generators[0].latentDim);
+      const [a, b] = await measurePair(
+        () => generators[0].generate(latents),
+        () => generators[1].generate(latents),
+        batch,
+        runs,
+        budgetMs,
+      );
+      const ratio = `${(b.msPerBatch! / a.msPerBatch!).toFixed(2)}× --against (interleaved)`;
+      results.push(
+        { provider, tuning: "", firstSampleMs: null, ...a, note: [ratio, a.note].join(" ").trim() },
+        { provider, tuning: `--against ${against.name}`, firstSampleMs: null, ...b },
+      );
+    }
+    return results;
+  } finally {
+    await Promise.all(generators.map((g) => g.dispose()));
+  }
 }
 
 /** Measures one provider configuration at each batch size. */
@@ -344,16 +437,23 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  let model: Uint8Array;
-  try {
-    model = await Deno.readFile(args.model);
-  } catch (e) {
-    throw new UsageError(`cannot read the model file ${args.model}: ${(e as Error).message}`);
-  }
+  const read = async (path: string) => {
+    try {
+      return await Deno.readFile(path);
+    } catch (e) {
+      throw new UsageError(`cannot read the model file ${path}: ${(e as Error).message}`);
+    }
+  };
+  const model = await read(args.model);
+  const against = args.against === undefined
+    ? null
+    : { bytes: await read(args.against), name: basename(args.against) };
   const budgetMs = args.budget * 1000;
   const m = machine();
   const plan: Array<() => Promise<Result[]>> = args.providers.map((p) => () =>
-    benchProvider(model, p, {}, "", args.batches, args.runs, budgetMs)
+    against
+      ? benchPair(model, against, p, args.batches, args.runs, budgetMs)
+      : benchProvider(model, p, {}, "", args.batches, args.runs, budgetMs)
   );
   if (args.tuning) {
     const variants: Array<[SessionTuning, string]> = [

@@ -23,9 +23,11 @@ import {
 import { bestEvaluation } from "../src/eval/mod.ts";
 import {
   type BatchComparison,
+  compareOnnxModels,
   compareWithTfjs,
   decodeModel,
   DEFAULT_OPSET,
+  describeRewrites,
   encodeModel,
   exportDcgan,
   formatGraphSummary,
@@ -34,8 +36,11 @@ import {
   MAX_OPSET,
   MIN_OPSET,
   type ModelKind,
+  type ModelProto,
   portableSourcePath,
   resolveModelSource,
+  REWRITE_PROFILES,
+  rewriteForInference,
   summarizeModel,
   UnsupportedLayerError,
 } from "../src/onnx/mod.ts";
@@ -43,6 +48,11 @@ import { ModelError } from "../src/infer/mod.ts";
 import { SERVE_DEFAULTS } from "../src/serve/mod.ts";
 import { writeTritonRepository } from "../src/triton/mod.ts";
 import { writeFileAtomic } from "../src/fsio/mod.ts";
+
+/** How far a rewritten file may differ from the file it came from (float32 rounding of another summation order). */
+const REWRITE_TOLERANCE = 1e-5;
+/** The largest `.onnx` file --rewrite-onnx reads (protobuf's own limit for one message). */
+const MAX_ONNX_BYTES = 2 ** 31 - 1;
 
 /** The largest batch the TF.js comparison runs (a generator batch of 4096 is 13 MB of images). */
 const MAX_VERIFY_BATCH = 4096;
@@ -102,6 +112,17 @@ const OPTIONS = {
     kind: "flag",
     help: "keep BatchNormalization nodes instead of folding them into convolutions",
   },
+  "no-rewrite": {
+    kind: "flag",
+    help: "write the converted graph as it is, without the inference rewrites\n" +
+      `(${REWRITE_PROFILES.native.join(", ")})`,
+  },
+  "rewrite-onnx": {
+    kind: "string",
+    arg: "FILE",
+    help: "instead of a --checkpoint: apply the inference rewrites to this exported file\n" +
+      `(its own weights) and write --out, verified against FILE (≤ ${REWRITE_TOLERANCE})`,
+  },
   "no-verify": {
     kind: "flag",
     help: "skip the comparison of the file with TF.js through onnxruntime-node",
@@ -143,10 +164,12 @@ const HELP = `Export a DCGAN network from a checkpoint to ONNX.
 
 Usage: deno task export --checkpoint PATH [options]
        deno task export --triton DIR (--checkpoint PATH | --onnx FILE) [--name NAME]
+       deno task export --rewrite-onnx FILE --out FILE
 
 ${optionsHelp(OPTIONS)}
 
-Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16), 2 bad input.`;
+Exit status: 0 ok, 1 ONNX and TF.js differ by more than 1e-4 (fp32) / 1e-2 (fp16) (--rewrite-onnx:
+the rewritten and the given file by more than ${REWRITE_TOLERANCE}), 2 bad input.`;
 
 interface ExportArgs {
   checkpoint: string;
@@ -163,6 +186,9 @@ interface ExportArgs {
   fp16: boolean;
   fp16Io: boolean;
   foldBatchNorm: boolean;
+  rewrite: boolean;
+  /** `--rewrite-onnx`: the exported file to rewrite instead of converting a checkpoint (or null). */
+  rewriteOnnx: string | null;
   verify: boolean;
   batchSizes: number[];
   backend: BackendName;
@@ -177,7 +203,16 @@ function parse(argv: string[]): ExportArgs | null {
   if (values.onnx !== undefined && values.checkpoint !== undefined) {
     throw new UsageError("use --onnx FILE or --checkpoint PATH, not both");
   }
-  if (!values.checkpoint && values.onnx === undefined) {
+  const rewriteOnnx = values["rewrite-onnx"] ?? null;
+  if (rewriteOnnx !== null) {
+    const clash = ["checkpoint", "triton", "onnx", "best", "weights"].find((k) =>
+      values[k as keyof typeof values] !== undefined && values[k as keyof typeof values] !== false
+    );
+    if (clash) {
+      throw new UsageError(`--rewrite-onnx rewrites an exported file; leave out --${clash}`);
+    }
+    if (values["no-rewrite"]) throw new UsageError("--rewrite-onnx and --no-rewrite contradict");
+  } else if (!values.checkpoint && values.onnx === undefined) {
     throw new UsageError("--checkpoint is required: a run, checkpoint or model folder");
   }
   if (values.triton !== undefined && values.model !== "generator") {
@@ -217,6 +252,8 @@ function parse(argv: string[]): ExportArgs | null {
     fp16: values.fp16,
     fp16Io: values["fp16-io"],
     foldBatchNorm: !values["no-fold-bn"],
+    rewrite: !values["no-rewrite"],
+    rewriteOnnx,
     verify: !values["no-verify"],
     batchSizes,
     backend: values.backend as BackendName,
@@ -331,8 +368,70 @@ async function pickBest(
   return { checkpoint, weights: best.weights };
 }
 
+/** Reads an exported `.onnx` file of at most {@link MAX_ONNX_BYTES}; anything else is bad input. */
+async function readOnnx(path: string): Promise<{ bytes: Uint8Array; model: ModelProto }> {
+  let bytes: Uint8Array;
+  try {
+    const stat = await Deno.stat(path);
+    if (!stat.isFile) throw new Error("not a file");
+    if (stat.size > MAX_ONNX_BYTES) throw new Error(`${stat.size} bytes, more than ONNX allows`);
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new UsageError(`--rewrite-onnx ${path}: cannot read it (${(e as Error).message})`);
+  }
+  try {
+    return { bytes, model: decodeModel(bytes) };
+  } catch (e) {
+    throw new UsageError(`--rewrite-onnx ${path}: not an ONNX model (${(e as Error).message})`);
+  }
+}
+
+/**
+ * `--rewrite-onnx`: the inference rewrites of an exported file, with its own weights, written to `--out` only
+ * when onnxruntime-node finds it equal to the given file within {@link REWRITE_TOLERANCE}.
+ */
+async function rewriteExported(args: ExportArgs, path: string): Promise<number> {
+  await checkOutputPath(args.out);
+  const plain = await readOnnx(path);
+  const { model, applied } = rewriteForInference(plain.model);
+  const bytes = encodeModel(model);
+  console.log(`rewrites of ${path}: ${describeRewrites(applied)}`);
+  console.log(formatGraphSummary(summarizeModel(model), bytes.length));
+  let ok = true;
+  if (args.verify) {
+    console.log(`verifying with onnxruntime-node (cpu) against ${path}:`);
+    let results;
+    try {
+      results = await compareOnnxModels(plain.bytes, bytes, { batchSizes: args.batchSizes });
+    } catch (e) {
+      throw new UsageError(`--rewrite-onnx ${path}: cannot compare it (${(e as Error).message})`);
+    }
+    for (const r of results) {
+      const pass = r.maxAbsDiff <= REWRITE_TOLERANCE;
+      ok &&= pass;
+      console.log(
+        `  batch ${String(r.batch).padStart(3)}: max |rewritten − given| = ${
+          r.maxAbsDiff.toExponential(2)
+        } ${pass ? `≤ ${REWRITE_TOLERANCE} ok` : `> ${REWRITE_TOLERANCE} FAIL`}`,
+      );
+    }
+  }
+  if (!ok) {
+    console.error(`error: the rewritten graph differs from ${path}; nothing was written`);
+    return 1;
+  }
+  try {
+    await writeFileAtomic(args.out, bytes);
+  } catch (e) {
+    throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
+  }
+  console.log(`wrote ${args.out}`);
+  return 0;
+}
+
 async function run(args: ExportArgs): Promise<number> {
   if (args.triton?.onnx) return await packageOnnx(args.triton, args.triton.onnx);
+  if (args.rewriteOnnx !== null) return await rewriteExported(args, args.rewriteOnnx);
   if (!args.triton) await checkOutputPath(args.out);
   const backend = await initBackend(args.backend);
   const started = performance.now();
@@ -353,6 +452,7 @@ async function run(args: ExportArgs): Promise<number> {
     float16Io: args.fp16Io,
     opset: args.opset,
     foldBatchNorm: args.foldBatchNorm,
+    rewrite: args.rewrite,
     step: source.step,
     source: portableSourcePath(source.modelDir, Deno.cwd()),
   });

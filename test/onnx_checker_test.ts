@@ -11,6 +11,7 @@ import {
   type ConvertOptions,
   decodeModel,
   encodeModel,
+  rewriteForInference,
   type WeightFormat,
 } from "../src/onnx/mod.ts";
 import { emulateTraining, exportBytes, useWasm } from "./onnx_fixtures.ts";
@@ -102,6 +103,22 @@ Deno.test({
         await Deno.writeFile(path, encodeModel(model));
         paths.push(path);
       }
+      // The inference rewrites (what export writes by default), also under the web demo's int11 storage.
+      const rewritten: Array<[string, ConvertOptions, WeightFormat | null]> = [
+        ["g_rw.onnx", {}, null],
+        ["g_rw_nhwc_op13.onnx", { layout: "nhwc", opset: 13 }, null],
+        ["g_rw_fp16.onnx", { precision: "float16" }, null],
+        ["g_rw_int11.onnx", {}, { kind: "int", bits: 11 }],
+      ];
+      for (const [name, options, format] of rewritten) {
+        const path = join(dir, name);
+        const model = rewriteForInference(decodeModel(exportBytes(g, options))).model;
+        await Deno.writeFile(
+          path,
+          encodeModel(format ? compressWeights(model, { format }) : model),
+        );
+        paths.push(path);
+      }
       const out = await new Deno.Command(PYTHON, { args: ["-c", CHECK_SCRIPT, ...paths] }).output();
       const text = new TextDecoder().decode(out.stdout);
       const errors = new TextDecoder().decode(out.stderr);
@@ -118,6 +135,10 @@ Deno.test({
         "g_int11.onnx g_out ['batch', 1, 28, 28]",
         "g_int8.onnx g_out ['batch', 1, 28, 28]",
         "g_w16.onnx g_out ['batch', 1, 28, 28]",
+        "g_rw.onnx g_out ['batch', 1, 28, 28]",
+        "g_rw_nhwc_op13.onnx g_out ['batch', 28, 28, 1]",
+        "g_rw_fp16.onnx g_out ['batch', 1, 28, 28]",
+        "g_rw_int11.onnx g_out ['batch', 1, 28, 28]",
       ]);
       const classifierLine = text.trim().split("\n").find((l) => l.startsWith("c.onnx"));
       assertEquals(classifierLine?.endsWith("['batch', 10]"), true, classifierLine);

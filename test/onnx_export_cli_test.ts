@@ -231,3 +231,80 @@ Deno.test("export CLI: --weights and --best export the generator they name", asy
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("export CLI: the generator carries the inference rewrites unless --no-rewrite; --rewrite-onnx rewrites a file", async () => {
+  const root = await makeRun();
+  try {
+    const step = join(root, "run", "checkpoints", "step-00003");
+    const ops = async (path: string) =>
+      decodeModel(await Deno.readFile(path)).graph.node.map((n) => n.opType);
+    const rewrites = async (path: string) =>
+      decodeModel(await Deno.readFile(path)).metadataProps.find((p) => p.key === "graph_rewrites")
+        ?.value;
+
+    const fast = join(root, "fast.onnx");
+    const r = await exportCli("--checkpoint", step, "--out", fast, "--batch-sizes", "1,3");
+    assertEquals(r.code, 0, r.stderr);
+    assert(/batch {3}3: max \|ONNX − TF\.js\| = .* ok/.test(r.stdout), r.stdout);
+    assertEquals(await ops(fast), [
+      "Gemm",
+      "Reshape",
+      "Conv",
+      "DepthToSpace",
+      "Slice",
+      "Conv",
+      "Relu",
+      "Conv",
+      "DepthToSpace",
+      "Slice",
+      "Conv",
+      "Relu",
+      "ConvTranspose",
+      "Tanh",
+    ]);
+    assertEquals(
+      await rewrites(fast),
+      "subpixel_conv_transpose(g_deconv1, g_deconv2); narrow_conv_as_transpose(g_out)",
+    );
+
+    const plain = join(root, "plain.onnx");
+    const p = await exportCli("--checkpoint", step, "--out", plain, "--no-rewrite", "--no-verify");
+    assertEquals(p.code, 0, p.stderr);
+    assertEquals((await ops(plain)).filter((o) => o.startsWith("Conv")), [
+      "ConvTranspose",
+      "Conv",
+      "ConvTranspose",
+      "Conv",
+      "Conv",
+    ]);
+    assertEquals(await rewrites(plain), undefined);
+
+    // The plain file rewritten with its own weights: the same graph as the export, checked against the file.
+    const again = join(root, "again.onnx");
+    const w = await exportCli("--rewrite-onnx", plain, "--out", again, "--batch-sizes", "1,7");
+    assertEquals(w.code, 0, w.stderr);
+    assert(/batch {3}7: max \|rewritten − given\| = .* ok/.test(w.stdout), w.stdout);
+    assertEquals(await ops(again), await ops(fast));
+    assertEquals(await rewrites(again), await rewrites(fast));
+
+    const outDir = join(root, "out");
+    await Deno.mkdir(outDir);
+    await Deno.writeTextFile(join(root, "junk.onnx"), "not protobuf at all");
+    const bad: Array<[string[], RegExp]> = [
+      [["--rewrite-onnx", join(root, "none.onnx")], /--rewrite-onnx .*none\.onnx: cannot read it/],
+      [["--rewrite-onnx", join(root, "junk.onnx")], /junk\.onnx: not an ONNX model/],
+      [["--rewrite-onnx", plain, "--checkpoint", step], /leave out --checkpoint/],
+      [["--rewrite-onnx", plain, "--no-rewrite"], /--rewrite-onnx and --no-rewrite contradict/],
+    ];
+    for (const [args, message] of bad) {
+      const out = await exportCli(...args, "--out", join(outDir, "x.onnx"));
+      assertEquals(out.code, 2, `${args.join(" ")}: ${out.stderr}`);
+      const lines = errorLines(out.stderr);
+      assertEquals(lines.length, 1, out.stderr);
+      assert(message.test(lines[0]), lines[0]);
+      assertEquals(await listDir(outDir), [], `${args.join(" ")} left files behind`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

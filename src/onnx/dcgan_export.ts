@@ -8,6 +8,7 @@ import {
   STATE_JSON,
 } from "../checkpoint/mod.ts";
 import { convertLayersModel, type ImageLayout } from "./convert.ts";
+import { rewriteForInference } from "./rewrite.ts";
 import type { FloatPrecision, ModelProto } from "../onnx_proto/mod.ts";
 
 /** Which network of a DCGAN checkpoint to export. */
@@ -164,6 +165,8 @@ export interface DcganExportOptions {
   float16Io: boolean;
   opset: number;
   foldBatchNorm: boolean;
+  /** Apply the inference rewrites (`rewriteForInference`: faster operators for the same function). */
+  rewrite: boolean;
   /** The training step of the checkpoint, when known, and its folder as recorded in the file. */
   step: number | null;
   source: string;
@@ -171,11 +174,12 @@ export interface DcganExportOptions {
 
 /**
  * The ONNX model of one DCGAN network as `deno task export` writes it: the project's I/O names, graph name,
- * doc string and metadata (step, source, layout, value range) around the general converter.
+ * doc string and metadata (step, source, layout, value range) around the general converter, and with `rewrite`
+ * the inference rewrites (recorded in the metadata).
  */
 export function exportDcgan(model: tf.LayersModel, options: DcganExportOptions): ModelProto {
   const facts = { ...options, model };
-  return convertLayersModel(model, {
+  const converted = convertLayersModel(model, {
     opset: options.opset,
     layout: options.layout,
     foldBatchNorm: options.foldBatchNorm,
@@ -187,4 +191,5 @@ export function exportDcgan(model: tf.LayersModel, options: DcganExportOptions):
     docString: dcganDocString(facts),
     metadata: dcganMetadata(facts),
   });
+  return options.rewrite ? rewriteForInference(converted).model : converted;
 }

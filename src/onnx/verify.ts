@@ -3,6 +3,7 @@ import * as ort from "onnxruntime-node";
 import { Rng } from "../random/mod.ts";
 import type { ImageLayout } from "./convert.ts";
 import { transpose } from "./layout.ts";
+import { DataType, decodeModel } from "../onnx_proto/mod.ts";
 
 /** The comparison of one batch size. */
 export interface BatchComparison {
@@ -81,18 +82,73 @@ export async function compareWithTfjs(
       if (actual.length !== want.length) {
         throw new Error(`ONNX output has ${actual.length} values, TF.js ${want.length}`);
       }
-      let maxAbsDiff = 0;
-      for (let i = 0; i < want.length; i++) {
-        const d = Math.abs(actual[i] - want[i]);
-        // NaN anywhere must fail the comparison, so it is propagated rather than ignored by Math.max.
-        maxAbsDiff = Number.isNaN(d) ? NaN : Math.max(maxAbsDiff, d);
-        if (Number.isNaN(maxAbsDiff)) break;
-      }
+      const maxAbsDiff = maxAbsDifference(actual, want);
       results.push({ batch, maxAbsDiff });
       options.onResult?.({ batch, maxAbsDiff });
     }
   } finally {
     await session.release();
+  }
+  return results;
+}
+
+/**
+ * The largest |a − b| over two equally long arrays; NaN when either holds a NaN (NaN anywhere must fail a
+ * comparison, so it is propagated rather than ignored by Math.max).
+ */
+function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) return NaN;
+    max = Math.max(max, d);
+  }
+  return max;
+}
+
+/**
+ * Runs two ONNX files with onnxruntime-node (CPU) on the same standard-normal inputs, for each batch size (the
+ * size of every symbolic dimension of the inputs), and returns the largest absolute difference over all their
+ * outputs: how a rewritten graph is checked against the one it came from. Float32 inputs and outputs only.
+ * @throws {RangeError} when an input or output of `reference` is not float32, or the outputs differ in size.
+ */
+export async function compareOnnxModels(
+  reference: Uint8Array,
+  candidate: Uint8Array,
+  options: Pick<CompareOptions, "batchSizes" | "seed" | "onResult"> = {},
+): Promise<BatchComparison[]> {
+  const graph = decodeModel(reference).graph;
+  const notFloat = [...graph.input, ...graph.output].find((v) =>
+    v.type.tensorType.elemType !== DataType.FLOAT
+  );
+  if (notFloat) {
+    throw new RangeError(`${notFloat.name} is not float32 (only float32 I/O is compared)`);
+  }
+  const sessions = [
+    await ort.InferenceSession.create(reference, { executionProviders: ["cpu"] }),
+    await ort.InferenceSession.create(candidate, { executionProviders: ["cpu"] }),
+  ];
+  const rng = new Rng(options.seed ?? 1);
+  const results: BatchComparison[] = [];
+  try {
+    for (const batch of options.batchSizes ?? [1, 7, 64]) {
+      const feeds = Object.fromEntries(graph.input.map((v) => {
+        const dims = v.type.tensorType.shape.dim.map((d) => d.dimValue ?? batch).map(Number);
+        const data = rng.normals(dims.reduce((a, b) => a * b, 1));
+        return [v.name, new ort.Tensor("float32", data, dims)];
+      }));
+      const [want, got] = await Promise.all(sessions.map((s) => s.run(feeds)));
+      let maxAbsDiff = 0;
+      for (const v of graph.output) {
+        const [a, b] = [want[v.name].data as Float32Array, got[v.name]?.data as Float32Array];
+        if (b?.length !== a.length) throw new RangeError(`output ${v.name} differs in size`);
+        maxAbsDiff = Math.max(maxAbsDiff, maxAbsDifference(a, b));
+      }
+      results.push({ batch, maxAbsDiff });
+      options.onResult?.({ batch, maxAbsDiff });
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.release()));
   }
   return results;
 }

@@ -31,7 +31,8 @@ function leBytes(data: Float32Array | Float16Array | BigInt64Array): Uint8Array 
   return out;
 }
 
-function toAttribute(name: string, value: Attr): AttributeProto {
+/** An ONNX attribute named `name` holding `value`. */
+export function toAttribute(name: string, value: Attr): AttributeProto {
   if ("int" in value) return { name, type: AttributeType.INT, i: value.int };
   if ("ints" in value) return { name, type: AttributeType.INTS, ints: value.ints };
   if ("float" in value) return { name, type: AttributeType.FLOAT, f: value.float };

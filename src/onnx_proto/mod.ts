@@ -18,4 +18,4 @@ export {
   type TensorProto,
   type ValueInfoProto,
 } from "./schema.ts";
-export { type Attr, type FloatPrecision, GraphBuilder } from "./graph_builder.ts";
+export { type Attr, type FloatPrecision, GraphBuilder, toAttribute } from "./graph_builder.ts";

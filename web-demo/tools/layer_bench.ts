@@ -71,6 +71,8 @@ function outputRank(model: ModelProto, node: NodeProto, inputRank: number): numb
     case "Tanh":
     case "Sigmoid":
     case "BatchNormalization":
+    case "DepthToSpace": // the inference rewrites' sub-pixel convolution (src/onnx/rewrite_subpixel.ts)
+    case "Slice":
       return inputRank;
     default:
       throw new Error(`${node.name}: ${node.opType} is not timed per layer`);
