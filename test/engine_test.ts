@@ -216,7 +216,7 @@ Deno.test("one step from the same state: losses, weights, moving statistics and 
 Deno.test({
   name: "WebGPU (DCGAN_TEST_WEBGPU=1): one step from the same state matches TF.js",
   ignore: Deno.env.get("DCGAN_TEST_WEBGPU") !== "1",
-  fn: () => assertOneStepParity("webgpu", 2),
+  fn: () => assertOneStepParity("webgpu", BATCH),
 });
 
 Deno.test("50 steps along the reference's trajectory: from each of its states, the compiled step's losses agree within 1e-3", async () => {

@@ -16,7 +16,8 @@ interface ProfileEvent {
 
 /** The part of the step a scoped node name belongs to: `g_conv1 backward`, `Adam`, `loss`, … */
 export function chargeOf(nodeName: string): string {
-  const parts = nodeName.split("/");
+  // onnxruntime names a node it fused from others "fused <first node's name>".
+  const parts = nodeName.replace(/^fused /, "").split("/");
   if (parts.length < 2) return "onnxruntime-inserted nodes";
   if (parts[0] === "adam") return "Adam";
   if (parts[0] === "ema") return "EMA";

@@ -1,5 +1,6 @@
 /**
- * Training-speed benchmark: the project's real training step timed per backend, and the PyTorch peer.
+ * Training-speed benchmark: the project's real training step timed per engine and backend (with a profile of
+ * each), and the PyTorch peer.
  * @module
  */
 export {
@@ -8,6 +9,7 @@ export {
   type StepBenchOptions,
   type StepBenchResult,
 } from "./train_step_bench.ts";
+export { chargeOf } from "./engine_profile.ts";
 export {
   parsePeerOutput,
   PEER_SCRIPT,
