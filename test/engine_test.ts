@@ -140,8 +140,15 @@ Deno.test("dropout multipliers are TF.js's own for the same seed, element for el
   }
 });
 
-/** One step of both engines from the same state and batch; every tensor compared. */
-async function assertOneStepParity(device: DeviceName, size: number): Promise<void> {
+/**
+ * One step of both engines from the same state and batch; every tensor compared. `relative` is the relative
+ * tolerance of moments and moving statistics (1e-5 on the CPU).
+ */
+async function assertOneStepParity(
+  device: DeviceName,
+  size: number,
+  relative = 1e-5,
+): Promise<void> {
   const { reference, compiled } = await pair(device, size);
   const batch = batchFor(new Rng(9), reference.dropoutLayers, size);
   const a = await reference.step(batch);
@@ -200,8 +207,8 @@ async function assertOneStepParity(device: DeviceName, size: number): Promise<vo
     }
     const scale = max(x);
     // v holds g², whose relative error is twice g's.
-    const relative = name.endsWith("/v") ? 2e-5 : 1e-5;
-    ok(worst <= relative * scale, `${name}: worst ${worst}, scale ${scale}`);
+    const tolerance = name.endsWith("/v") ? 2 * relative : relative;
+    ok(worst <= tolerance * scale, `${name}: worst ${worst}, scale ${scale}`);
   }
   dispose(reference, compiled);
 }
@@ -210,13 +217,15 @@ Deno.test("one step from the same state: losses, weights, moving statistics and 
   await assertOneStepParity("cpu", BATCH);
 });
 
-// onnxruntime-node's WebGPU provider: here it runs on SwiftShader (software Vulkan), about a minute per step, so
-// this runs only when asked: DCGAN_TEST_WEBGPU=1 LD_LIBRARY_PATH=/usr/lib/chromium
+// onnxruntime-node's WebGPU provider: here it runs on SwiftShader (software Vulkan), two minutes for the step at
+// batch 8, so this runs only when asked: DCGAN_TEST_WEBGPU=1 LD_LIBRARY_PATH=/usr/lib/chromium
 // VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json deno test -A test/engine_test.ts
+// Its shaders sum in another order than the CPU kernels: moments and moving statistics get 2e-5 (measured
+// 1.01e-5 on g_deconv2's bias, whose gradient comes only from the borders of the Conv after it).
 Deno.test({
   name: "WebGPU (DCGAN_TEST_WEBGPU=1): one step from the same state matches TF.js",
   ignore: Deno.env.get("DCGAN_TEST_WEBGPU") !== "1",
-  fn: () => assertOneStepParity("webgpu", BATCH),
+  fn: () => assertOneStepParity("webgpu", BATCH, 2e-5),
 });
 
 Deno.test("50 steps along the reference's trajectory: from each of its states, the compiled step's losses agree within 1e-3", async () => {
