@@ -248,8 +248,9 @@ function failure(e: unknown, request: Request): Response {
 }
 
 /**
- * The signal of a request that runs the model: it fires when the client goes or when `ms` have passed (with a
- * 503 that says so as its reason). Call `done` when the answer is made.
+ * The signal of a request that runs the model: it fires when the client goes (`request.signal`, which fires on a
+ * client's disconnect only: deno.json opts in to `no-legacy-abort`) or when `ms` have passed (with a 503 that says
+ * so as its reason). Call `done` when the answer is made.
  */
 function deadline(request: Request, ms: number): { signal: AbortSignal; done(): void } {
   const budget = new AbortController();

@@ -19,6 +19,20 @@ import {
 import { handleRequest, type ServerContext } from "./routes.ts";
 import { WorkerModel } from "./worker_model.ts";
 
+/** How long a stopping server keeps, at most, for sending the 503s of the requests it gives up on. */
+const FLUSH_MS = 1000;
+
+/** True when `work` settles within `ms` milliseconds, false when it does not. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The server could not listen on the address asked for (a bad host, a port in use). */
 export class ListenError extends Error {
   constructor(message: string) {
@@ -152,20 +166,16 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
     shutdown(timeoutMs = DRAIN_TIMEOUT_MS): Promise<boolean> {
       stopped ??= (async () => {
         draining = true;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), timeoutMs);
-        });
-        const drain = ctx.uploads.idle().then(() => server.shutdown()).then(() => true);
-        const drained = await Promise.race([drain, timeout]);
-        clearTimeout(timer);
-        if (drained) {
+        // The last part of the bound is kept for sending the 503s of the requests that did not finish.
+        const flushMs = Math.min(FLUSH_MS, timeoutMs / 10);
+        const drain = ctx.uploads.idle().then(() => server.shutdown());
+        if (await within(drain, timeoutMs - flushMs)) {
           await model.dispose();
           return true;
         }
         // Past the bound: the requests waiting for the model get 503 and bodies still arriving are cut off.
         model.terminate();
-        server.shutdown().catch(() => {});
+        await within(server.shutdown(), flushMs);
         return false;
       })();
       return stopped;
