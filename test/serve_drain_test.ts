@@ -102,3 +102,67 @@ Deno.test("serve: SIGTERM refuses new connections, finishes the request in fligh
     await stderr.cancel();
   }
 });
+
+Deno.test("serve: SIGTERM under load exits within the 10 s bound; requests it gives up on get 503", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      SCRIPT,
+      "--model",
+      MODEL_PATH,
+      "--provider",
+      "cpu",
+      "--port",
+      "0",
+      "--max-queue-rows",
+      "16384",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const [, port] = await waitForLine(
+      stdout,
+      /http:\/\/127\.0\.0\.1:(\d+)\/v2\/models\/generator/,
+    );
+    const base = `http://127.0.0.1:${port}`;
+    // More work than the drain bound can finish here: 12 requests of 1,024 rows (about 3.5 s each).
+    const body = inferBody(latentsForSeed(6, 1024, 100), 1024);
+    const answers = Array.from(
+      { length: 12 },
+      () =>
+        fetch(`${base}/v2/models/generator/infer`, { method: "POST", body }).then(
+          async (r) => r.status === 200 ? 200 : [r.status, (await r.json()).error],
+          (e) => String(e),
+        ),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const signalled = performance.now();
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const seconds = (performance.now() - signalled) / 1000;
+    ok(seconds < 11, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+    const results = await Promise.all(answers);
+    const given = results.filter((r) => r !== 200);
+    for (const r of given) {
+      assertEquals(r, [503, "the server is stopping; send the request to another instance"]);
+    }
+    // A machine fast enough to finish them all exits 0; one that is not, 1 (this one: 1).
+    assertEquals(status.code, given.length > 0 ? 1 : 0);
+    if (given.length > 0) {
+      await waitForLine(stderr, /serve: stopped after 10000 ms with requests still in flight/);
+    }
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already ended.
+    }
+    await child.status;
+    await stdout.cancel();
+    await stderr.cancel();
+  }
+});
