@@ -9,6 +9,7 @@ import {
   DRAIN_TIMEOUT_MS,
   ListenError,
   MAX_REQUEST_ROWS,
+  MODEL_RUN_ROWS,
   SERVE_DEFAULTS as D,
   SERVE_PROVIDERS,
   type ServeOptions,
@@ -84,7 +85,7 @@ ${optionsHelp(OPTIONS)}
 Endpoints: GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME, /v2/models/NAME/ready,
 /v2/models/NAME/config; POST /v2/models/NAME/infer (also under /v2/models/NAME/versions/1/);
 GET /v1/sample.png?seed=S&n=N[&digit=D] (the bytes of deno task sample --seed S -n N [--digit D]);
-GET /metrics (Prometheus). A request larger than --max-batch runs alone, in one run. Request bodies are
+GET /metrics (Prometheus). A request larger than --max-batch runs alone (in runs of ${MODEL_RUN_ROWS} rows). Request bodies are
 capped at 32 bytes per value of --max-request-rows full rows plus 64 KiB (413 beyond), and the bodies held
 at once at ${
   D.maxBodyBytesInFlight / 2 ** 20

@@ -76,7 +76,8 @@ async function rawRequest(
 }
 
 Deno.test("serve: health and metrics answer within a second while a 1,024-row request and a digit search run", async () => {
-  await withServer({}, async (server) => {
+  // A time budget long enough for the search on a busy machine.
+  await withServer({ requestTimeoutMs: 300_000 }, async (server) => {
     const big = post(`${server.modelUrl}/infer`, BIG);
     const digits = fetch(`${server.url}/v1/sample.png?n=256&digit=3`);
     await new Promise((r) => setTimeout(r, 300));

@@ -187,8 +187,8 @@ export class DynamicBatcher {
     this.#batch = { jobs, controller: new AbortController() };
     this.#execute(jobs, rows, this.#batch.controller.signal).finally(() => {
       this.#batch = null;
-      // onnxruntime-node's run holds the event loop: before the next run, let it send the answers just made and
-      // read the requests that arrived meanwhile (they join the next batch).
+      // Before the next run, let the loop send the answers just made and read the requests that arrived
+      // meanwhile (they join the next batch).
       setImmediate(() => {
         this.#running = false;
         this.#pump();

@@ -28,10 +28,12 @@ export {
   bodyLimit,
   DRAIN_TIMEOUT_MS,
   MAX_REQUEST_ROWS,
+  MODEL_RUN_ROWS,
   SERVE_DEFAULTS,
   SERVE_PROVIDERS,
   type ServeOptions,
 } from "./options.ts";
+export { type AbuseOptions, type AbuseResult, residentMb, runAbuse } from "./abuse_load.ts";
 export {
   type ChildServer,
   type LoadOptions,

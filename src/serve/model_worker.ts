@@ -36,9 +36,9 @@ function failed(id: number | null, e: unknown): ModelReply {
   };
 }
 
-async function open(model: string, provider: string): Promise<void> {
+async function open(model: string, provider: string, maxBatch: number): Promise<void> {
   try {
-    generator = await createGenerator(model, { provider });
+    generator = await createGenerator(model, { provider, maxBatch });
     reply({ type: "opened", info: generator.info, provider: generator.provider });
   } catch (e) {
     reply(failed(null, e));
@@ -65,7 +65,7 @@ scope.onmessage = (event: MessageEvent<ModelRequest>) => {
   const message = event.data;
   switch (message.type) {
     case "open":
-      return void open(message.model, message.provider);
+      return void open(message.model, message.provider, message.maxBatch);
     case "outputs":
       return void work(message.id, async (g, signal) => ({
         type: "done",

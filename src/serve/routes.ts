@@ -124,10 +124,38 @@ async function infer(request: Request, ctx: ServerContext, signal: AbortSignal):
       name: info.outputName,
       datatype: v2Datatype(info.outputType),
       shape: [call.rows, ...imageDims(info)],
-      data: Array.from(values),
+      data: [],
     }],
   };
-  return jsonResponse(response);
+  return new Response(jsonBytes(response, values), {
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** Values written per part of an answer's JSON. */
+const VALUES_PER_PART = 16_384;
+
+/**
+ * The JSON bytes of `response` with `values` as its (empty) `data` array, written a part at a time: a 1,024-row
+ * answer is about 16 MB of text, which is never held as one JavaScript string, nor its values as an array of
+ * numbers. (A finite number's text is the same in `join` and in JSON.)
+ */
+function jsonBytes(response: V2InferResponse, values: Float32Array): Uint8Array<ArrayBuffer> {
+  const [head, tail] = JSON.stringify(response).split('"data":[]');
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [encoder.encode(`${head}"data":[`)];
+  for (let start = 0; start < values.length; start += VALUES_PER_PART) {
+    const text = values.subarray(start, start + VALUES_PER_PART).join(",");
+    parts.push(encoder.encode(start > 0 ? `,${text}` : text));
+  }
+  parts.push(encoder.encode(`]${tail}`));
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
 }
 
 const MODEL_ROUTES: Record<string, Route> = {

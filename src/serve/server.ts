@@ -13,6 +13,7 @@ import {
   bodyLimit,
   DRAIN_TIMEOUT_MS,
   MAX_REQUEST_ROWS,
+  MODEL_RUN_ROWS,
   SERVE_PROVIDERS,
   type ServeOptions,
 } from "./options.ts";
@@ -100,7 +101,7 @@ export interface ServerHandle {
  */
 export async function startServer(options: ServeOptions): Promise<ServerHandle> {
   checkBounds(options);
-  const model = await WorkerModel.open(options.model, options.provider);
+  const model = await WorkerModel.open(options.model, options.provider, MODEL_RUN_ROWS);
   const info = model.info;
   const metrics = new ServerMetrics();
   const uploads = new UploadTracker(options.maxBodyBytesInFlight);

@@ -17,7 +17,7 @@ import {
 
 /** What the main thread asks of the worker. */
 export type ModelRequest =
-  | { type: "open"; model: string; provider: string }
+  | { type: "open"; model: string; provider: string; maxBatch: number }
   | { type: "outputs"; id: number; latents: Float32Array }
   | { type: "png"; id: number; n: number; options: Pick<SampleOptions, "seed" | "digit"> }
   | { type: "cancel"; id: number }
@@ -84,10 +84,10 @@ export class WorkerModel {
   }
 
   /**
-   * Starts a worker and opens `model` on `provider` in it.
+   * Starts a worker and opens `model` on `provider` in it, to run at most `maxBatch` rows at a time.
    * @throws {ModelError} / {@link ProviderError} as `createGenerator` does.
    */
-  static open(model: string, provider: string): Promise<WorkerModel> {
+  static open(model: string, provider: string, maxBatch: number): Promise<WorkerModel> {
     const worker = new Worker(new URL("./model_worker.ts", import.meta.url).href, {
       type: "module",
     });
@@ -106,7 +106,7 @@ export class WorkerModel {
           reject(rebuild(reply.error));
         }
       };
-      worker.postMessage({ type: "open", model, provider } satisfies ModelRequest);
+      worker.postMessage({ type: "open", model, provider, maxBatch } satisfies ModelRequest);
     });
   }
 
