@@ -39,7 +39,7 @@ export const SERVE_DEFAULTS: Readonly<ServeOptions> = {
   maxRequestRows: 1024,
   maxQueueRows: 8192,
   requestTimeoutMs: 30_000,
-  maxBodyBytesInFlight: 64 * 1024 * 1024,
+  maxBodyBytesInFlight: 32 * 1024 * 1024,
 };
 
 /**
