@@ -3,6 +3,10 @@
  * and 64, with dynamic batching on (`--max-batch 64`) and off (`--max-batch 1`). Bounded: each turn of a cell
  * stops after `--seconds` or `--requests`, whichever comes first; the two servers take turns `--repeats` times
  * and the median turn is shown.
+ *
+ * `--abuse` runs the abuse load instead (`src/serve/abuse_load.ts`): abandoned large requests, slow bodies, idle
+ * connections and digit searches against one server, with its health latency and memory sampled throughout; it
+ * exits 1 when health took over 1 s or the server's memory passed 512 MB.
  * @module
  */
 import {
@@ -13,9 +17,11 @@ import {
   runCli,
 } from "../src/cli/mod.ts";
 import {
+  type AbuseResult,
   type ChildServer,
   type LoadResult,
   readMetric,
+  runAbuse,
   runLoad,
   SERVE_DEFAULTS,
   SERVE_PROVIDERS,
@@ -52,7 +58,17 @@ const OPTIONS = {
     default: CONCURRENCY.join(","),
     help: "concurrency levels",
   },
+  abuse: {
+    kind: "flag",
+    help: "the abuse load instead: abandoned, slow and idle clients and digit searches, with\n" +
+      "health latency (target ≤ 1 s) and server memory (target ≤ 512 MB); exit 1 if missed",
+  },
+  "abuse-seconds": { kind: "integer", arg: "S", default: 30, help: "--abuse: how long it abuses" },
 } as const satisfies OptionTable;
+
+/** The targets `--abuse` checks. */
+const MAX_HEALTH_MS = 1000;
+const MAX_RSS_MB = 512;
 
 const HELP = `Load-test deno task serve on loopback: batching on and off, concurrency 1, 8 and 64.
 
@@ -71,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (values.abuse) return await abuse(values.model, values.provider, values["abuse-seconds"]);
   const { seconds, requests: maxRequests, rows, repeats: reps } = values;
   const clients = values.clients.split(",").map((c) => integerOption("clients", c, 1));
   const script = new URL("./serve.ts", import.meta.url);
@@ -144,6 +161,46 @@ async function main(argv: string[]): Promise<number> {
     for (const server of servers) await server.stop();
   }
   return 0;
+}
+
+/** Runs the abuse load against one server and prints its figures; 1 when a target is missed. */
+async function abuse(model: string, provider: string, seconds: number): Promise<number> {
+  const script = new URL("./serve.ts", import.meta.url);
+  const server = await spawnServer(script, ["--model", model, "--provider", provider]);
+  let result: AbuseResult;
+  try {
+    result = await runAbuse(server, {
+      seconds,
+      abandoned: 40,
+      slowBodies: 60,
+      idle: 400,
+      digitSearches: 6,
+    });
+  } finally {
+    await server.stop();
+  }
+  const rss = result.maxRssMb;
+  const healthOk = result.maxHealthMs <= MAX_HEALTH_MS && result.healthFailures === 0;
+  const rssOk = rss === null || rss <= MAX_RSS_MB;
+  console.log(
+    [
+      "abuse: 40 abandoned 1,024-row requests, 60 slow 3.3 MB bodies, 400 idle or half-headed connections,",
+      `6 abandoned digit searches (n=1024), over ${seconds} s (${
+        result.seconds.toFixed(1)
+      } s in all)`,
+      `health: ${result.probes} probes, max ${result.maxHealthMs.toFixed(0)} ms, median ` +
+      `${
+        result.medianHealthMs.toFixed(0)
+      } ms, ${result.healthFailures} failed (target ≤ ${MAX_HEALTH_MS} ms) ` +
+      (healthOk ? "ok" : "MISSED"),
+      `server memory: max ${rss === null ? "unknown (no /proc)" : `${rss.toFixed(0)} MB`} RSS ` +
+      `(target ≤ ${MAX_RSS_MB} MB) ${rssOk ? "ok" : "MISSED"}`,
+      `abusive clients' answers: ${
+        Object.entries(result.statuses).sort().map(([k, v]) => `${k} ×${v}`).join(", ")
+      }`,
+    ].join("\n"),
+  );
+  return healthOk && rssOk ? 0 : 1;
 }
 
 interface Cell {

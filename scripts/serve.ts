@@ -7,6 +7,9 @@ import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from 
 import { InferenceError } from "../src/infer/mod.ts";
 import {
   DRAIN_TIMEOUT_MS,
+  ListenError,
+  MAX_REQUEST_ROWS,
+  MODEL_RUN_ROWS,
   SERVE_DEFAULTS as D,
   SERVE_PROVIDERS,
   type ServeOptions,
@@ -52,8 +55,24 @@ const OPTIONS = {
   },
   "max-request-rows": {
     kind: "integer",
+    min: 1,
+    max: MAX_REQUEST_ROWS,
     default: D.maxRequestRows,
     help: "most rows one request may have (and n of /v1/sample.png)",
+  },
+  "max-queue-rows": {
+    kind: "integer",
+    min: 1,
+    default: D.maxQueueRows,
+    help: "most rows waiting for the model (503 with Retry-After beyond)",
+  },
+  "request-timeout": {
+    kind: "number",
+    arg: "S",
+    min: 0.001,
+    max: 3600,
+    default: D.requestTimeoutMs / 1000,
+    help: "time budget of a request that runs the model, body included (503 past it)",
   },
 } as const satisfies OptionTable;
 
@@ -66,11 +85,15 @@ ${optionsHelp(OPTIONS)}
 Endpoints: GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME, /v2/models/NAME/ready,
 /v2/models/NAME/config; POST /v2/models/NAME/infer (also under /v2/models/NAME/versions/1/);
 GET /v1/sample.png?seed=S&n=N[&digit=D] (the bytes of deno task sample --seed S -n N [--digit D]);
-GET /metrics (Prometheus). A request larger than --max-batch runs alone, in one run. Request bodies are
-capped at 32 bytes per value of --max-request-rows full rows plus 64 KiB (413 beyond). SIGTERM/SIGINT: stop
+GET /metrics (Prometheus). A request larger than --max-batch runs alone (in runs of ${MODEL_RUN_ROWS} rows). Request bodies are
+capped at 32 bytes per value of --max-request-rows full rows plus 64 KiB (413 beyond), and the bodies held
+at once at ${
+  D.maxBodyBytesInFlight / 2 ** 20
+} MiB (503 with Retry-After beyond). A request whose client goes is
+dropped wherever it waits. SIGTERM/SIGINT: stop
 accepting, finish the requests in flight (at most ${
   DRAIN_TIMEOUT_MS / 1000
-} s), exit 0 (1 if some were cut off).
+} s; those left get 503), exit 0 (1 if some were cut off).
 Exit status: 0 stopped cleanly, 2 bad input (arguments, model file, unavailable provider), 1 anything else.`;
 
 function parse(argv: string[]): ServeOptions | null {
@@ -78,6 +101,12 @@ function parse(argv: string[]): ServeOptions | null {
   if (values.help) return null;
   if (!/^[A-Za-z0-9_.-]+$/.test(values.name)) {
     throw new UsageError(`--name ${values.name}: use letters, digits, "_", "-" and "."`);
+  }
+  if (values["max-queue-rows"] < values["max-request-rows"]) {
+    throw new UsageError(
+      `--max-queue-rows ${values["max-queue-rows"]} is below --max-request-rows ` +
+        `${values["max-request-rows"]}: the queue must hold one whole request`,
+    );
   }
   return {
     model: values.model,
@@ -88,6 +117,9 @@ function parse(argv: string[]): ServeOptions | null {
     maxBatch: values["max-batch"],
     maxDelayMs: values["max-delay-ms"],
     maxRequestRows: values["max-request-rows"],
+    maxQueueRows: values["max-queue-rows"],
+    requestTimeoutMs: values["request-timeout"] * 1000,
+    maxBodyBytesInFlight: D.maxBodyBytesInFlight,
   };
 }
 
@@ -109,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   await runCli(() => main(Deno.args), {
-    inputErrors: [InferenceError, Deno.errors.AddrInUse, Deno.errors.AddrNotAvailable],
+    inputErrors: [InferenceError, ListenError],
     failures: [Error],
   });
 }

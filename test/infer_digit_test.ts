@@ -113,3 +113,40 @@ Deno.test("the digit search is bounded, and bad digit options are refused", asyn
     await web.dispose();
   }
 });
+
+Deno.test("a digit search is bounded in samples and latents: deno task sample --digit -n 100000 refuses at once", async () => {
+  await withGenerator(async (g) => {
+    await rejects(
+      g.sample(5000, { digit: 3 }),
+      (e: Error) =>
+        e instanceof InputError &&
+        /a digit search finds at most 4,096 samples, got 5,000/.test(e.message),
+    );
+    await rejects(
+      g.sample(4, { digit: 3, maxCandidates: 10_000_000 }),
+      (e: Error) =>
+        e instanceof InputError && /maxCandidates must be at most 409,600/.test(e.message),
+    );
+  });
+  // The command line: one line and exit 2, not hours of searching (killed after a minute if it searches).
+  const script = new URL("../scripts/sample.ts", import.meta.url).pathname;
+  const out = await Deno.makeTempDir();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, "--digit", "3", "-n", "100000", "--out", `${out}/d.png`],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const result = await child.output();
+    clearTimeout(timer);
+    // The provider line, then one line of error.
+    const lines = new TextDecoder().decode(result.stderr).trim().split("\n");
+    assertEquals(result.code, 2, lines.join("\n"));
+    assertEquals(lines.filter((l) => !l.startsWith("provider: ")).length, 1, lines.join("\n"));
+    ok(/a digit search finds at most 4,096 samples, got 100,000/.test(lines.at(-1)!), lines.at(-1));
+    assertEquals([...Deno.readDirSync(out)], []);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

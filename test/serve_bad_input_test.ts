@@ -116,7 +116,7 @@ Deno.test("serve: each bad request gets a 4xx with one {error} line, and the ser
     assertEquals([method.status, method.headers.get("allow")], [405, "POST"]);
     ok(/takes POST, not GET/.test((await method.json()).error));
     const put = await fetch(`${server.url}/v2`, { method: "PUT" });
-    assertEquals([put.status, put.headers.get("allow")], [405, "GET"]);
+    assertEquals([put.status, put.headers.get("allow")], [405, "GET, HEAD"]);
     await put.body?.cancel();
     for (
       const [query, message] of [

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
-import { DynamicBatcher } from "../src/serve/mod.ts";
+import { DynamicBatcher, QueueFullError } from "../src/serve/mod.ts";
 
 /** A fake model: output row = input row × 10; records each run's row count. */
 function fakeModel(runs: number[], fail = false) {
@@ -68,4 +68,82 @@ Deno.test("batcher: a failed run rejects its requests only; later runs go on", a
   fail = false;
   assertEquals(Array.from(await batcher.run(rowsOf(3), 1)), [30]);
   await rejects(batcher.run(rowsOf(1, 2), 1), /2 values are not 1 rows of 1/);
+});
+
+/** A model whose runs finish only when the test says so; records each run's rows and signal. */
+function heldModel() {
+  const runs: Array<{ rows: number; signal: AbortSignal; finish(): void }> = [];
+  const run = (latents: Float32Array, rows: number, signal: AbortSignal) =>
+    new Promise<Float32Array>((resolve) => {
+      runs.push({ rows, signal, finish: () => resolve(latents.map((v) => v * 10)) });
+    });
+  return { runs, run };
+}
+
+Deno.test("batcher: a request whose signal fires leaves the queue at once, and its rows never run", async () => {
+  const model = heldModel();
+  const batcher = new DynamicBatcher(model.run, {
+    maxBatch: 2,
+    maxDelayMs: 0,
+    inputSize: 1,
+    outputSize: 1,
+  });
+  const first = batcher.run(rowsOf(1, 2), 2);
+  const gone = new AbortController();
+  const abandoned = batcher.run(rowsOf(3, 4), 2, gone.signal);
+  const kept = batcher.run(rowsOf(5), 1);
+  assertEquals(batcher.queueDepth, 2);
+  gone.abort(new Error("client gone"));
+  await rejects(abandoned, /client gone/);
+  assertEquals(batcher.queueDepth, 1);
+  model.runs[0].finish();
+  assertEquals(Array.from(await first), [10, 20]);
+  await new Promise((r) => setTimeout(r, 10));
+  model.runs[1].finish();
+  assertEquals(Array.from(await kept), [50]);
+  assertEquals(model.runs.map((r) => r.rows), [2, 1]);
+});
+
+Deno.test("batcher: a run's signal fires once none of its requests waits for it", async () => {
+  const model = heldModel();
+  const batcher = new DynamicBatcher(model.run, {
+    maxBatch: 2,
+    maxDelayMs: 10_000,
+    inputSize: 1,
+    outputSize: 1,
+    othersArriving: () => true,
+  });
+  const [a, b] = [new AbortController(), new AbortController()];
+  const answers = [batcher.run(rowsOf(1), 1, a.signal), batcher.run(rowsOf(2), 1, b.signal)];
+  assertEquals(model.runs.map((r) => r.rows), [2]);
+  a.abort(new Error("a gone"));
+  await rejects(answers[0], /a gone/);
+  assertEquals(model.runs.map((r) => r.signal.aborted), [false]);
+  b.abort(new Error("b gone"));
+  await rejects(answers[1], /b gone/);
+  assertEquals(model.runs.map((r) => r.signal.aborted), [true]);
+  model.runs[0].finish();
+});
+
+Deno.test("batcher: a request that would pass maxQueueRows is refused with QueueFullError", async () => {
+  const model = heldModel();
+  const batcher = new DynamicBatcher(model.run, {
+    maxBatch: 2,
+    maxDelayMs: 0,
+    inputSize: 1,
+    outputSize: 1,
+    maxQueueRows: 3,
+  });
+  const running = batcher.run(rowsOf(1, 2), 2);
+  const queued = batcher.run(rowsOf(3, 4), 2);
+  await rejects(batcher.run(rowsOf(5, 6), 2), QueueFullError);
+  const fits = batcher.run(rowsOf(7), 1);
+  model.runs[0].finish();
+  await running;
+  await new Promise((r) => setTimeout(r, 10));
+  model.runs[1].finish();
+  assertEquals(Array.from(await queued), [30, 40]);
+  await new Promise((r) => setTimeout(r, 10));
+  model.runs[2].finish();
+  assertEquals(Array.from(await fits), [70]);
 });

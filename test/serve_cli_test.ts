@@ -32,6 +32,14 @@ Deno.test("deno task serve: bad arguments print one line and exit 2", async () =
       [["--name", "a/b"], /--name a\/b: use letters/],
       [["--model", "no/such.onnx", "--port", "0"], /cannot read the model file no\/such\.onnx/],
       [["--bogus"], /Unknown option '--bogus'/],
+      [
+        ["--max-request-rows", "1000000000"],
+        /--max-request-rows must be an integer from 1 to 4096/,
+      ],
+      [["--max-queue-rows", "10"], /--max-queue-rows 10 is below --max-request-rows 1024/],
+      [["--request-timeout", "0"], /--request-timeout must be a number from 0.001 to 3600/],
+      [["--host", "no such host", "--port", "0"], /cannot listen on no such host port 0: /],
+      [["--host", "192.0.2.1", "--port", "0"], /cannot listen on 192\.0\.2\.1 port 0: /],
     ] as const
   ) {
     const r = await serve(...args);

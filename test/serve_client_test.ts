@@ -113,3 +113,90 @@ Deno.test("http provider: a server without the value range in its configuration 
     await server.shutdown();
   }
 });
+
+/**
+ * A v2 server that answers metadata like `real` but misbehaves on `/infer`: `hang` never answers, `endless`
+ * streams a body that never ends.
+ */
+async function misbehaving(
+  realModelUrl: string,
+  mode: "hang" | "endless",
+  body: (modelUrl: string) => Promise<void>,
+): Promise<void> {
+  const metadata = await (await fetch(realModelUrl)).text();
+  const config = await (await fetch(`${realModelUrl}/config`)).text();
+  const stop = new AbortController();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: stop.signal,
+    onListen: () => {},
+  }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (!path.endsWith("/infer")) {
+      return new Response(path.endsWith("/config") ? config : metadata, {
+        headers: { "content-type": "application/json" },
+      });
+    }
+    await request.body?.cancel();
+    if (mode === "hang") {
+      await new Promise<void>((resolve) => stop.signal.addEventListener("abort", () => resolve()));
+      return new Response(null, { status: 503 });
+    }
+    const chunk = new TextEncoder().encode("[0.5," + "0.25,".repeat(16_000));
+    return new Response(
+      new ReadableStream({
+        pull: (controller) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(() => {
+              timers.delete(timer);
+              controller.enqueue(chunk);
+              resolve();
+            }, 1);
+            timers.add(timer);
+          }),
+      }),
+      { headers: { "content-type": "application/json" } },
+    );
+  });
+  try {
+    await body(`http://127.0.0.1:${server.addr.port}/v2/models/generator`);
+  } finally {
+    stop.abort();
+    for (const timer of timers) clearTimeout(timer);
+    await server.finished;
+  }
+}
+
+Deno.test("http provider: a server that never answers times out; an endless answer is cut off at its bound", async () => {
+  await withServer({}, async (real) => {
+    await misbehaving(real.modelUrl, "hang", async (url) => {
+      const remote = await createGenerator(url, { timeoutMs: 500 });
+      try {
+        await rejects(
+          remote.sample(2, { seed: 1 }),
+          (e: Error) =>
+            e instanceof ProviderError &&
+            /did not answer the inference of 2 rows within 0\.5 s/.test(e.message),
+        );
+      } finally {
+        await remote.dispose();
+      }
+    });
+    await misbehaving(real.modelUrl, "endless", async (url) => {
+      const remote = await createGenerator(url);
+      try {
+        // 2 rows of 784 values: at most 2 × 784 × 32 + 65,536 = 115,712 bytes.
+        await rejects(
+          remote.sample(2, { seed: 1 }),
+          (e: Error) =>
+            e instanceof ProviderError &&
+            /sent more than 115712 bytes for the inference of 2 rows/.test(e.message),
+        );
+      } finally {
+        await remote.dispose();
+      }
+    });
+  });
+});

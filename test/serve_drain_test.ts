@@ -58,7 +58,7 @@ Deno.test("serve: SIGTERM refuses new connections, finishes the request in fligh
     // And a large request that takes a while to run.
     const large = fetch(`${base}/v2/models/generator/infer`, {
       method: "POST",
-      body: inferBody(latentsForSeed(5, 1024, 100), 1024),
+      body: inferBody(latentsForSeed(5, 512, 100), 512),
     }).then(async (r) => ({ status: r.status, json: await r.json() }));
     await new Promise((r) => setTimeout(r, 300));
     const signalled = performance.now();
@@ -75,7 +75,7 @@ Deno.test("serve: SIGTERM refuses new connections, finishes the request in fligh
     const json = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4));
     assertEquals([json.id, json.outputs[0].shape], ["slow", [2, 1, 28, 28]]);
     const big = await large;
-    assertEquals([big.status, big.json.outputs[0].shape], [200, [1024, 1, 28, 28]]);
+    assertEquals([big.status, big.json.outputs[0].shape], [200, [512, 1, 28, 28]]);
     // Then no new connection is accepted.
     let refused = false;
     for (let i = 0; i < 50 && !refused; i++) {
@@ -91,6 +91,70 @@ Deno.test("serve: SIGTERM refuses new connections, finishes the request in fligh
     assertEquals(status.code, 0);
     ok(performance.now() - signalled < 10_000, "exited within the drain bound");
     await waitForLine(stderr, /serve: stopped\n/);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already ended.
+    }
+    await child.status;
+    await stdout.cancel();
+    await stderr.cancel();
+  }
+});
+
+Deno.test("serve: SIGTERM under load exits within the 10 s bound; requests it gives up on get 503", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      SCRIPT,
+      "--model",
+      MODEL_PATH,
+      "--provider",
+      "cpu",
+      "--port",
+      "0",
+      "--max-queue-rows",
+      "16384",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const [, port] = await waitForLine(
+      stdout,
+      /http:\/\/127\.0\.0\.1:(\d+)\/v2\/models\/generator/,
+    );
+    const base = `http://127.0.0.1:${port}`;
+    // More work than the drain bound can finish here: 12 requests of 1,024 rows (about 3.5 s each).
+    const body = inferBody(latentsForSeed(6, 1024, 100), 1024);
+    const answers = Array.from(
+      { length: 12 },
+      () =>
+        fetch(`${base}/v2/models/generator/infer`, { method: "POST", body }).then(
+          async (r) => r.status === 200 ? 200 : [r.status, (await r.json()).error],
+          (e) => String(e),
+        ),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const signalled = performance.now();
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const seconds = (performance.now() - signalled) / 1000;
+    ok(seconds < 11, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+    const results = await Promise.all(answers);
+    const given = results.filter((r) => r !== 200);
+    for (const r of given) {
+      assertEquals(r, [503, "the server is stopping; send the request to another instance"]);
+    }
+    // A machine fast enough to finish them all exits 0; one that is not, 1 (this one: 1).
+    assertEquals(status.code, given.length > 0 ? 1 : 0);
+    if (given.length > 0) {
+      await waitForLine(stderr, /serve: stopped after 10000 ms with requests still in flight/);
+    }
   } finally {
     try {
       child.kill("SIGKILL");

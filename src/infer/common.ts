@@ -25,6 +25,8 @@ export {
   DEFAULT_DIGIT_THRESHOLD,
   type DigitSearch,
   type DigitSearchResult,
+  MAX_DIGIT_CANDIDATES,
+  MAX_DIGIT_SAMPLES,
 } from "./digit_search.ts";
 export { imagesToGif, imagesToNpy, imagesToPng, imagesToPngs } from "./images.ts";
 export {

@@ -21,6 +21,16 @@ export const DEFAULT_DIGIT_THRESHOLD = 0.9;
 const CANDIDATES_PER_SAMPLE = 100;
 const MIN_CANDIDATES = 10_000;
 
+/**
+ * The most samples one digit search may ask for. With the default bound of 100 latents a sample, a search looks
+ * at up to 409,600 latents (the rarest digit needs about 21 a sample at the default threshold, so most end far
+ * sooner): minutes on a CPU, where 100,000 samples would be 10 million latents, hours.
+ */
+export const MAX_DIGIT_SAMPLES = 4096;
+
+/** The most latents one search may look at (an explicit `maxCandidates` included). */
+export const MAX_DIGIT_CANDIDATES = CANDIDATES_PER_SAMPLE * MAX_DIGIT_SAMPLES;
+
 /** What to search for. */
 export interface DigitSearch {
   /** The digit, 0–9. */
@@ -29,6 +39,8 @@ export interface DigitSearch {
   threshold?: number;
   /** Give up after this many latents (default 100 per sample asked for, at least 10,000). */
   maxCandidates?: number;
+  /** Stops the search between chunks when aborted (it rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** What a search found. */
@@ -45,7 +57,8 @@ export interface DigitSearchResult {
 
 /**
  * Checks a digit search's options and returns the threshold and bound in force.
- * @throws {InputError} for a digit outside 0–9, a threshold outside (0, 1] or a bad bound.
+ * @throws {InputError} for a digit outside 0–9, a threshold outside (0, 1], a bad bound, or more than
+ * {@link MAX_DIGIT_SAMPLES} samples.
  */
 export function checkDigitSearch(
   search: DigitSearch,
@@ -58,10 +71,23 @@ export function checkDigitSearch(
   if (!(threshold > 0 && threshold <= 1)) {
     throw new InputError(`threshold must be a probability above 0 and at most 1, got ${threshold}`);
   }
+  if (n > MAX_DIGIT_SAMPLES) {
+    throw new InputError(
+      `a digit search finds at most ${MAX_DIGIT_SAMPLES.toLocaleString("en-US")} samples, got ` +
+        `${n.toLocaleString("en-US")}; ask for fewer, or run several seeds`,
+    );
+  }
   const maxCandidates = search.maxCandidates ?? Math.max(MIN_CANDIDATES, CANDIDATES_PER_SAMPLE * n);
   if (!Number.isSafeInteger(maxCandidates) || maxCandidates < n) {
     throw new InputError(
       `maxCandidates must be an integer of at least n (${n}), got ${maxCandidates}`,
+    );
+  }
+  if (maxCandidates > MAX_DIGIT_CANDIDATES) {
+    throw new InputError(
+      `maxCandidates must be at most ${
+        MAX_DIGIT_CANDIDATES.toLocaleString("en-US")
+      }, got ${maxCandidates}`,
     );
   }
   return { threshold, maxCandidates };
@@ -69,8 +95,10 @@ export function checkDigitSearch(
 
 /**
  * Finds `n` latents of `seed` whose images `classify` assigns `search.digit` with probability ≥ the threshold,
- * looking at the seed's latents in order, in chunks.
+ * looking at the seed's latents in order, in chunks. Between chunks it lets the event loop turn (a message or
+ * timer waiting gets its turn) and stops when `search.signal` is aborted.
  * @throws {InputError} when the bound is reached first (the message says how many were found).
+ * @throws the signal's reason when `search.signal` is aborted.
  */
 export async function searchDigit(
   seed: number,
@@ -91,6 +119,7 @@ export async function searchDigit(
   let shape: Omit<GeneratedImages, "data" | "count"> | null = null;
   let found = 0, candidates = 0;
   while (found < n && candidates < maxCandidates) {
+    search.signal?.throwIfAborted();
     // About 12 latents per digit still missing: most digits pass at a rate near 1 in 10 at the default.
     const size = Math.min(
       maxCandidates - candidates,
@@ -111,6 +140,7 @@ export async function searchDigit(
     }
     candidates += size;
     onProgress?.(found, n);
+    await nextTurn();
   }
   if (found < n) {
     throw new InputError(
@@ -126,4 +156,9 @@ export async function searchDigit(
     confidence,
     candidates,
   };
+}
+
+/** Resolves on a later turn of the event loop, after the timers and messages waiting now. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

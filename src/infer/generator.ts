@@ -37,12 +37,19 @@ export interface GeneratorOptions extends SessionTuning {
    * the `.onnx` file (Deno/Node default: the `models/classifier.onnx` shipped with the package; browsers: none).
    */
   classifier?: string | URL | Uint8Array | ArrayBuffer;
+  /**
+   * The `http` provider: how long one request to the server may take, answer included, in milliseconds (default
+   * 60,000).
+   */
+  timeoutMs?: number;
 }
 
 /** Options of {@link Generator.generate}. */
 export interface GenerateOptions {
   /** Called after each batch with the number of images done so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Stops between batches when aborted (the call rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Generator.sample}. */
@@ -176,7 +183,7 @@ export class Generator {
       n,
       this.info.latentDim,
       options,
-      (latents) => this.generate(latents),
+      (latents) => this.generate(latents, { signal: options.signal }),
       (images) => classifier.probabilities(images),
       options.onProgress,
     );
@@ -245,6 +252,11 @@ export class Generator {
     const perImage = height * width * channels;
     const data = new Float32Array(count * perImage);
     for (let start = 0; start < count; start += this.maxBatch) {
+      if (options.signal) {
+        // A run may hold the thread while it computes: let a cancelling message or timer in before the next.
+        if (start > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        options.signal.throwIfAborted();
+      }
       const n = Math.min(this.maxBatch, count - start);
       // A model with a fixed batch size gets full batches; the padding rows are zeros and are dropped.
       // A copy either way: onnxruntime-web's proxy worker takes (detaches) the buffer it is given, and the

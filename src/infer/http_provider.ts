@@ -3,7 +3,8 @@
  * {@link ModelInfo} comes from the server's model metadata (plus, where the server has Triton's model
  * configuration extension, the value range and layout in the configuration's parameters), and its session posts
  * each batch to `/infer`. The `Generator` on top is the one local providers use, so `sample`, `generate` and
- * `interpolate` behave alike. Uses `fetch` only (browser-safe).
+ * `interpolate` behave alike. Uses `fetch` only (browser-safe). Every request has a time limit (`timeoutMs`) and
+ * every answer a size bound: 1 MiB for metadata, and for an inference what its rows can take in JSON.
  * @module
  */
 import { InputError, ModelError, ProviderError } from "./errors.ts";
@@ -29,6 +30,86 @@ import {
 /** Rows per request when the server does not publish `max_batch_size`. */
 const DEFAULT_REMOTE_BATCH = 64;
 
+/** The default time limit of one request, in milliseconds. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** The largest metadata or configuration answer read. */
+const MAX_METADATA_BYTES = 1 << 20;
+
+/**
+ * The largest inference answer read for `values` output values: 32 bytes a value (a float written out in full
+ * takes at most 24 with its separator) plus 64 KiB for the rest of the JSON.
+ */
+function inferAnswerLimit(values: number): number {
+  return values * 32 + 65_536;
+}
+
+/** What a bounded request got: the status and the body's text. */
+interface Answer {
+  status: number;
+  text: string;
+}
+
+/**
+ * Fetches `url` and reads its answer as text, within `timeoutMs` and at most `maxBytes` bytes.
+ * @throws {ProviderError} when the server cannot be reached, is too slow, or sends too much.
+ */
+async function fetchBounded(
+  url: string,
+  init: RequestInit,
+  what: string,
+  limits: { timeoutMs: number; maxBytes: number },
+): Promise<Answer> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), limits.timeoutMs);
+  try {
+    const response = await fetch(url, { ...init, signal: controller.signal });
+    const text = await readCapped(response, limits.maxBytes, url, what);
+    return { status: response.status, text };
+  } catch (e) {
+    if (e instanceof ProviderError) throw e;
+    if (controller.signal.aborted) {
+      throw new ProviderError(
+        `http: ${url} did not answer the ${what} within ${limits.timeoutMs / 1000} s`,
+      );
+    }
+    throw new ProviderError(`http: cannot reach ${url} for the ${what}: ${(e as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readCapped(
+  response: Response,
+  maxBytes: number,
+  url: string,
+  what: string,
+): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new ProviderError(
+        `http: ${url} sent more than ${maxBytes} bytes for the ${what}; the answer cannot be that large`,
+      );
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 const MODEL_PATH = /\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/?$/;
 
 /** True when `url` is an http(s) URL of a v2 model (`.../v2/models/NAME[/versions/V]`). */
@@ -37,18 +118,21 @@ export function isV2ModelUrl(url: URL): boolean {
     !/\.onnx$/i.test(url.pathname);
 }
 
-async function getJson(url: string, what: string): Promise<{ status: number; body: unknown }> {
-  let response: Response;
+async function getJson(
+  url: string,
+  what: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown }> {
+  const { status, text } = await fetchBounded(
+    url,
+    { headers: { accept: "application/json" } },
+    what,
+    { timeoutMs, maxBytes: MAX_METADATA_BYTES },
+  );
   try {
-    response = await fetch(url, { headers: { accept: "application/json" } });
-  } catch (e) {
-    throw new ProviderError(`http: cannot reach ${url} for the ${what}: ${(e as Error).message}`);
-  }
-  const text = await response.text();
-  try {
-    return { status: response.status, body: text === "" ? null : JSON.parse(text) };
+    return { status, body: text === "" ? null : JSON.parse(text) };
   } catch {
-    throw new ProviderError(`http: ${url} answered HTTP ${response.status} without JSON`);
+    throw new ProviderError(`http: ${url} answered HTTP ${status} without JSON`);
   }
 }
 
@@ -74,8 +158,9 @@ function dimsOf(t: V2TensorMetadata): Array<number | null> {
 /** Reads the model's signature from its metadata and (when the server has it) its configuration. */
 async function remoteModelInfo(
   base: string,
+  timeoutMs: number,
 ): Promise<{ info: ModelInfo; config: TritonModelConfig | null }> {
-  const { status, body } = await getJson(base, "model metadata");
+  const { status, body } = await getJson(base, "model metadata", timeoutMs);
   if (status !== 200) {
     const error = `http: ${base} answered HTTP ${status}: ${errorText(body)}`;
     throw status === 404 ? new ModelError(error) : new ProviderError(error);
@@ -90,7 +175,7 @@ async function remoteModelInfo(
         "a generator has one of each",
     );
   }
-  const configAnswer = await getJson(`${base}/config`, "model configuration");
+  const configAnswer = await getJson(`${base}/config`, "model configuration", timeoutMs);
   const config = configAnswer.status === 200 ? configAnswer.body as TritonModelConfig : null;
   const metadata = Object.fromEntries(
     Object.entries(config?.parameters ?? {}).map(([k, v]) => [k, v?.string_value ?? ""]),
@@ -118,8 +203,9 @@ async function remoteModelInfo(
   return { info, config };
 }
 
-function remoteSession(base: string, info: ModelInfo): Session {
+function remoteSession(base: string, info: ModelInfo, timeoutMs: number): Session {
   const outputShape = imageDims(info);
+  const perImage = outputShape.reduce((a, b) => a * b, 1);
   return {
     async run(latents: Float32Array, count: number): Promise<Float32Array> {
       const request: V2InferRequest = {
@@ -131,32 +217,25 @@ function remoteSession(base: string, info: ModelInfo): Session {
         }],
         outputs: [{ name: info.outputName }],
       };
-      let response: Response;
-      try {
-        response = await fetch(`${base}/infer`, {
+      const { status, text } = await fetchBounded(
+        `${base}/infer`,
+        {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify(request),
-        });
-      } catch (e) {
-        throw new ProviderError(`http: cannot reach ${base}/infer: ${(e as Error).message}`);
-      }
-      const text = await response.text();
+        },
+        `inference of ${count} rows`,
+        { timeoutMs, maxBytes: inferAnswerLimit(count * perImage) },
+      );
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
-        throw new ProviderError(
-          `http: ${base}/infer answered HTTP ${response.status} without JSON`,
-        );
+        throw new ProviderError(`http: ${base}/infer answered HTTP ${status} without JSON`);
       }
-      if (!response.ok) {
-        const message = `the server refused the batch (HTTP ${response.status}): ${
-          errorText(body)
-        }`;
-        throw response.status < 500
-          ? new InputError(message)
-          : new ProviderError(`http: ${message}`);
+      if (status !== 200) {
+        const message = `the server refused the batch (HTTP ${status}): ${errorText(body)}`;
+        throw status < 500 ? new InputError(message) : new ProviderError(`http: ${message}`);
       }
       const out = (body as V2InferResponse).outputs?.find((o) => o.name === info.outputName);
       if (!out) throw new ModelError(`http: the answer has no output "${info.outputName}"`);
@@ -174,9 +253,11 @@ function remoteSession(base: string, info: ModelInfo): Session {
 
 /**
  * Opens the generator served at a v2 model URL (`http://host:8000/v2/models/generator`, optionally with
- * `/versions/V`). Batches are split at `options.maxBatch`, else at the server's `max_batch_size`.
+ * `/versions/V`). Batches are split at `options.maxBatch`, else at the server's `max_batch_size`. Each request
+ * must be answered within `options.timeoutMs` (default 60 s).
  * @throws {ModelError} when the server has no such model or it is not a generator.
- * @throws {ProviderError} when the server cannot be reached or does not speak the protocol.
+ * @throws {ProviderError} when the server cannot be reached, does not speak the protocol, is too slow or sends
+ * more than an answer can hold.
  */
 export async function openRemoteGenerator(
   url: URL,
@@ -185,11 +266,13 @@ export async function openRemoteGenerator(
   classifier: ClassifierSource | null = null,
 ): Promise<Generator> {
   checkMaxBatch(options.maxBatch);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw new InputError(`timeoutMs must be above 0, got ${timeoutMs}`);
   const base = url.href.replace(/\/+$/, "");
-  const { info, config } = await remoteModelInfo(base);
+  const { info, config } = await remoteModelInfo(base, timeoutMs);
   const served = config?.max_batch_size;
   const maxBatch = options.maxBatch ??
     (typeof served === "number" && served > 0 ? served : DEFAULT_REMOTE_BATCH);
   const choice: ProviderChoice = { name: "http", reason };
-  return new Generator(info, remoteSession(base, info), choice, maxBatch, classifier);
+  return new Generator(info, remoteSession(base, info, timeoutMs), choice, maxBatch, classifier);
 }

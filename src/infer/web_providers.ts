@@ -66,8 +66,8 @@ async function webSession(
 
 /** This runtime's default WebGPU adapter, or null when there is none. */
 async function webGpuAdapter(): Promise<GPUAdapter | null> {
-  // Node before 21 has no `navigator` at all.
-  const gpu = (globalThis.navigator as (Navigator & { gpu?: GPU }) | undefined)?.gpu;
+  // Node before 21 has no `navigator` at all; typed by hand, as a window's and a worker's navigator differ.
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   return gpu ? await gpu.requestAdapter().catch(() => null) : null;
 }
 

@@ -9,12 +9,31 @@
  * `maxBatch` rows. A request is never split: one larger than `maxBatch` runs alone, as one run (its size is bounded
  * by the server's `--max-request-rows`), so its rows are computed exactly as a local generator would.
  * `maxBatch` 1 turns batching off: every request runs alone, at once.
+ *
+ * The queue is bounded (`maxQueueRows`: a request that would pass it is refused with {@link QueueFullError}), and
+ * a request whose `AbortSignal` fires leaves it at once; when every request of the run going on has been aborted,
+ * the run's own signal fires so that the model can stop too.
  * @module
  */
 import { setImmediate } from "node:timers";
 
-/** Runs the model: `rows` latent vectors in, `rows` outputs out (row-major). */
-export type RunBatch = (latents: Float32Array, rows: number) => Promise<Float32Array>;
+/**
+ * Runs the model: `rows` latent vectors in, `rows` outputs out (row-major). `signal` fires when no request of the
+ * run is waiting for it any more.
+ */
+export type RunBatch = (
+  latents: Float32Array,
+  rows: number,
+  signal: AbortSignal,
+) => Promise<Float32Array>;
+
+/** A request refused because the queue holds `maxQueueRows` rows already. */
+export class QueueFullError extends Error {
+  constructor(maxQueueRows: number) {
+    super(`the server's queue is full (${maxQueueRows} rows waiting); retry shortly`);
+    this.name = "QueueFullError";
+  }
+}
 
 /** What the batcher reports, for metrics. */
 export interface BatchObserver {
@@ -36,12 +55,16 @@ export interface BatcherOptions {
   outputSize: number;
   /** Whether other requests are on their way (e.g. bodies being read); when not, a run starts without waiting. */
   othersArriving?: () => boolean;
+  /** The most rows waiting for a run (default: no bound). */
+  maxQueueRows?: number;
 }
 
 interface Job {
   latents: Float32Array;
   rows: number;
   arrived: number;
+  /** True once the request was answered (with values, an error or its abort). */
+  settled: boolean;
   resolve(values: Float32Array): void;
   reject(error: unknown): void;
 }
@@ -54,6 +77,8 @@ export class DynamicBatcher {
   readonly #queue: Job[] = [];
   #queuedRows = 0;
   #running = false;
+  /** The requests of the run going on, and the signal it was given. */
+  #batch: { jobs: Job[]; controller: AbortController } | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(runBatch: RunBatch, options: BatcherOptions, observer: BatchObserver = {}) {
@@ -73,8 +98,12 @@ export class DynamicBatcher {
     return this.#queue.length;
   }
 
-  /** Runs `rows` latent vectors (`rows × inputSize` values), together with other requests where they fit. */
-  run(latents: Float32Array, rows: number): Promise<Float32Array> {
+  /**
+   * Runs `rows` latent vectors (`rows × inputSize` values), together with other requests where they fit. When
+   * `signal` fires, the request leaves the queue (or its run) and the promise rejects with the signal's reason.
+   * @throws {QueueFullError} when the queue cannot take `rows` more rows.
+   */
+  run(latents: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
     if (latents.length !== rows * this.#options.inputSize) {
       return Promise.reject(
         new RangeError(
@@ -82,12 +111,50 @@ export class DynamicBatcher {
         ),
       );
     }
+    const { maxQueueRows = Infinity } = this.#options;
+    if (this.#queue.length > 0 && this.#queuedRows + rows > maxQueueRows) {
+      return Promise.reject(new QueueFullError(maxQueueRows));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ latents, rows, arrived: performance.now(), resolve, reject });
+      const job: Job = {
+        latents,
+        rows,
+        arrived: performance.now(),
+        settled: false,
+        resolve: (values) => {
+          signal?.removeEventListener("abort", onAbort);
+          job.settled = true;
+          resolve(values);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          job.settled = true;
+          reject(error);
+        },
+      };
+      const onAbort = () => {
+        const waiting = this.#queue.indexOf(job);
+        if (waiting >= 0) {
+          this.#queue.splice(waiting, 1);
+          this.#queuedRows -= rows;
+          this.#observer.onQueueDepth?.(this.#queue.length);
+        }
+        job.reject(signal!.reason);
+        this.#abortIfUnwanted();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#queue.push(job);
       this.#queuedRows += rows;
       this.#observer.onQueueDepth?.(this.#queue.length);
       this.#pump();
     });
+  }
+
+  /** Fires the running batch's signal once none of its requests is waiting for it. */
+  #abortIfUnwanted(): void {
+    const batch = this.#batch;
+    if (batch && batch.jobs.every((job) => job.settled)) batch.controller.abort();
   }
 
   #pump(): void {
@@ -117,9 +184,11 @@ export class DynamicBatcher {
     this.#queuedRows -= rows;
     this.#observer.onQueueDepth?.(this.#queue.length);
     this.#running = true;
-    this.#execute(jobs, rows).finally(() => {
-      // onnxruntime-node's run holds the event loop: before the next run, let it send the answers just made and
-      // read the requests that arrived meanwhile (they join the next batch).
+    this.#batch = { jobs, controller: new AbortController() };
+    this.#execute(jobs, rows, this.#batch.controller.signal).finally(() => {
+      this.#batch = null;
+      // Before the next run, let the loop send the answers just made and read the requests that arrived
+      // meanwhile (they join the next batch).
       setImmediate(() => {
         this.#running = false;
         this.#pump();
@@ -127,7 +196,7 @@ export class DynamicBatcher {
     });
   }
 
-  async #execute(jobs: Job[], rows: number): Promise<void> {
+  async #execute(jobs: Job[], rows: number, signal: AbortSignal): Promise<void> {
     const { inputSize, outputSize } = this.#options;
     this.#observer.onBatch?.(rows, jobs.length);
     let latents = jobs[0].latents;
@@ -141,17 +210,17 @@ export class DynamicBatcher {
     }
     let outputs: Float32Array;
     try {
-      outputs = await this.#runBatch(latents, rows);
+      outputs = await this.#runBatch(latents, rows, signal);
       if (outputs.length !== rows * outputSize) {
         throw new RangeError(`the model gave ${outputs.length} values for ${rows} rows`);
       }
     } catch (e) {
-      for (const job of jobs) job.reject(e);
+      for (const job of jobs) if (!job.settled) job.reject(e);
       return;
     }
     let row = 0;
     for (const job of jobs) {
-      job.resolve(outputs.slice(row * outputSize, (row + job.rows) * outputSize));
+      if (!job.settled) job.resolve(outputs.slice(row * outputSize, (row + job.rows) * outputSize));
       row += job.rows;
     }
   }

@@ -12,6 +12,8 @@ export interface ChildServer {
   url: string;
   /** The model's v2 URL. */
   modelUrl: string;
+  /** The server's process id. */
+  pid: number;
   /** Sends SIGTERM and resolves to the exit code. */
   stop(): Promise<number>;
 }
@@ -50,6 +52,7 @@ export async function spawnServer(script: string | URL, args: string[]): Promise
       return {
         url: match[1],
         modelUrl: `${match[1]}/v2/models/${match[2]}`,
+        pid: child.pid,
         async stop() {
           child.kill("SIGTERM");
           const status = await child.status;

@@ -1,16 +1,17 @@
 /**
  * `GET /v1/sample.png?seed=S&n=N[&digit=D]`: a PNG grid of `n` samples of seed `s` (only digit `D`'s, when
  * asked), the same bytes as `deno task sample --seed S -n N [--digit D]` (both are
- * `imagesToPng(await generator.sample(n, { seed, digit }))` with the grid's default columns, padding and scale).
+ * `imagesToPng(await generator.sample(n, { seed, digit }))` with the grid's default columns, padding and scale,
+ * which the server's model worker makes). This module reads the query.
  * @module
  */
-import { type Generator, imagesToPng, MAX_SAMPLES, type SampleOptions } from "../infer/mod.ts";
+import { MAX_SAMPLES, type SampleOptions } from "../infer/mod.ts";
 import { HttpError } from "./http.ts";
 
 /** What a `/v1/sample.png` query asks for: the arguments of `generator.sample(n, options)`. */
 export interface SampleQuery {
   n: number;
-  options: SampleOptions;
+  options: Pick<SampleOptions, "seed" | "digit">;
 }
 
 function integerParam(
@@ -45,11 +46,4 @@ export function parseSampleQuery(params: URLSearchParams, maxRows: number): Samp
   const seed = integerParam(params, "seed", 0, 0, Number.MAX_SAFE_INTEGER);
   if (!params.has("digit")) return { n, options: { seed } };
   return { n, options: { seed, digit: integerParam(params, "digit", 0, 0, 9) } };
-}
-
-/** The PNG of a sample query. */
-export async function samplePng(generator: Generator, query: SampleQuery): Promise<Response> {
-  const images = await generator.sample(query.n, query.options);
-  const png = imagesToPng(images) as Uint8Array<ArrayBuffer>;
-  return new Response(png, { headers: { "content-type": "image/png" } });
 }

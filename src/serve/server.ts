@@ -1,15 +1,77 @@
 /**
- * Starts a server on `Deno.serve` for one generator, and stops it gracefully: no new connections, requests in
- * flight finish, then the model is freed.
+ * Starts a server on `Deno.serve` for one generator, run in a worker (`worker_model.ts`) so that the event loop
+ * stays free for health, metrics and new requests, and stops it gracefully: no new connections, requests in
+ * flight finish within the drain bound (those that do not get 503), then the model is freed.
  * @module
  */
-import { createGenerator, imageDims, type ProviderChoice } from "../infer/mod.ts";
+import { imageDims, type ProviderChoice } from "../infer/mod.ts";
 import { tritonModelConfig } from "../triton/mod.ts";
 import { DynamicBatcher } from "./batcher.ts";
 import { errorResponse, UploadTracker } from "./http.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { bodyLimit, DRAIN_TIMEOUT_MS, SERVE_PROVIDERS, type ServeOptions } from "./options.ts";
+import {
+  bodyLimit,
+  DRAIN_TIMEOUT_MS,
+  MAX_REQUEST_ROWS,
+  MODEL_RUN_ROWS,
+  SERVE_PROVIDERS,
+  type ServeOptions,
+} from "./options.ts";
 import { handleRequest, type ServerContext } from "./routes.ts";
+import { WorkerModel } from "./worker_model.ts";
+
+/** How long a stopping server keeps, at most, for sending the 503s of the requests it gives up on. */
+const FLUSH_MS = 1000;
+
+/** True when `work` settles within `ms` milliseconds, false when it does not. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The server could not listen on the address asked for (a bad host, a port in use). */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ListenError";
+  }
+}
+
+/**
+ * Checks the options that bound the server's work.
+ * @throws {RangeError} naming the option out of range.
+ */
+function checkBounds(options: ServeOptions): void {
+  if (!(SERVE_PROVIDERS as readonly string[]).includes(options.provider)) {
+    throw new RangeError(
+      `unknown provider "${options.provider}"; use one of: ${SERVE_PROVIDERS.join(", ")}`,
+    );
+  }
+  const { maxRequestRows: rows, maxQueueRows, requestTimeoutMs, maxBodyBytesInFlight } = options;
+  if (!Number.isInteger(rows) || rows < 1 || rows > MAX_REQUEST_ROWS) {
+    throw new RangeError(
+      `maxRequestRows must be an integer from 1 to ${MAX_REQUEST_ROWS}, got ${rows}`,
+    );
+  }
+  if (!Number.isInteger(maxQueueRows) || maxQueueRows < rows) {
+    throw new RangeError(
+      `maxQueueRows must be an integer of at least maxRequestRows (${rows}), got ${maxQueueRows}`,
+    );
+  }
+  if (!(requestTimeoutMs > 0 && requestTimeoutMs <= 3_600_000)) {
+    throw new RangeError(
+      `requestTimeoutMs must be above 0 and at most one hour, got ${requestTimeoutMs}`,
+    );
+  }
+  if (!(maxBodyBytesInFlight > 0)) {
+    throw new RangeError(`maxBodyBytesInFlight must be above 0, got ${maxBodyBytesInFlight}`);
+  }
+}
 
 /** A running server. */
 export interface ServerHandle {
@@ -26,33 +88,32 @@ export interface ServerHandle {
   /**
    * Stops the server: new model requests get 503 at once; once no request body is still arriving (`Deno.serve`'s
    * shutdown would cut those off), it stops accepting connections and lets the requests in flight finish, then
-   * frees the model. Resolves to false when they did not all finish within `timeoutMs` (the model is freed anyway).
+   * frees the model. Resolves to false when they did not all finish within `timeoutMs`: then the model's worker
+   * is ended, the requests still waiting for it get 503, and bodies still arriving are cut off.
    */
   shutdown(timeoutMs?: number): Promise<boolean>;
 }
 
 /**
  * Opens the model and starts listening.
- * @throws {RangeError} for an option out of range, `ModelError` / `ProviderError` from opening the model.
+ * @throws {RangeError} for an option out of range, `ModelError` / `ProviderError` from opening the model,
+ * {@link ListenError} when it cannot listen.
  */
 export async function startServer(options: ServeOptions): Promise<ServerHandle> {
-  if (!(SERVE_PROVIDERS as readonly string[]).includes(options.provider)) {
-    throw new RangeError(
-      `unknown provider "${options.provider}"; use one of: ${SERVE_PROVIDERS.join(", ")}`,
-    );
-  }
-  const generator = await createGenerator(options.model, { provider: options.provider });
-  const info = generator.info;
+  checkBounds(options);
+  const model = await WorkerModel.open(options.model, options.provider, MODEL_RUN_ROWS);
+  const info = model.info;
   const metrics = new ServerMetrics();
-  const uploads = new UploadTracker();
+  const uploads = new UploadTracker(options.maxBodyBytesInFlight);
   const batcher = new DynamicBatcher(
-    (latents) => generator.outputs(latents),
+    (latents, _rows, signal) => model.outputs(latents, signal),
     {
       maxBatch: options.maxBatch,
       maxDelayMs: options.maxDelayMs,
       inputSize: info.latentDim,
       outputSize: imageDims(info).reduce((a, b) => a * b, 1),
       othersArriving: () => uploads.busy,
+      maxQueueRows: options.maxQueueRows,
     },
     {
       onBatch: (rows, requests) => metrics.observeBatch(rows, requests),
@@ -62,7 +123,7 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
   let draining = false;
   const ctx: ServerContext = {
     name: options.name,
-    generator,
+    model,
     batcher,
     metrics,
     config: tritonModelConfig(info, {
@@ -72,6 +133,7 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
     }),
     maxRequestRows: options.maxRequestRows,
     bodyLimit: bodyLimit(options.maxRequestRows, info.latentDim),
+    requestTimeoutMs: options.requestTimeoutMs,
     uploads,
     isDraining: () => draining,
   };
@@ -87,8 +149,10 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
       },
     }, (request) => handleRequest(request, ctx));
   } catch (e) {
-    await generator.dispose();
-    throw e;
+    model.terminate();
+    throw new ListenError(
+      `cannot listen on ${options.host} port ${options.port}: ${(e as Error).message}`,
+    );
   }
   const { port } = server.addr;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -98,22 +162,22 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
     url,
     modelUrl: `${url}/v2/models/${encodeURIComponent(options.name)}`,
     port,
-    provider: generator.provider,
+    provider: model.provider,
     bodyLimit: ctx.bodyLimit,
     shutdown(timeoutMs = DRAIN_TIMEOUT_MS): Promise<boolean> {
       stopped ??= (async () => {
         draining = true;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), timeoutMs);
-        });
-        const drain = ctx.uploads.idle().then(() => server.shutdown()).then(() => true);
-        const drained = await Promise.race([drain, timeout]);
-        clearTimeout(timer);
-        // Past the bound, bodies still arriving are cut off.
-        if (!drained) server.shutdown().catch(() => {});
-        await generator.dispose();
-        return drained;
+        // The last part of the bound is kept for sending the 503s of the requests that did not finish.
+        const flushMs = Math.min(FLUSH_MS, timeoutMs / 10);
+        const drain = ctx.uploads.idle().then(() => server.shutdown());
+        if (await within(drain, timeoutMs - flushMs)) {
+          await model.dispose();
+          return true;
+        }
+        // Past the bound: the requests waiting for the model get 503 and bodies still arriving are cut off.
+        model.terminate();
+        await within(server.shutdown(), flushMs);
+        return false;
       })();
       return stopped;
     },
