@@ -88,12 +88,13 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Adds a node with one output and returns the output's name. */
+  /** Adds a node with one output and returns the output's name (`domain`: an operator set other than ONNX's). */
   addNode(
     opType: string,
     inputs: string[],
     base: string,
     attrs: Record<string, Attr> = {},
+    domain?: string,
   ): string {
     const output = this.uniqueName(this.scope ? `${this.scope}/${base}` : base);
     this.nodes.push({
@@ -102,6 +103,7 @@ export class GraphBuilder {
       input: inputs,
       output: [output],
       attribute: Object.entries(attrs).map(([k, v]) => toAttribute(k, v)),
+      ...(domain ? { domain } : {}),
     });
     return output;
   }

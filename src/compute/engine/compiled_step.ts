@@ -7,6 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { BackendError } from "../backends.ts";
+import { probeNchwcBlock, type ProbeSession } from "./blocked_conv.ts";
 import {
   fakeUpdateGraph,
   generatorUpdateGraph,
@@ -32,6 +33,11 @@ export interface CompiledStepOptions {
   threads?: number;
   /** Write onnxruntime's per-node profile of every call to files with this prefix. */
   profilePrefix?: string;
+  /**
+   * On the CPU, run Convs in onnxruntime's blocked NCHWc kernels where this CPU has them (default true; false
+   * keeps plain ONNX Convs, the same function).
+   */
+  blockedConv?: boolean;
 }
 
 /** What one update graph reports. */
@@ -58,7 +64,9 @@ interface OrtSession {
 
 interface OrtNode {
   Tensor: new (type: "float32", data: Float32Array, dims: readonly number[]) => OrtTensor;
-  InferenceSession: { create(bytes: Uint8Array, options: object): Promise<OrtSession> };
+  InferenceSession: {
+    create(bytes: Uint8Array, options: object): Promise<OrtSession & ProbeSession>;
+  };
 }
 
 /** A state tensor: the current buffer, and the one the next call writes. */
@@ -84,7 +92,7 @@ function sessionOptions(options: CompiledStepOptions, graph: UpdateGraph["name"]
     enableProfiling: options.profilePrefix !== undefined,
     // Without the arena a session's intermediates go back after each call, so the three sessions do not each
     // hold their peak: 607 MB peak RSS for the compiled step at batch 32 against 857 MB with it, same speed.
-    enableCpuMemArena: false,
+    enableCpuMemArena: Deno.env.get("ARENA") === "1",
     profileFilePrefix: `${options.profilePrefix}-${graph}`,
     // The three sessions run one after the other: a session's threads sleep while another's work.
     extra: { session: { intra_op: { allow_spinning: "0" } } },
@@ -108,8 +116,14 @@ export class CompiledStep {
    * with {@link CompiledStep.write} before the first step.
    * @throws {BackendError} when the device cannot run the graphs (the message says why).
    */
-  static async create(spec: StepSpec, options: CompiledStepOptions): Promise<CompiledStep> {
+  static async create(
+    stepSpec: Omit<StepSpec, "nchwcBlock">,
+    options: CompiledStepOptions,
+  ): Promise<CompiledStep> {
     const ort = createRequire(import.meta.url)("onnxruntime-node") as OrtNode;
+    const blocked = options.device === "cpu" && options.blockedConv !== false &&
+      Deno.env.get("NCHWC") !== "0";
+    const spec: StepSpec = { ...stepSpec, nchwcBlock: blocked ? await probeNchwcBlock(ort) : null };
     const shapes = sharedShapes(spec.generator, spec.batch);
     const graphs = [
       realUpdateGraph(spec),

@@ -11,6 +11,7 @@
  * @module
  */
 import { DataType, encodeModel, GraphBuilder } from "../../onnx_proto/mod.ts";
+import { NCHWC_DOMAIN } from "./blocked_conv.ts";
 import { backward, forward, type ForwardPass, type WeightNames } from "./layers.ts";
 import { engineShape, type NetSpec } from "./spec.ts";
 
@@ -48,6 +49,8 @@ export interface StepSpec {
   ema: boolean;
   /** Keras's clipping of predictions inside binary cross-entropy (1e-7). */
   clipEpsilon: number;
+  /** The CPU's NCHWc block size (blocked Conv kernels), or null for plain Convs (any other device). */
+  nchwcBlock: number | null;
 }
 
 /** Name of a state tensor: `G:` / `D:` weights, `…/m`, `…/v` Adam moments, `E:` EMA weights. */
@@ -111,7 +114,7 @@ class Graph {
     });
     const model = encodeModel({
       irVersion: 8,
-      opsetImport: [{ domain: "", version: 17 }],
+      opsetImport: [{ domain: "", version: 17 }, { domain: NCHWC_DOMAIN, version: 1 }],
       producerName: "dcgan-deno compiled step",
       producerVersion: "1",
       metadataProps: [],
@@ -310,6 +313,7 @@ function discriminatorUpdate(graph: Graph, spec: StepSpec, images: string, real:
   const weights = weightInputs(graph, net, "D");
   const labels = graph.input("labels", [spec.batch, 1]);
   const pass = forward(graph.g, net, images, weights, {
+    nchwcBlock: spec.nchwcBlock,
     training: true,
     dropoutMasks: maskInputs(graph, net, spec.batch),
   });
@@ -317,6 +321,7 @@ function discriminatorUpdate(graph: Graph, spec: StepSpec, images: string, real:
   graph.output(loss, RESULTS.loss, []);
   probes(graph, pass.output, real, true);
   const { grads } = backward(graph.g, net, pass, 0, dz, weights, {
+    nchwcBlock: spec.nchwcBlock,
     weightGradients: true,
     inputGradient: false,
   });
@@ -358,8 +363,13 @@ export function fakeUpdateGraph(spec: StepSpec, sharedShapes: number[][]): Updat
   const gWeights = weightInputs(graph, gNet, "G");
   const noise = graph.input("noise", [spec.batch, gNet.input[0]]);
   const shared = sharedLayerCount(gNet);
-  const head = forward(graph.g, gNet, noise, gWeights, { training: false, toLayer: shared });
+  const head = forward(graph.g, gNet, noise, gWeights, {
+    nchwcBlock: spec.nchwcBlock,
+    training: false,
+    toLayer: shared,
+  });
   const tail = forward(graph.g, gNet, head.output, gWeights, {
+    nchwcBlock: spec.nchwcBlock,
     training: false,
     fromLayer: shared,
   });
@@ -418,8 +428,13 @@ export function generatorUpdateGraph(spec: StepSpec, sharedShapesIn: number[][])
     saved.push({ x, y });
     x = y;
   }
-  const tail = forward(g, gNet, x, gWeights, { training: true, fromLayer: shared });
+  const tail = forward(g, gNet, x, gWeights, {
+    nchwcBlock: spec.nchwcBlock,
+    training: true,
+    fromLayer: shared,
+  });
   const dPass = forward(g, dNet, tail.output, dWeights, {
+    nchwcBlock: spec.nchwcBlock,
     training: true,
     dropoutMasks: maskInputs(graph, dNet, spec.batch),
   });
@@ -428,6 +443,7 @@ export function generatorUpdateGraph(spec: StepSpec, sharedShapesIn: number[][])
   graph.output(loss, RESULTS.loss, []);
   probes(graph, dPass.output, true, false);
   const dBack = backward(g, dNet, dPass, 0, dz, dWeights, {
+    nchwcBlock: spec.nchwcBlock,
     weightGradients: false,
     inputGradient: true,
   });
@@ -437,6 +453,7 @@ export function generatorUpdateGraph(spec: StepSpec, sharedShapesIn: number[][])
     saved: [...saved, ...tail.saved],
   };
   const { grads } = backward(g, gNet, whole, 0, dBack.inputGrad!, gWeights, {
+    nchwcBlock: spec.nchwcBlock,
     weightGradients: true,
     inputGradient: false,
   });
