@@ -121,8 +121,7 @@ export class CompiledStep {
     options: CompiledStepOptions,
   ): Promise<CompiledStep> {
     const ort = createRequire(import.meta.url)("onnxruntime-node") as OrtNode;
-    const blocked = options.device === "cpu" && options.blockedConv !== false &&
-      Deno.env.get("NCHWC") !== "0";
+    const blocked = options.device === "cpu" && options.blockedConv !== false;
     const spec: StepSpec = { ...stepSpec, nchwcBlock: blocked ? await probeNchwcBlock(ort) : null };
     const shapes = sharedShapes(spec.generator, spec.batch);
     const graphs = [
