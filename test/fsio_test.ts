@@ -31,7 +31,9 @@ Deno.test("writeFileAtomic replaces a file whole and leaves nothing behind when 
   await Deno.writeTextFile(join(dir, "d", "keep"), "x");
   throws(
     () => writeFileAtomic(join(dir, "d"), new Uint8Array([1, 2, 3])),
-    (e: Error) => e instanceof FileWriteError && /\/d: cannot write \(/.test(e.message),
+    (e: Error) =>
+      e instanceof FileWriteError &&
+      /\/d: is a folder, not a regular file; refusing to replace it$/.test(e.message),
   );
   throws(
     () => writeTextFileAtomic(join(dir, "missing", "b.txt"), "x"),
@@ -39,6 +41,95 @@ Deno.test("writeFileAtomic replaces a file whole and leaves nothing behind when 
   );
   assertEquals(await names(dir), ["a.txt", "d"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+const isRoot = Deno.uid() === 0;
+
+Deno.test("writeFileAtomic follows a symlink, keeps a mode, and replaces one hard link", async () => {
+  const dir = await Deno.makeTempDir();
+  const elsewhere = await Deno.makeTempDir();
+  // A symlink chain (relative, then absolute) ends at a file in another folder: that file is replaced
+  // there, and both links stay links.
+  await Deno.writeTextFile(join(elsewhere, "real.txt"), "old\n");
+  await Deno.symlink(join(elsewhere, "real.txt"), join(elsewhere, "abs-link"));
+  await Deno.symlink(join(elsewhere, "abs-link"), join(dir, "link"));
+  assertEquals(writeTextFileAtomic(join(dir, "link"), "new\n"), "replaced");
+  ok(Deno.lstatSync(join(dir, "link")).isSymlink);
+  ok(Deno.lstatSync(join(elsewhere, "abs-link")).isSymlink);
+  assertEquals(await Deno.readTextFile(join(elsewhere, "real.txt")), "new\n");
+  assertEquals(await names(dir), ["link"]);
+  assertEquals(await names(elsewhere), ["abs-link", "real.txt"]);
+  // A dangling symlink: its target is created.
+  await Deno.symlink("made.txt", join(elsewhere, "dangling"));
+  writeTextFileAtomic(join(elsewhere, "dangling"), "made\n");
+  assertEquals(await Deno.readTextFile(join(elsewhere, "made.txt")), "made\n");
+  ok(Deno.lstatSync(join(elsewhere, "dangling")).isSymlink);
+  // An existing file keeps its mode.
+  const secret = join(dir, "secret.txt");
+  await Deno.writeTextFile(secret, "old\n", { mode: 0o600 });
+  await Deno.chmod(secret, 0o600);
+  writeTextFileAtomic(secret, "new\n");
+  assertEquals(Deno.statSync(secret).mode! & 0o777, 0o600);
+  await Deno.chmod(secret, 0o751);
+  writeTextFileAtomic(secret, "newer\n");
+  assertEquals(Deno.statSync(secret).mode! & 0o777, 0o751);
+  // A hard link: the name written to is replaced, the other name keeps the old file whole.
+  await Deno.writeTextFile(join(dir, "one.txt"), "shared\n");
+  await Deno.link(join(dir, "one.txt"), join(dir, "two.txt"));
+  writeTextFileAtomic(join(dir, "one.txt"), "mine\n");
+  assertEquals(await Deno.readTextFile(join(dir, "one.txt")), "mine\n");
+  assertEquals(await Deno.readTextFile(join(dir, "two.txt")), "shared\n");
+  // A symlink loop: one line, nothing written.
+  await Deno.symlink("loop-b", join(dir, "loop-a"));
+  await Deno.symlink("loop-a", join(dir, "loop-b"));
+  throws(
+    () => writeTextFileAtomic(join(dir, "loop-a"), "x"),
+    (e: Error) =>
+      e instanceof FileWriteError && /loop-a: more than 40 symbolic links/.test(e.message),
+  );
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(elsewhere, { recursive: true });
+});
+
+Deno.test("writeFileAtomic writes a FIFO in place and refuses a socket", async () => {
+  const dir = await Deno.makeTempDir();
+  const fifo = join(dir, "pipe");
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assertEquals(made.code, 0);
+  const reader = new Deno.Command("cat", { args: [fifo], stdout: "piped" }).spawn();
+  assertEquals(writeTextFileAtomic(fifo, "through the pipe\n"), "in place");
+  assertEquals(new TextDecoder().decode((await reader.output()).stdout), "through the pipe\n");
+  ok(Deno.lstatSync(fifo).isFifo);
+  const socketPath = join(dir, "sock");
+  const listener = Deno.listen({ transport: "unix", path: socketPath });
+  throws(
+    () => writeTextFileAtomic(socketPath, "x"),
+    (e: Error) =>
+      e instanceof FileWriteError &&
+      e.message === `${socketPath}: is a socket, not a regular file; refusing to replace it`,
+  );
+  ok(Deno.lstatSync(socketPath).isSocket);
+  listener.close();
+  assertEquals(await names(dir), ["pipe"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test({
+  name: "writeFileAtomic writes a character device in place, never replacing it",
+  ignore: !isRoot,
+  fn: async () => {
+    // Its own null device (mknod needs root), so the test never risks the machine's /dev/null.
+    const dir = await Deno.makeTempDir();
+    const device = join(dir, "null");
+    assertEquals(
+      (await new Deno.Command("mknod", { args: [device, "c", "1", "3"] }).output()).code,
+      0,
+    );
+    assertEquals(writeFileAtomic(device, new Uint8Array(1136)), "in place");
+    ok(Deno.lstatSync(device).isCharDevice, "the device was replaced by a file");
+    assertEquals(await names(dir), ["null"]);
+    await Deno.remove(dir, { recursive: true });
+  },
 });
 
 Deno.test("replaceFolder deletes only folders the project created", async () => {
