@@ -5,7 +5,14 @@
  * @module
  */
 import { join } from "node:path";
-import { FileWriteError, makeFolder, writeFileAtomic } from "../src/fsio/mod.ts";
+import { fileURLToPath } from "node:url";
+import {
+  FileWriteError,
+  makeFolder,
+  refuseOutputOverInput,
+  writeFileAtomic,
+  type WriteMode,
+} from "../src/fsio/mod.ts";
 import {
   optionsHelp,
   type OptionTable,
@@ -28,6 +35,7 @@ import {
   latentsForSeed,
   MAX_SAMPLES,
   PROVIDER_NAMES,
+  SHIPPED_CLASSIFIER,
   SHIPPED_MODEL_PATHS,
 } from "../src/infer/mod.ts";
 
@@ -323,9 +331,15 @@ function checkFinite(images: GeneratedImages, model: string): void {
   }
 }
 
+/** One output written: its path (as said to the user) and whether it went into a device or FIFO. */
+interface Written {
+  path: string;
+  mode: WriteMode;
+}
+
 /** Writes the outputs, each file atomically (a full disk leaves the old file, never a truncated one). */
-function writeOutputs(images: GeneratedImages, args: SampleArgs): string[] {
-  const written: string[] = [];
+function writeOutputs(images: GeneratedImages, args: SampleArgs): Written[] {
+  const written: Written[] = [];
   if (args.gifOnly) {
     // --out walk.gif: the GIF is the output (no strip written to the same path first).
   } else if (args.format === "png-dir") {
@@ -337,24 +351,37 @@ function writeOutputs(images: GeneratedImages, args: SampleArgs): string[] {
       const path = join(args.out, `${stem}-${String(i).padStart(Math.max(4, digits), "0")}.png`);
       writeFileAtomic(path, png);
     }
-    written.push(`${args.out.replace(/\/+$/, "")}/ (${pngs.length} PNG files)`);
+    written.push({
+      path: `${args.out.replace(/\/+$/, "")}/ (${pngs.length} PNG files)`,
+      mode: "replaced",
+    });
   } else {
     const cols = args.cols ?? (args.walk ? images.count : undefined);
     const bytes = args.format === "npy"
       ? imagesToNpy(images)
       : imagesToPng(images, { cols, scale: args.scale ?? 1, padding: args.padding });
-    writeFileAtomic(args.out, bytes);
-    written.push(args.out);
+    written.push({ path: args.out, mode: writeFileAtomic(args.out, bytes) });
   }
   if (args.gif) {
     const gifPath = args.gifOnly ? args.out : args.out.replace(/(\.[^./]*)?$/, ".gif");
-    writeFileAtomic(
-      gifPath,
-      imagesToGif(images, { scale: args.scale ?? GIF_SCALE, delayMs: 120, holdLastMs: 600 }),
-    );
-    written.push(gifPath);
+    const gif = imagesToGif(images, {
+      scale: args.scale ?? GIF_SCALE,
+      delayMs: 120,
+      holdLastMs: 600,
+    });
+    written.push({ path: gifPath, mode: writeFileAtomic(gifPath, gif) });
   }
   return written;
+}
+
+/** Refuses an `--out` (or its GIF) that would overwrite the model or the classifier. */
+function refuseInputsAsOutputs(args: SampleArgs): void {
+  const inputs = {
+    "--model": args.model,
+    "--classifier": args.classifier ?? fileURLToPath(SHIPPED_CLASSIFIER),
+  };
+  refuseOutputOverInput(args.out, inputs);
+  if (args.gif) refuseOutputOverInput(args.out.replace(/(\.[^./]*)?$/, ".gif"), inputs);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -363,6 +390,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  refuseInputsAsOutputs(args);
   const generator = await createGenerator(args.model, {
     provider: args.provider,
     classifier: args.classifier,
@@ -373,7 +401,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`provider: ${generator.provider.name} (${generator.provider.reason})`);
     const images = await generateImages(generator, args);
     checkFinite(images, args.model);
-    for (const path of writeOutputs(images, args)) console.log(`wrote ${path}`);
+    const written = writeOutputs(images, args);
+    // `--out /dev/stdout`: stdout holds the image, so the report goes to stderr.
+    const say = written.some((w) => w.mode === "in place") ? console.error : console.log;
+    for (const { path } of written) say(`wrote ${path}`);
   } finally {
     await generator.dispose();
   }

@@ -106,6 +106,48 @@ Deno.test("sample onto a full disk keeps the good file it would have replaced", 
   }
 });
 
+Deno.test("sample --out /dev/stdout writes the PNG to stdout and the report to stderr", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(root, "scripts", "sample.ts"), "--provider", "cpu", "-n", "4"].concat(
+      ["--out", "/dev/stdout"],
+    ),
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  assertEquals([...out.stdout.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+  ok(stderr.includes("wrote /dev/stdout"), stderr);
+  ok(Deno.lstatSync("/dev/stdout").isSymlink || Deno.lstatSync("/dev/stdout").isCharDevice);
+});
+
+Deno.test("sample refuses an --out that is its own model or classifier, directly or by a link", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = join(dir, "g.onnx");
+  await Deno.copyFile(join(root, "models", "generator.onnx"), model);
+  const before = await Deno.readFile(model);
+  await Deno.symlink(model, join(dir, "link.png"));
+  for (const out of [model, join(dir, "link.png")]) {
+    const r = await cli("sample.ts", ["--provider", "cpu", "--model", model, "--out", out]);
+    assertEquals(r.code, 2, r.stderr);
+    match(
+      errorLine(r.stderr, "error:"),
+      /: is the input .*g\.onnx \(--model\); refusing to overwrite an input: choose another output$/,
+    );
+  }
+  const classifier = join(root, "models", "classifier.onnx");
+  const shipped = await Deno.readFile(classifier);
+  const r = await cli("sample.ts", ["--provider", "cpu", "--out", "models/classifier.onnx"]);
+  assertEquals(r.code, 2, r.stderr);
+  match(errorLine(r.stderr, "error:"), /\(--classifier\); refusing to overwrite an input/);
+  assertEquals(await Deno.readFile(classifier), shipped);
+  assertEquals(await Deno.readFile(model), before);
+  assertEquals(await entries(dir), ["g.onnx", "link.png"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 /** A minimal run folder the report can read: config, history and one sample grid. */
 async function reportableRun(dir: string, png: Uint8Array): Promise<void> {
   await Deno.mkdir(join(dir, "samples"), { recursive: true });

@@ -8,13 +8,16 @@
 export {
   FileWriteError,
   makeFolder,
+  MAX_LINKS,
   processAlive,
   removeStaleTemporaries,
   syncFolder,
   systemReason,
   temporarySibling,
   writeFileAtomic,
+  type WriteMode,
   writeNewFile,
   writeTextFileAtomic,
 } from "./atomic.ts";
+export { refuseOutputOverInput } from "./output_path.ts";
 export { NotOwnedFolderError, OWNED_STAMP, replaceFolder, stampFolder } from "./owned_folder.ts";
