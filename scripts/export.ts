@@ -42,7 +42,7 @@ import {
 import { ModelError } from "../src/infer/mod.ts";
 import { SERVE_DEFAULTS } from "../src/serve/mod.ts";
 import { writeTritonRepository } from "../src/triton/mod.ts";
-import { writeFileAtomic } from "../src/fsio/mod.ts";
+import { FileWriteError, refuseOutputOverInput, writeFileAtomic } from "../src/fsio/mod.ts";
 
 /** The largest batch the TF.js comparison runs (a generator batch of 4096 is 13 MB of images). */
 const MAX_VERIFY_BATCH = 4096;
@@ -331,59 +331,18 @@ async function pickBest(
   return { checkpoint, weights: best.weights };
 }
 
-async function run(args: ExportArgs): Promise<number> {
-  if (args.triton?.onnx) return await packageOnnx(args.triton, args.triton.onnx);
-  if (!args.triton) await checkOutputPath(args.out);
-  const backend = await initBackend(args.backend);
-  const started = performance.now();
-  const cpuStart = process.cpuUsage();
-  const chosen = args.best
-    ? await pickBest(args.checkpoint)
-    : { checkpoint: args.checkpoint, weights: args.weights };
-  const source = await resolveModelSource(chosen.checkpoint, args.kind, chosen.weights);
-  const model = await loadModel(source.modelDir);
-  const mismatch = kindMismatch(model, args.kind);
-  if (mismatch) throw new UsageError(`${source.modelDir}: ${mismatch}`);
-  checkFiniteWeights(model, source.modelDir);
-  const loaded = performance.now();
-  const proto = exportDcgan(model, {
-    kind: args.kind,
-    layout: args.layout,
-    precision: args.fp16 ? "float16" : "float32",
-    float16Io: args.fp16Io,
-    opset: args.opset,
-    foldBatchNorm: args.foldBatchNorm,
-    step: source.step,
-    source: portableSourcePath(source.modelDir, Deno.cwd()),
-  });
-  const bytes = encodeModel(proto);
-  if (args.triton) {
-    await packageForTriton(args.triton, bytes);
-  } else {
-    try {
-      await writeFileAtomic(args.out, bytes);
-    } catch (e) {
-      throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
-    }
-  }
-  const written = performance.now();
-  const cpu = process.cpuUsage(cpuStart);
-  const variant = source.weights ? `, ${source.weights} weights` : "";
-  console.log(
-    `${args.kind} from ${source.modelDir} (step ${source.step ?? "unknown"}${variant})`,
-  );
-  console.log(formatGraphSummary(summarizeModel(decodeModel(bytes)), bytes.length));
-  const ms = (x: number) => `${x.toFixed(0)} ms`;
-  console.log(
-    `wrote ${args.triton ? args.triton.dir : args.out} in ${ms(written - started)} (load ${
-      ms(loaded - started)
-    }, convert + ` +
-      `write ${ms(written - loaded)}; CPU time ${ms((cpu.user + cpu.system) / 1000)})`,
-  );
-
-  if (!args.verify) return 0;
+/**
+ * Compares the ONNX bytes with TF.js at each batch size, printing one line each.
+ * @returns null when they agree; else the error line (outputs not finite, or too far from TF.js).
+ */
+async function verify(
+  model: tf.LayersModel,
+  bytes: Uint8Array,
+  args: ExportArgs,
+  backendName: string,
+): Promise<string | null> {
   const tolerance = args.fp16 ? 1e-2 : 1e-4;
-  console.log(`verifying with onnxruntime-node (cpu) against TF.js (${backend.name}):`);
+  console.log(`verifying with onnxruntime-node (cpu) against TF.js (${backendName}):`);
   let ok = true;
   let finite = true;
   const report = (r: BatchComparison) => {
@@ -400,13 +359,82 @@ async function run(args: ExportArgs): Promise<number> {
     float16Io: args.fp16Io,
     onResult: report,
   });
-  if (!finite) {
-    await Deno.remove(args.out);
-    console.error(`error: the model's outputs are not finite numbers; removed ${args.out}`);
+  if (!finite) return "the model's outputs are not finite numbers";
+  return ok ? null : `the ONNX file differs from TF.js by more than ${tolerance}`;
+}
+
+/** Writes the verified bytes: the Triton repository, or `--out` (replaced atomically). */
+async function writeExport(args: ExportArgs, bytes: Uint8Array): Promise<string> {
+  if (args.triton) {
+    await packageForTriton(args.triton, bytes);
+    return args.triton.dir;
+  }
+  try {
+    writeFileAtomic(args.out, bytes);
+  } catch (e) {
+    throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
+  }
+  return args.out;
+}
+
+/**
+ * `--out` (or the Triton folder) never lands in the checkpoint it is exported from: refused before
+ * anything is loaded.
+ */
+function refuseExportIntoCheckpoint(args: ExportArgs, modelDir: string, checkpoint: string): void {
+  const inputs = { "--checkpoint": checkpoint, "its model folder": modelDir };
+  refuseOutputOverInput(args.triton ? args.triton.dir : args.out, inputs);
+}
+
+async function run(args: ExportArgs): Promise<number> {
+  if (args.triton?.onnx) return await packageOnnx(args.triton, args.triton.onnx);
+  if (!args.triton) await checkOutputPath(args.out);
+  const backend = await initBackend(args.backend);
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const chosen = args.best
+    ? await pickBest(args.checkpoint)
+    : { checkpoint: args.checkpoint, weights: args.weights };
+  const source = await resolveModelSource(chosen.checkpoint, args.kind, chosen.weights);
+  refuseExportIntoCheckpoint(args, source.modelDir, chosen.checkpoint);
+  const model = await loadModel(source.modelDir);
+  const mismatch = kindMismatch(model, args.kind);
+  if (mismatch) throw new UsageError(`${source.modelDir}: ${mismatch}`);
+  checkFiniteWeights(model, source.modelDir);
+  const loaded = performance.now();
+  const proto = exportDcgan(model, {
+    kind: args.kind,
+    layout: args.layout,
+    precision: args.fp16 ? "float16" : "float32",
+    float16Io: args.fp16Io,
+    opset: args.opset,
+    foldBatchNorm: args.foldBatchNorm,
+    step: source.step,
+    source: portableSourcePath(source.modelDir, Deno.cwd()),
+  });
+  const bytes = encodeModel(proto);
+  const converted = performance.now();
+  const cpu = process.cpuUsage(cpuStart);
+  const variant = source.weights ? `, ${source.weights} weights` : "";
+  console.log(
+    `${args.kind} from ${source.modelDir} (step ${source.step ?? "unknown"}${variant})`,
+  );
+  console.log(formatGraphSummary(summarizeModel(decodeModel(bytes)), bytes.length));
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  console.log(
+    `converted in ${ms(converted - started)} (load ${ms(loaded - started)}, convert ${
+      ms(converted - loaded)
+    }; CPU time ${ms((cpu.user + cpu.system) / 1000)})`,
+  );
+  // Verify first, then write: a failed check leaves the old file (or repository) untouched.
+  const problem = args.verify ? await verify(model, bytes, args, backend.name) : null;
+  if (problem !== null) {
+    const old = args.triton ? args.triton.dir : args.out;
+    console.error(`error: ${problem}; nothing was written (${old} is as it was)`);
     return 1;
   }
-  if (!ok) console.error(`error: the ONNX file differs from TF.js by more than ${tolerance}`);
-  return ok ? 0 : 1;
+  console.log(`wrote ${await writeExport(args, bytes)}`);
+  return 0;
 }
 
 async function main(): Promise<number> {
@@ -419,5 +447,11 @@ async function main(): Promise<number> {
 }
 
 await runCli(main, {
-  inputErrors: [ModelFileError, CheckpointNotFoundError, UnsupportedLayerError, BackendError],
+  inputErrors: [
+    ModelFileError,
+    CheckpointNotFoundError,
+    UnsupportedLayerError,
+    BackendError,
+    FileWriteError,
+  ],
 });
