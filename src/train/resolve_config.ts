@@ -45,6 +45,17 @@ async function exists(path: string): Promise<boolean> {
   return await kind(path) !== null;
 }
 
+/** Whether `dir` is missing or an empty folder (a new run may be written there). */
+async function isEmptyOrMissing(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return true;
+    throw new UsageError(`--out ${dir}: cannot read the folder (${(e as Error).message})`);
+  }
+  return true;
+}
+
 async function problemOf(info: CheckpointInfo): Promise<string | null> {
   try {
     await checkCheckpoint(info);
@@ -68,7 +79,8 @@ function randomSeed(): number {
  * `runs/<UTC timestamp>` when not given), or, with `resume`, loads the run's `config.json` and applies
  * the options that may change on resume. A resume of a run folder takes its newest checkpoint that
  * passes {@link checkCheckpoint}; a run folder without one starts again from step 0. Writes nothing.
- * @throws {UsageError} when `--out` already holds a run with checkpoints or is a file, the resumed run
+ * @throws {UsageError} when `--out` already holds a run with checkpoints, is a file, or is a folder
+ * with files that is not a run (the user's own folder, `/`), the resumed run
  * has no readable `config.json`, or an option other than those in {@link RESUMABLE_OPTIONS} differs.
  * @throws {ModelFileError} when the checkpoint folder given to `resume` is broken.
  * @throws {import("../checkpoint/mod.ts").CheckpointNotFoundError} when `resume` holds no run.
@@ -86,6 +98,12 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
       throw new UsageError(`--out ${config.outDir} is a file; give a folder for the run`);
     }
     const hasRun = await exists(join(config.outDir, RUN_FILES.config));
+    if (!hasRun && !(await isEmptyOrMissing(config.outDir))) {
+      throw new UsageError(
+        `--out ${config.outDir} is a folder with files that is not a run (no ${RUN_FILES.config}); ` +
+          `refusing to write a run into it: choose a new or empty folder`,
+      );
+    }
     if (hasRun && (await listCheckpoints(config.outDir)).length > 0) {
       throw new UsageError(
         `--out ${config.outDir} already holds a run (config.json): continue it with --resume ${config.outDir} or choose another --out`,
