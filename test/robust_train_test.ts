@@ -247,3 +247,50 @@ Deno.test("disk full: train says so in one line and leaves no temporary checkpoi
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(base, { recursive: true }));
+
+Deno.test("train --out onto a folder with files that is not a run is refused, nothing written", async () => {
+  const dir = await Deno.makeTempDir();
+  const mine = join(dir, "mine");
+  await Deno.mkdir(join(mine, "samples"), { recursive: true });
+  await Deno.writeTextFile(join(mine, "report.html"), "<p>my report</p>");
+  await Deno.writeTextFile(join(mine, "latents.json"), "[1, 2, 3]");
+  await Deno.writeTextFile(join(mine, "history.csv"), "mine,not,a,run\n");
+  await Deno.writeFile(join(mine, "samples", "step-00001.png"), new Uint8Array([1, 2, 3]));
+  const before = await snapshot(mine);
+  for (const out of [mine, "/"]) {
+    const r = await run([...tiny, "--steps", "1", "--out", out]);
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(
+      oneLine(r.stderr),
+      `train: --out ${out} is a folder with files that is not a run (no config.json); ` +
+        `refusing to write a run into it: choose a new or empty folder`,
+    );
+  }
+  assertEquals(await snapshot(mine), before);
+  ok(!(await entries("/")).includes("config.json"));
+  // An empty folder is fine to start a run in.
+  await Deno.mkdir(join(dir, "empty"));
+  const r = await run([...tiny, "--steps", "1", "--out", join(dir, "empty")]);
+  assertEquals(r.code, 0, r.stderr);
+  ok((await entries(join(dir, "empty"))).includes("config.json"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("training sizes that exhaust memory are refused in one line", async () => {
+  const cases: Array<[string[], string]> = [
+    [["--batch-size", "1000000"], '--batch-size must be an integer from 1 to 1024, got "1000000"'],
+    [["--batch-size", "1e6"], '--batch-size must be an integer from 1 to 1024, got "1e6"'],
+    [
+      ["--latent-dim", "10000000"],
+      '--latent-dim must be an integer from 1 to 1024, got "10000000"',
+    ],
+  ];
+  const dir = await Deno.makeTempDir();
+  for (const [args, message] of cases) {
+    const r = await run([...tiny.slice(0, 4), "--steps", "1", "--out", join(dir, "run"), ...args]);
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(oneLine(r.stderr), `train: ${message}`);
+  }
+  assertEquals(await entries(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
