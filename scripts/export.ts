@@ -42,7 +42,14 @@ import {
 import { ModelError } from "../src/infer/mod.ts";
 import { SERVE_DEFAULTS } from "../src/serve/mod.ts";
 import { writeTritonRepository } from "../src/triton/mod.ts";
-import { FileWriteError, refuseOutputOverInput, writeFileAtomic } from "../src/fsio/mod.ts";
+import {
+  FileWriteError,
+  INPUT_LIMITS,
+  InputTooLargeError,
+  readFileBounded,
+  refuseOutputOverInput,
+  writeFileAtomic,
+} from "../src/fsio/mod.ts";
 
 /** The largest batch the TF.js comparison runs (a generator batch of 4096 is 13 MB of images). */
 const MAX_VERIFY_BATCH = 4096;
@@ -278,8 +285,9 @@ async function packageOnnx(
 ): Promise<number> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readFileBounded(path, INPUT_LIMITS.model, "a model");
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new UsageError(`--onnx ${e.message}`);
     throw new UsageError(`--onnx ${path}: cannot read it (${(e as Error).message})`);
   }
   await packageForTriton(triton, bytes);

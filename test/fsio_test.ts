@@ -4,8 +4,10 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import {
   FileWriteError,
+  InputTooLargeError,
   NotOwnedFolderError,
   OWNED_STAMP,
+  readFileBounded,
   replaceFolder,
   writeFileAtomic,
   writeTextFileAtomic,
@@ -130,6 +132,27 @@ Deno.test({
     assertEquals(await names(dir), ["null"]);
     await Deno.remove(dir, { recursive: true });
   },
+});
+
+Deno.test("readFileBounded: a file within its bound whole, past it one error naming both", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "m.onnx");
+  await Deno.writeFile(path, new Uint8Array(3000).fill(7));
+  assertEquals(await readFileBounded(path, 3000, "a model"), new Uint8Array(3000).fill(7));
+  await rejects(
+    () => readFileBounded(path, 2999, "a model"),
+    (e: Error) =>
+      e instanceof InputTooLargeError &&
+      e.message === `${path}: larger than 2999 bytes, the most a model may be; not read`,
+  );
+  // A device reports no size: the bound stops the read as it passes.
+  await rejects(
+    () => readFileBounded("/dev/zero", 4 << 20, "a model"),
+    (e: Error) =>
+      e instanceof InputTooLargeError &&
+      e.message === "/dev/zero: larger than 4 MiB, the most a model may be; not read",
+  );
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("replaceFolder deletes only folders the project created", async () => {

@@ -202,3 +202,62 @@ Deno.test("web:build --out refuses a folder the project did not create", async (
   assertEquals(await entries(dir), ["precious.txt"]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("inputs are read with a bound: /dev/zero or a gzip bomb is one line, never all of memory", async () => {
+  const dir = await Deno.makeTempDir();
+  // 200 MiB of zeros in a 200 KB gzip file, as MNIST's training images.
+  const data = join(dir, "data");
+  await Deno.mkdir(data);
+  const { gzipSync } = await import("node:zlib");
+  await Deno.writeFile(
+    join(data, "train-images-idx3-ubyte.gz"),
+    gzipSync(new Uint8Array(200 * 1024 * 1024)),
+  );
+  await Deno.writeFile(
+    join(data, "train-labels-idx1-ubyte"),
+    new Uint8Array([0, 0, 8, 1, 0, 0, 0, 0]),
+  );
+  const zero = "/dev/zero";
+  const large = /\/dev\/zero: larger than 128 MiB, the most a (model|classifier) may be; not read/;
+  const cases: Array<[string, string[], RegExp]> = [
+    ["sample.ts", ["--provider", "cpu", "--model", zero, "--out", join(dir, "s.png")], large],
+    ["eval.ts", ["--model", zero], large],
+    ["eval.ts", ["--model", "models/generator.onnx", "--classifier", zero, "--count", "8"], large],
+    ["export.ts", ["--triton", join(dir, "repo"), "--onnx", zero], large],
+    ["web.ts", ["--build-only", "--model", zero, "--out", join(dir, "site")], large],
+    [
+      "train.ts",
+      ["--backend", "wasm", "--steps", "1", "--data", data, "--out", join(dir, "run")],
+      /train-images-idx3-ubyte\.gz: decompresses to more than 128 MiB, the most an IDX file may be$/,
+    ],
+  ];
+  for (const [script, args, message] of cases) {
+    const r = await cli(script, args);
+    assertEquals(r.code, 2, `${script} ${args.join(" ")}: ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n").filter((l) => /^\w[\w:]*: /.test(l));
+    ok(lines.some((l) => message.test(l)), `${script}: ${r.stderr}`);
+    ok(!r.stderr.includes("    at "), `stack trace printed:\n${r.stderr}`);
+  }
+  // No output was made (train's run folder is made before its data is read).
+  assertEquals((await entries(dir)).filter((n) => n !== "run"), ["data"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a checkpoint's weights are read up to the size model.json gives them", async () => {
+  await useWasm();
+  const { saveLayersModel, readModelArtifacts, ModelFileError } = await import(
+    "../src/checkpoint/mod.ts"
+  );
+  const dir = await Deno.makeTempDir();
+  await saveLayersModel(buildGenerator({ seed: 1 }), dir);
+  await Deno.remove(join(dir, "weights.bin"));
+  await Deno.symlink("/dev/zero", join(dir, "weights.bin"));
+  let error: unknown;
+  await readModelArtifacts(dir).catch((e) => error = e);
+  ok(error instanceof ModelFileError, String(error));
+  match(
+    (error as Error).message,
+    /weights\.bin: holds more than the \d+ bytes of weights model\.json describes \(mismatched\)$/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
