@@ -5,6 +5,7 @@
 import { deepStrictEqual as assertEquals, match, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { mountTmpfs } from "./mounts.ts";
+import { readLatents } from "../src/train/mod.ts";
 import { lossColumns } from "./run_script.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -98,6 +99,13 @@ Deno.test("resume from an older checkpoint moves the newer ones and their rows a
   assertEquals(await lossColumns(runDir), expected);
 });
 
+/** Rewrites the step in a checkpoint's state.json (a tampered or misplaced checkpoint). */
+async function setStep(checkpoint: string, step: number): Promise<void> {
+  const path = join(checkpoint, "state.json");
+  const state = JSON.parse(await Deno.readTextFile(path));
+  await Deno.writeTextFile(path, JSON.stringify({ ...state, step }));
+}
+
 Deno.test("a broken newest checkpoint is reported in one line, set aside, and resume goes on", async () => {
   assertEquals(referenceRun.code, 0, referenceRun.stderr);
   const cases: Array<[string, (ckpt: string) => Promise<void>, RegExp]> = [
@@ -121,9 +129,20 @@ Deno.test("a broken newest checkpoint is reported in one line, set aside, and re
       (c) => Deno.writeTextFile(join(c, "discriminator/model.json"), ""),
       /is not valid JSON/,
     ],
+    ["state.json", (c) => setStep(c, -5), /says step -5, but its folder step-00003 holds step 3/],
+    ["state.json", (c) => setStep(c, 2), /says step 2, but its folder step-00003 holds step 3/],
+    [
+      "generator/model.json",
+      async (c) => {
+        await Deno.rename(join(c, "generator"), join(c, "swap"));
+        await Deno.rename(join(c, "discriminator"), join(c, "generator"));
+        await Deno.rename(join(c, "swap"), join(c, "discriminator"));
+      },
+      /holds a discriminator \(weight d_\w+\/kernel\), not a generator: the folders were swapped/,
+    ],
   ];
-  for (const [file, corrupt, problem] of cases) {
-    const runDir = await copyOfReference(`broken-${file.replace("/", "-")}`);
+  for (const [i, [file, corrupt, problem]] of cases.entries()) {
+    const runDir = await copyOfReference(`broken-${i}-${file.replace("/", "-")}`);
     await corrupt(join(runDir, "checkpoints", "step-00003"));
     await Deno.writeTextFile(join(runDir, "latents.json"), "");
     const r = await run(["--resume", runDir, "--steps", "3", ...every]);
@@ -292,5 +311,28 @@ Deno.test("training sizes that exhaust memory are refused in one line", async ()
     assertEquals(oneLine(r.stderr), `train: ${message}`);
   }
   assertEquals(await entries(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("latents.json with another count of latents than the run's 32 is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const write = (count: number, dim: number, rows = count) =>
+    Deno.writeTextFile(
+      join(dir, "latents.json"),
+      JSON.stringify({
+        seed: 1,
+        count,
+        latentDim: dim,
+        latents: Array.from({ length: rows }, () => Array(dim).fill(0.5)),
+      }),
+    );
+  await write(32, 4);
+  assertEquals((await readLatents(dir, 4)).length, 128);
+  for (const [count, dim, rows] of [[5, 4, 5], [64, 2, 64], [32, 4, 31]]) {
+    await write(count, dim, rows);
+    let error: unknown;
+    await readLatents(dir, dim === 2 ? 4 : dim).catch((e) => error = e);
+    match(String(error), /latents\.json: is not 32 × 4 finite sample latents/);
+  }
   await Deno.remove(dir, { recursive: true });
 });

@@ -1,4 +1,5 @@
 import { basename, join, resolve } from "node:path";
+import { INPUT_LIMITS, readTextFileBounded } from "../fsio/mod.ts";
 
 /** Name of the folder under a run folder that holds the checkpoints. */
 export const CHECKPOINTS_DIR = "checkpoints";
@@ -150,13 +151,19 @@ export async function resolveCheckpoint(path: string): Promise<CheckpointInfo> {
   return latest;
 }
 
+/**
+ * The step of a checkpoint folder: its name (`step-NNNNN`) when it has one, which its `state.json` must
+ * then agree with (checked when it is loaded); else what `state.json` says, else 0.
+ */
 async function stepOf(dir: string): Promise<number> {
-  try {
-    const state = JSON.parse(await Deno.readTextFile(join(dir, STATE_JSON)));
-    if (Number.isInteger(state.step)) return state.step;
-  } catch {
-    // Fall back to the folder name below.
-  }
   const m = STEP_DIR.exec(basename(dir));
-  return m ? Number(m[1]) : 0;
+  if (m) return Number(m[1]);
+  try {
+    const path = join(dir, STATE_JSON);
+    const state = JSON.parse(await readTextFileBounded(path, INPUT_LIMITS.runFile, "a state.json"));
+    if (Number.isSafeInteger(state.step) && state.step >= 0) return state.step;
+  } catch {
+    // No readable state: step 0 below.
+  }
+  return 0;
 }
