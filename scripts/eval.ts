@@ -30,6 +30,7 @@ import {
   DEFAULT_CLASSIFIER,
   describeTargets,
   EVAL_TARGETS,
+  EvalLogError,
   Evaluator,
   type FiguresRow,
   formatFiguresTable,
@@ -271,6 +272,7 @@ await runCli(main, {
   prefix: "eval",
   inputErrors: [
     BackendError,
+    EvalLogError,
     IdxError,
     ClassifierFileError,
     CheckpointNotFoundError,

@@ -20,7 +20,7 @@ import {
   ModelFileError,
   RUN_FILES,
 } from "../src/checkpoint/mod.ts";
-import { bestEvaluation } from "../src/eval/mod.ts";
+import { bestEvaluation, EvalLogError } from "../src/eval/mod.ts";
 import {
   type BatchComparison,
   compareWithTfjs,
@@ -456,6 +456,7 @@ async function main(): Promise<number> {
 
 await runCli(main, {
   inputErrors: [
+    EvalLogError,
     ModelFileError,
     CheckpointNotFoundError,
     UnsupportedLayerError,

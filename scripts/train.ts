@@ -7,7 +7,7 @@ import { runCli } from "../src/cli/mod.ts";
 import { BackendError } from "../src/compute/mod.ts";
 import { CheckpointNotFoundError, ModelFileError, RUN_FILES } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
-import { ClassifierFileError } from "../src/eval/mod.ts";
+import { ClassifierFileError, EvalLogError } from "../src/eval/mod.ts";
 import { FileWriteError } from "../src/fsio/mod.ts";
 import { buildDiscriminator, buildGenerator, formatSummary } from "../src/model/mod.ts";
 import {
@@ -60,6 +60,7 @@ async function main(): Promise<number> {
 await runCli(main, {
   prefix: "train",
   inputErrors: [
+    EvalLogError,
     IdxError,
     CheckpointNotFoundError,
     ModelFileError,

@@ -303,3 +303,25 @@ Deno.test("export CLI: an --out or --triton inside the checkpoint exported is re
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("export --best refuses an eval.csv row that is not figures, in one line", async () => {
+  const root = await makeRun();
+  try {
+    const run = join(root, "run");
+    await Deno.writeTextFile(join(run, "eval.csv"), `${EVAL_CSV_HEADER}\n2,20,x,y\n`);
+    const out = join(root, "best.onnx");
+    const r = await exportCli("--checkpoint", run, "--best", "--no-verify", "--out", out);
+    assertEquals(r.code, 2, r.stderr);
+    const lines = errorLines(r.stderr);
+    assertEquals(lines.length, 1, r.stderr);
+    assertEquals(
+      lines[0],
+      `error: ${
+        join(run, "eval.csv")
+      }: row 1 (2,20,x,y) is not an evaluation: its figures are not numbers`,
+    );
+    assertEquals(await listDir(root), ["run"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
