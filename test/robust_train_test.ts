@@ -336,3 +336,23 @@ Deno.test("latents.json with another count of latents than the run's 32 is refus
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a run whose checkpoints folder is a symlink loop gets one line and exit 2", async () => {
+  assertEquals(referenceRun.code, 0, referenceRun.stderr);
+  const runDir = await copyOfReference("checkpoint-loop");
+  await Deno.remove(join(runDir, "checkpoints"), { recursive: true });
+  await Deno.symlink("checkpoints", join(runDir, "checkpoints"));
+  const history = await Deno.readTextFile(join(runDir, "history.csv"));
+  const names = await entries(runDir);
+  const r = await run(["--resume", runDir, "--steps", "4"]);
+  assertEquals(r.code, 2, r.stderr);
+  assertEquals(
+    oneLine(r.stderr),
+    `train: ${
+      join(runDir, "checkpoints")
+    }: cannot be read as a folder (Too many levels of symbolic links)`,
+  );
+  ok(Deno.lstatSync(join(runDir, "checkpoints")).isSymlink);
+  assertEquals(await Deno.readTextFile(join(runDir, "history.csv")), history);
+  assertEquals(await entries(runDir), names);
+});

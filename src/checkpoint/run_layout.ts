@@ -77,14 +77,25 @@ async function isDirectory(path: string): Promise<boolean> {
 /**
  * Lists the complete checkpoints of a run folder, sorted by step (oldest first). Temporary folders of a
  * checkpoint being written (`.tmp-step-…`) are skipped. A run without a `checkpoints/` folder has none.
+ * @throws {CheckpointNotFoundError} when `checkpoints` is there but is no readable folder (a file, a
+ * symlink loop).
  */
 export async function listCheckpoints(runDir: string): Promise<CheckpointInfo[]> {
   const root = join(runDir, CHECKPOINTS_DIR);
-  if (!await isDirectory(root)) return [];
   const found: CheckpointInfo[] = [];
-  for await (const entry of Deno.readDir(root)) {
-    const m = STEP_DIR.exec(entry.name);
-    if (m && entry.isDirectory) found.push(infoFor(join(root, entry.name), Number(m[1])));
+  try {
+    if (!(await Deno.stat(root)).isDirectory) {
+      throw new CheckpointNotFoundError(root, "is not a folder; move it away to train this run");
+    }
+    for await (const entry of Deno.readDir(root)) {
+      const m = STEP_DIR.exec(entry.name);
+      if (m && entry.isDirectory) found.push(infoFor(join(root, entry.name), Number(m[1])));
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    if (e instanceof CheckpointNotFoundError) throw e;
+    const reason = (e as Error).message.split(" (os error")[0];
+    throw new CheckpointNotFoundError(root, `cannot be read as a folder (${reason})`);
   }
   return found.sort((a, b) => a.step - b.step);
 }
