@@ -223,7 +223,8 @@ Deno.test("bad folders and data paths: one line naming the path, exit 2", async 
     [["--data", join(dir, "file")], `${join(dir, "file")}: is not a folder`],
   ];
   for (const [args, message] of cases) {
-    const r = await run([...tiny, "--steps", "1", "--out", join(dir, "run"), ...args]);
+    const out = args.includes("--out") ? [] : ["--out", join(dir, "run")];
+    const r = await run([...tiny, "--steps", "1", ...out, ...args]);
     assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     ok(oneLine(r.stderr).startsWith(`train: ${message}`), r.stderr);
   }
