@@ -8,10 +8,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   FileWriteError,
-  makeFolder,
+  NotOwnedFolderError,
   refuseOutputOverInput,
+  replaceFolder,
   writeFileAtomic,
   type WriteMode,
+  writeNewFile,
 } from "../src/fsio/mod.ts";
 import {
   optionsHelp,
@@ -337,20 +339,24 @@ interface Written {
   mode: WriteMode;
 }
 
-/** Writes the outputs, each file atomically (a full disk leaves the old file, never a truncated one). */
-function writeOutputs(images: GeneratedImages, args: SampleArgs): Written[] {
+/**
+ * Writes the outputs, each file atomically (a full disk leaves the old file, never a truncated one); a
+ * `png-dir` is filled as a temporary folder renamed into place, so a failure leaves no part of it.
+ */
+async function writeOutputs(images: GeneratedImages, args: SampleArgs): Promise<Written[]> {
   const written: Written[] = [];
   if (args.gifOnly) {
     // --out walk.gif: the GIF is the output (no strip written to the same path first).
   } else if (args.format === "png-dir") {
-    makeFolder(args.out);
     const digits = String(images.count - 1).length;
     const stem = args.walk ? "step" : "sample";
     const pngs = imagesToPngs(images, args.scale ?? 1);
-    for (const [i, png] of pngs.entries()) {
-      const path = join(args.out, `${stem}-${String(i).padStart(Math.max(4, digits), "0")}.png`);
-      writeFileAtomic(path, png);
-    }
+    await replaceFolder(args.out, "deno task sample --format png-dir", (tmp) => {
+      for (const [i, png] of pngs.entries()) {
+        writeNewFile(join(tmp, `${stem}-${String(i).padStart(Math.max(4, digits), "0")}.png`), png);
+      }
+      return Promise.resolve();
+    });
     written.push({
       path: `${args.out.replace(/\/+$/, "")}/ (${pngs.length} PNG files)`,
       mode: "replaced",
@@ -401,7 +407,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`provider: ${generator.provider.name} (${generator.provider.reason})`);
     const images = await generateImages(generator, args);
     checkFinite(images, args.model);
-    const written = writeOutputs(images, args);
+    const written = await writeOutputs(images, args);
     // `--out /dev/stdout`: stdout holds the image, so the report goes to stderr.
     const say = written.some((w) => w.mode === "in place") ? console.error : console.log;
     for (const { path } of written) say(`wrote ${path}`);
@@ -413,7 +419,7 @@ async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   await runCli(() => main(Deno.args), {
-    inputErrors: [InferenceError, FileWriteError],
+    inputErrors: [InferenceError, FileWriteError, NotOwnedFolderError],
     failures: [Error],
   });
 }

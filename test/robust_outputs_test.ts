@@ -261,3 +261,45 @@ Deno.test("a checkpoint's weights are read up to the size model.json gives them"
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("sample png-dir onto a full disk leaves nothing behind", async () => {
+  const disk = await mountTmpfs("600k");
+  if (typeof disk === "string") {
+    console.log(`disk-full test skipped: ${disk}`);
+    return;
+  }
+  try {
+    const out = join(disk.dir, "digits");
+    const r = await cli("sample.ts", [
+      "--provider",
+      "cpu",
+      "-n",
+      "2000",
+      "--format",
+      "png-dir",
+      "--out",
+      out,
+    ]);
+    assertEquals(r.code, 2, r.stderr);
+    match(errorLine(r.stderr, "error:"), /No space left on device/);
+    assertEquals(await entries(disk.dir), []);
+    // A folder of the user's is not written into (nor replaced).
+    await Deno.mkdir(join(disk.dir, "mine"));
+    await Deno.writeTextFile(join(disk.dir, "mine", "notes.txt"), "keep");
+    const mine = await cli("sample.ts", [
+      "--provider",
+      "cpu",
+      "-n",
+      "2",
+      "--format",
+      "png-dir",
+      "--out",
+      join(disk.dir, "mine"),
+    ]);
+    assertEquals(mine.code, 2, mine.stderr);
+    match(errorLine(mine.stderr, "error:"), /mine exists and was not created by this project/);
+    assertEquals(await entries(join(disk.dir, "mine")), ["notes.txt"]);
+  } finally {
+    await disk.close();
+  }
+});
