@@ -189,6 +189,36 @@ Deno.test("replaceFolder deletes only folders the project created", async () => 
   await Deno.remove(base, { recursive: true });
 });
 
+Deno.test("replaceFolder puts back a folder a killed replace moved away and cleans its leftovers", async () => {
+  const base = await Deno.makeTempDir();
+  const child = new Deno.Command("true").spawn();
+  const dead = child.pid;
+  await child.status;
+  // A replace killed between its renames: the site lies at .site.<pid>-a.old, its new copy at .tmp.
+  const old = join(base, `.site.${dead}-a.old`);
+  await Deno.mkdir(old);
+  await Deno.writeTextFile(join(old, OWNED_STAMP), "x");
+  await Deno.writeTextFile(join(old, "index.html"), "old site");
+  await Deno.mkdir(join(base, `.site.${dead}-b.tmp`));
+  const live = join(base, `.site.${Deno.pid}-c.tmp`);
+  await Deno.mkdir(live);
+  await rejects(
+    () =>
+      replaceFolder(join(base, "site"), "test", () => Promise.reject(new Error("build failed"))),
+    /build failed/,
+  );
+  assertEquals(await Deno.readTextFile(join(base, "site", "index.html")), "old site");
+  assertEquals(await names(base), [`.site.${Deno.pid}-c.tmp`, "site"]);
+  // A replace that succeeds leaves the new folder alone, nothing beside it.
+  await Deno.remove(live);
+  await replaceFolder(join(base, "site"), "test", async (tmp) => {
+    await Deno.writeTextFile(join(tmp, "index.html"), "new site");
+  });
+  assertEquals(await Deno.readTextFile(join(base, "site", "index.html")), "new site");
+  assertEquals(await names(base), ["site"]);
+  await Deno.remove(base, { recursive: true });
+});
+
 Deno.test("run lock: a second holder is refused, a stale lock is taken over, release frees it", async () => {
   const run = await Deno.makeTempDir();
   const notices: string[] = [];
