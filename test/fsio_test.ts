@@ -279,3 +279,41 @@ Deno.test("static server: symlinks out of the root and odd paths are 404, never 
   await Deno.remove(base, { recursive: true });
   ok(true);
 });
+
+Deno.test("static server: a file swapped for an outside symlink while requests run is never served", async () => {
+  const root = await Deno.makeTempDir();
+  const outside = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(outside, "secret.txt"), "SECRET");
+  await Deno.writeTextFile(join(root, "real.txt"), "inside");
+  await Deno.symlink(join(outside, "secret.txt"), join(root, "evil.txt"));
+  const handler = staticSiteHandler(root);
+  let swapping = true;
+  const swapper = (async () => {
+    // a.txt is the inside file and the outside link in turn, swapped with atomic renames.
+    for (let i = 0; swapping; i++) {
+      const from = i % 2 === 0 ? "real.txt" : "evil.txt";
+      await Deno.link(join(root, from), join(root, "next")).catch(() =>
+        Deno.symlink(Deno.readLinkSync(join(root, from)), join(root, "next"))
+      );
+      await Deno.rename(join(root, "next"), join(root, "a.txt"));
+    }
+  })();
+  let leaked = 0;
+  let served = 0;
+  for (let round = 0; round < 40; round++) {
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => handler(new Request("http://x/a.txt"))),
+    );
+    for (const r of responses) {
+      const body = await r.text();
+      if (r.status === 200) served++;
+      if (body.includes("SECRET")) leaked++;
+    }
+  }
+  swapping = false;
+  await swapper;
+  assertEquals(leaked, 0);
+  ok(served > 0, "the inside file was never served");
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(outside, { recursive: true });
+});
