@@ -5,7 +5,7 @@
  */
 import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
 import { EvalLogError } from "../src/eval/mod.ts";
-import { FileWriteError } from "../src/fsio/mod.ts";
+import { FileWriteError, InputTooLargeError } from "../src/fsio/mod.ts";
 import { RunFolderError, writeReport } from "../src/report/mod.ts";
 
 const OPTIONS = {} as const satisfies OptionTable;
@@ -40,5 +40,5 @@ async function main(): Promise<number> {
 
 await runCli(main, {
   prefix: "report",
-  inputErrors: [RunFolderError, FileWriteError, EvalLogError],
+  inputErrors: [RunFolderError, FileWriteError, EvalLogError, InputTooLargeError],
 });

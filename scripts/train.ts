@@ -8,7 +8,7 @@ import { BackendError } from "../src/compute/mod.ts";
 import { CheckpointNotFoundError, ModelFileError, RUN_FILES } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
 import { ClassifierFileError, EvalLogError } from "../src/eval/mod.ts";
-import { FileWriteError } from "../src/fsio/mod.ts";
+import { FileWriteError, InputTooLargeError } from "../src/fsio/mod.ts";
 import { buildDiscriminator, buildGenerator, formatSummary } from "../src/model/mod.ts";
 import {
   parseTrainArgs,
@@ -67,6 +67,7 @@ await runCli(main, {
     BackendError,
     ClassifierFileError,
     FileWriteError,
+    InputTooLargeError,
     RunLockedError,
     Deno.errors.PermissionDenied,
     Deno.errors.NotADirectory,

@@ -303,3 +303,17 @@ Deno.test("sample png-dir onto a full disk leaves nothing behind", async () => {
     await disk.close();
   }
 });
+
+Deno.test("report of a run whose history.csv is endless is one line, not all of memory", async () => {
+  const run = await Deno.makeTempDir();
+  await reportableRun(run, new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
+  await Deno.remove(join(run, "history.csv"));
+  await Deno.symlink("/dev/zero", join(run, "history.csv"));
+  const r = await cli("report.ts", [run]);
+  assertEquals(r.code, 2, r.stderr);
+  match(
+    errorLine(r.stderr, "report:"),
+    /history\.csv: larger than 64 MiB, the most a run file may be; not read$/,
+  );
+  await Deno.remove(run, { recursive: true });
+});

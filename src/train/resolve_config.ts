@@ -6,6 +6,7 @@ import {
   resolveCheckpoint,
 } from "../checkpoint/mod.ts";
 import { UsageError } from "../cli/mod.ts";
+import { INPUT_LIMITS, readTextFileBounded } from "../fsio/mod.ts";
 import { DEFAULT_CONFIG, PRESETS, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
 import { RUN_FILES } from "../checkpoint/mod.ts";
 import { checkCheckpoint } from "./run_folder.ts";
@@ -140,7 +141,9 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
   const configPath = join(runDir, RUN_FILES.config);
   let saved: TrainConfig;
   try {
-    saved = JSON.parse(await Deno.readTextFile(configPath));
+    saved = JSON.parse(
+      await readTextFileBounded(configPath, INPUT_LIMITS.runFile, "a config.json"),
+    );
   } catch (e) {
     throw new UsageError(
       `--resume ${resume}: cannot read the run's ${configPath} (${
