@@ -129,6 +129,15 @@ Deno.test("a broken newest checkpoint is reported in one line, set aside, and re
       (c) => Deno.writeTextFile(join(c, "discriminator/model.json"), ""),
       /is not valid JSON/,
     ],
+    [
+      "generator/weights.bin",
+      async (c) => {
+        const size = (await Deno.stat(join(c, "generator/weights.bin"))).size;
+        const nan = new Float32Array(size / 4).fill(NaN);
+        await Deno.writeFile(join(c, "generator/weights.bin"), new Uint8Array(nan.buffer));
+      },
+      /weight g_\w+\/kernel holds NaN \(not a finite number\); the run diverged/,
+    ],
     ["state.json", (c) => setStep(c, -5), /says step -5, but its folder step-00003 holds step 3/],
     ["state.json", (c) => setStep(c, 2), /says step 2, but its folder step-00003 holds step 3/],
     [

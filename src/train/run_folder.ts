@@ -271,7 +271,8 @@ const WEIGHT_PREFIX = { generator: "g_", discriminator: "d_" } as const;
 
 /**
  * Refuses a model folder that holds the other network (a generator folder swapped for the
- * discriminator's), told by its weight names.
+ * discriminator's), told by its weight names, or whose weights are not all finite numbers (a run
+ * that diverged before this checkpoint: resuming from it could only diverge again).
  */
 function checkRole(
   dir: string,
@@ -279,15 +280,44 @@ function checkRole(
   role: keyof typeof WEIGHT_PREFIX,
 ): void {
   const other = role === "generator" ? "discriminator" : "generator";
-  const foreign = (artifacts.weightSpecs ?? []).find((s) =>
-    s.name.startsWith(WEIGHT_PREFIX[other])
-  );
+  const specs = artifacts.weightSpecs ?? [];
+  const foreign = specs.find((s) => s.name.startsWith(WEIGHT_PREFIX[other]));
   if (foreign) {
     throw new ModelFileError(
       join(dir, "model.json"),
       `holds a ${other} (weight ${foreign.name}), not a ${role}: the folders were swapped`,
     );
   }
+  const bad = firstNonFinite(specs, artifacts.weightData as ArrayBuffer);
+  if (bad) {
+    throw new ModelFileError(
+      join(dir, "weights.bin"),
+      `weight ${bad.name} holds ${bad.value} (not a finite number); ` +
+        `the run diverged before this checkpoint`,
+    );
+  }
+}
+
+/** Bytes per value of the weight dtypes a Layers model stores. */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, float16: 2, bool: 1, uint8: 1 };
+
+/** The first float32 weight that is NaN or ±Infinity, with its value, or null when all are finite. */
+function firstNonFinite(
+  specs: tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+): { name: string; value: number } | null {
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = spec.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[spec.dtype] ?? 4);
+    if (spec.dtype === "float32") {
+      const value = new Float32Array(data.slice(offset, offset + bytes)).find((x) =>
+        !Number.isFinite(x)
+      );
+      if (value !== undefined) return { name: spec.name, value };
+    }
+    offset += bytes;
+  }
+  return null;
 }
 
 /**
