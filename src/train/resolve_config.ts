@@ -51,8 +51,10 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
   try {
     for await (const _ of Deno.readDir(dir)) return false;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return true;
-    throw new UsageError(`--out ${dir}: cannot read the folder (${(e as Error).message})`);
+    // Missing, or below a file: making the folder later says why it cannot be made.
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return true;
+    const reason = (e as Error).message.split(" (os error")[0];
+    throw new UsageError(`--out ${dir}: cannot read the folder (${reason})`);
   }
   return true;
 }
