@@ -37,6 +37,11 @@ export function systemReason(e: unknown): string {
 /** Names of temporary files written by {@link temporarySibling}: `.<name>.<pid>-<tag>.tmp`. */
 const TEMPORARY_NAME = /^\..+\.(\d+)-[0-9a-z]+\.tmp$/;
 
+/** Whether `name` is a temporary file of {@link temporarySibling} (a write in progress or cut short). */
+export function isTemporaryName(name: string): boolean {
+  return TEMPORARY_NAME.test(name);
+}
+
 /** Whether a process with this PID runs on this machine. */
 export function processAlive(pid: number): boolean {
   try {

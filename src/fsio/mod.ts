@@ -9,6 +9,7 @@
  */
 export {
   FileWriteError,
+  isTemporaryName,
   makeFolder,
   MAX_LINKS,
   processAlive,

@@ -6,7 +6,8 @@ import {
   resolveCheckpoint,
 } from "../checkpoint/mod.ts";
 import { UsageError } from "../cli/mod.ts";
-import { INPUT_LIMITS, readTextFileBounded } from "../fsio/mod.ts";
+import { INPUT_LIMITS, isTemporaryName, readTextFileBounded } from "../fsio/mod.ts";
+import { LOCK_FILE } from "./run_lock.ts";
 import { DEFAULT_CONFIG, PRESETS, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
 import { RUN_FILES } from "../checkpoint/mod.ts";
 import { checkCheckpoint } from "./run_folder.ts";
@@ -46,10 +47,20 @@ async function exists(path: string): Promise<boolean> {
   return await kind(path) !== null;
 }
 
-/** Whether `dir` is missing or an empty folder (a new run may be written there). */
-async function isEmptyOrMissing(dir: string): Promise<boolean> {
+/**
+ * Whether a new run may be written into `dir`: it is missing, empty, or holds only what a run start
+ * that was killed before its `config.json` leaves (the lock, temporary files, an empty `samples/`).
+ */
+async function mayHoldNewRun(dir: string): Promise<boolean> {
   try {
-    for await (const _ of Deno.readDir(dir)) return false;
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name === LOCK_FILE || isTemporaryName(entry.name)) continue;
+      if (entry.name === RUN_FILES.samples && entry.isDirectory) {
+        for await (const _ of Deno.readDir(join(dir, entry.name))) return false;
+        continue;
+      }
+      return false;
+    }
   } catch (e) {
     // Missing, or below a file: making the folder later says why it cannot be made.
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return true;
@@ -101,7 +112,7 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
       throw new UsageError(`--out ${config.outDir} is a file; give a folder for the run`);
     }
     const hasRun = await exists(join(config.outDir, RUN_FILES.config));
-    if (!hasRun && !(await isEmptyOrMissing(config.outDir))) {
+    if (!hasRun && !(await mayHoldNewRun(config.outDir))) {
       throw new UsageError(
         `--out ${config.outDir} is a folder with files that is not a run (no ${RUN_FILES.config}); ` +
           `refusing to write a run into it: choose a new or empty folder`,
