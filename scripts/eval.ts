@@ -4,6 +4,7 @@
  * untrained generator and for real MNIST digits (the two ends of the scale).
  * @module
  */
+import { INPUT_LIMITS, InputTooLargeError, readFileBounded } from "../src/fsio/mod.ts";
 import {
   optionsHelp,
   type OptionTable,
@@ -29,6 +30,7 @@ import {
   DEFAULT_CLASSIFIER,
   describeTargets,
   EVAL_TARGETS,
+  EvalLogError,
   Evaluator,
   type FiguresRow,
   formatFiguresTable,
@@ -127,8 +129,10 @@ type Options = ReturnType<typeof parse>;
 async function generatorBytes(opts: Options): Promise<{ bytes: Uint8Array; label: string }> {
   if (opts.model !== undefined) {
     try {
-      return { bytes: await Deno.readFile(opts.model), label: opts.model };
+      const bytes = await readFileBounded(opts.model, INPUT_LIMITS.model, "a model");
+      return { bytes, label: opts.model };
     } catch (e) {
+      if (e instanceof InputTooLargeError) throw new UsageError(e.message);
       throw new UsageError(`${opts.model}: cannot be read (${(e as Error).message})`);
     }
   }
@@ -268,6 +272,7 @@ await runCli(main, {
   prefix: "eval",
   inputErrors: [
     BackendError,
+    EvalLogError,
     IdxError,
     ClassifierFileError,
     CheckpointNotFoundError,

@@ -20,7 +20,7 @@ import {
   ModelFileError,
   RUN_FILES,
 } from "../src/checkpoint/mod.ts";
-import { bestEvaluation } from "../src/eval/mod.ts";
+import { bestEvaluation, EvalLogError } from "../src/eval/mod.ts";
 import {
   type BatchComparison,
   compareOnnxModels,
@@ -47,12 +47,17 @@ import {
 import { ModelError } from "../src/infer/mod.ts";
 import { SERVE_DEFAULTS } from "../src/serve/mod.ts";
 import { writeTritonRepository } from "../src/triton/mod.ts";
-import { writeFileAtomic } from "../src/fsio/mod.ts";
+import {
+  FileWriteError,
+  INPUT_LIMITS,
+  InputTooLargeError,
+  readFileBounded,
+  refuseOutputOverInput,
+  writeFileAtomic,
+} from "../src/fsio/mod.ts";
 
 /** How far a rewritten file may differ from the file it came from (float32 rounding of another summation order). */
 const REWRITE_TOLERANCE = 1e-5;
-/** The largest `.onnx` file --rewrite-onnx reads (protobuf's own limit for one message). */
-const MAX_ONNX_BYTES = 2 ** 31 - 1;
 
 /** The largest batch the TF.js comparison runs (a generator batch of 4096 is 13 MB of images). */
 const MAX_VERIFY_BATCH = 4096;
@@ -315,8 +320,9 @@ async function packageOnnx(
 ): Promise<number> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readFileBounded(path, INPUT_LIMITS.model, "a model");
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new UsageError(`--onnx ${e.message}`);
     throw new UsageError(`--onnx ${path}: cannot read it (${(e as Error).message})`);
   }
   await packageForTriton(triton, bytes);
@@ -368,14 +374,11 @@ async function pickBest(
   return { checkpoint, weights: best.weights };
 }
 
-/** Reads an exported `.onnx` file of at most {@link MAX_ONNX_BYTES}; anything else is bad input. */
+/** Reads an exported `.onnx` file (bounded as every model read is); anything else is bad input. */
 async function readOnnx(path: string): Promise<{ bytes: Uint8Array; model: ModelProto }> {
   let bytes: Uint8Array;
   try {
-    const stat = await Deno.stat(path);
-    if (!stat.isFile) throw new Error("not a file");
-    if (stat.size > MAX_ONNX_BYTES) throw new Error(`${stat.size} bytes, more than ONNX allows`);
-    bytes = await Deno.readFile(path);
+    bytes = await readFileBounded(path, INPUT_LIMITS.model, "a model");
   } catch (e) {
     throw new UsageError(`--rewrite-onnx ${path}: cannot read it (${(e as Error).message})`);
   }
@@ -392,6 +395,7 @@ async function readOnnx(path: string): Promise<{ bytes: Uint8Array; model: Model
  */
 async function rewriteExported(args: ExportArgs, path: string): Promise<number> {
   await checkOutputPath(args.out);
+  refuseOutputOverInput(args.out, { "--rewrite-onnx": path });
   const plain = await readOnnx(path);
   const { model, applied } = rewriteForInference(plain.model);
   const bytes = encodeModel(model);
@@ -421,12 +425,67 @@ async function rewriteExported(args: ExportArgs, path: string): Promise<number> 
     return 1;
   }
   try {
-    await writeFileAtomic(args.out, bytes);
+    writeFileAtomic(args.out, bytes);
   } catch (e) {
     throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
   }
   console.log(`wrote ${args.out}`);
   return 0;
+}
+
+/**
+ * Compares the ONNX bytes with TF.js at each batch size, printing one line each.
+ * @returns null when they agree; else the error line (outputs not finite, or too far from TF.js).
+ */
+async function verify(
+  model: tf.LayersModel,
+  bytes: Uint8Array,
+  args: ExportArgs,
+  backendName: string,
+): Promise<string | null> {
+  const tolerance = args.fp16 ? 1e-2 : 1e-4;
+  console.log(`verifying with onnxruntime-node (cpu) against TF.js (${backendName}):`);
+  let ok = true;
+  let finite = true;
+  const report = (r: BatchComparison) => {
+    finite &&= Number.isFinite(r.maxAbsDiff);
+    const pass = r.maxAbsDiff <= tolerance;
+    ok &&= pass;
+    const diff = r.maxAbsDiff.toExponential(2);
+    const verdict = pass ? `≤ ${tolerance} ok` : `> ${tolerance} FAIL`;
+    console.log(`  batch ${String(r.batch).padStart(3)}: max |ONNX − TF.js| = ${diff} ${verdict}`);
+  };
+  await compareWithTfjs(model, bytes, {
+    batchSizes: args.batchSizes,
+    layout: args.layout,
+    float16Io: args.fp16Io,
+    onResult: report,
+  });
+  if (!finite) return "the model's outputs are not finite numbers";
+  return ok ? null : `the ONNX file differs from TF.js by more than ${tolerance}`;
+}
+
+/** Writes the verified bytes: the Triton repository, or `--out` (replaced atomically). */
+async function writeExport(args: ExportArgs, bytes: Uint8Array): Promise<string> {
+  if (args.triton) {
+    await packageForTriton(args.triton, bytes);
+    return args.triton.dir;
+  }
+  try {
+    writeFileAtomic(args.out, bytes);
+  } catch (e) {
+    throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
+  }
+  return args.out;
+}
+
+/**
+ * `--out` (or the Triton folder) never lands in the checkpoint it is exported from: refused before
+ * anything is loaded.
+ */
+function refuseExportIntoCheckpoint(args: ExportArgs, modelDir: string, checkpoint: string): void {
+  const inputs = { "--checkpoint": checkpoint, "its model folder": modelDir };
+  refuseOutputOverInput(args.triton ? args.triton.dir : args.out, inputs);
 }
 
 async function run(args: ExportArgs): Promise<number> {
@@ -440,6 +499,7 @@ async function run(args: ExportArgs): Promise<number> {
     ? await pickBest(args.checkpoint)
     : { checkpoint: args.checkpoint, weights: args.weights };
   const source = await resolveModelSource(chosen.checkpoint, args.kind, chosen.weights);
+  refuseExportIntoCheckpoint(args, source.modelDir, chosen.checkpoint);
   const model = await loadModel(source.modelDir);
   const mismatch = kindMismatch(model, args.kind);
   if (mismatch) throw new UsageError(`${source.modelDir}: ${mismatch}`);
@@ -457,16 +517,7 @@ async function run(args: ExportArgs): Promise<number> {
     source: portableSourcePath(source.modelDir, Deno.cwd()),
   });
   const bytes = encodeModel(proto);
-  if (args.triton) {
-    await packageForTriton(args.triton, bytes);
-  } else {
-    try {
-      await writeFileAtomic(args.out, bytes);
-    } catch (e) {
-      throw new UsageError(`cannot write ${args.out}: ${(e as Error).message}`);
-    }
-  }
-  const written = performance.now();
+  const converted = performance.now();
   const cpu = process.cpuUsage(cpuStart);
   const variant = source.weights ? `, ${source.weights} weights` : "";
   console.log(
@@ -475,38 +526,19 @@ async function run(args: ExportArgs): Promise<number> {
   console.log(formatGraphSummary(summarizeModel(decodeModel(bytes)), bytes.length));
   const ms = (x: number) => `${x.toFixed(0)} ms`;
   console.log(
-    `wrote ${args.triton ? args.triton.dir : args.out} in ${ms(written - started)} (load ${
-      ms(loaded - started)
-    }, convert + ` +
-      `write ${ms(written - loaded)}; CPU time ${ms((cpu.user + cpu.system) / 1000)})`,
+    `converted in ${ms(converted - started)} (load ${ms(loaded - started)}, convert ${
+      ms(converted - loaded)
+    }; CPU time ${ms((cpu.user + cpu.system) / 1000)})`,
   );
-
-  if (!args.verify) return 0;
-  const tolerance = args.fp16 ? 1e-2 : 1e-4;
-  console.log(`verifying with onnxruntime-node (cpu) against TF.js (${backend.name}):`);
-  let ok = true;
-  let finite = true;
-  const report = (r: BatchComparison) => {
-    finite &&= Number.isFinite(r.maxAbsDiff);
-    const pass = r.maxAbsDiff <= tolerance;
-    ok &&= pass;
-    const diff = r.maxAbsDiff.toExponential(2);
-    const verdict = pass ? `≤ ${tolerance} ok` : `> ${tolerance} FAIL`;
-    console.log(`  batch ${String(r.batch).padStart(3)}: max |ONNX − TF.js| = ${diff} ${verdict}`);
-  };
-  await compareWithTfjs(model, bytes, {
-    batchSizes: args.batchSizes,
-    layout: args.layout,
-    float16Io: args.fp16Io,
-    onResult: report,
-  });
-  if (!finite) {
-    await Deno.remove(args.out);
-    console.error(`error: the model's outputs are not finite numbers; removed ${args.out}`);
+  // Verify first, then write: a failed check leaves the old file (or repository) untouched.
+  const problem = args.verify ? await verify(model, bytes, args, backend.name) : null;
+  if (problem !== null) {
+    const old = args.triton ? args.triton.dir : args.out;
+    console.error(`error: ${problem}; nothing was written (${old} is as it was)`);
     return 1;
   }
-  if (!ok) console.error(`error: the ONNX file differs from TF.js by more than ${tolerance}`);
-  return ok ? 0 : 1;
+  console.log(`wrote ${await writeExport(args, bytes)}`);
+  return 0;
 }
 
 async function main(): Promise<number> {
@@ -519,5 +551,12 @@ async function main(): Promise<number> {
 }
 
 await runCli(main, {
-  inputErrors: [ModelFileError, CheckpointNotFoundError, UnsupportedLayerError, BackendError],
+  inputErrors: [
+    EvalLogError,
+    ModelFileError,
+    CheckpointNotFoundError,
+    UnsupportedLayerError,
+    BackendError,
+    FileWriteError,
+  ],
 });

@@ -4,7 +4,8 @@
  * @module
  */
 import { optionsHelp, type OptionTable, parseOptions, runCli, UsageError } from "../src/cli/mod.ts";
-import { FileWriteError } from "../src/fsio/mod.ts";
+import { EvalLogError } from "../src/eval/mod.ts";
+import { FileWriteError, InputTooLargeError } from "../src/fsio/mod.ts";
 import { RunFolderError, writeReport } from "../src/report/mod.ts";
 
 const OPTIONS = {} as const satisfies OptionTable;
@@ -37,4 +38,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-await runCli(main, { prefix: "report", inputErrors: [RunFolderError, FileWriteError] });
+await runCli(main, {
+  prefix: "report",
+  inputErrors: [RunFolderError, FileWriteError, EvalLogError, InputTooLargeError],
+});

@@ -5,7 +5,16 @@
  * @module
  */
 import { join } from "node:path";
-import { FileWriteError, makeFolder, writeFileAtomic } from "../src/fsio/mod.ts";
+import { fileURLToPath } from "node:url";
+import {
+  FileWriteError,
+  NotOwnedFolderError,
+  refuseOutputOverInput,
+  replaceFolder,
+  writeFileAtomic,
+  type WriteMode,
+  writeNewFile,
+} from "../src/fsio/mod.ts";
 import {
   optionsHelp,
   type OptionTable,
@@ -28,6 +37,7 @@ import {
   latentsForSeed,
   MAX_SAMPLES,
   PROVIDER_NAMES,
+  SHIPPED_CLASSIFIER,
   SHIPPED_MODEL_PATHS,
 } from "../src/infer/mod.ts";
 
@@ -323,38 +333,61 @@ function checkFinite(images: GeneratedImages, model: string): void {
   }
 }
 
-/** Writes the outputs, each file atomically (a full disk leaves the old file, never a truncated one). */
-function writeOutputs(images: GeneratedImages, args: SampleArgs): string[] {
-  const written: string[] = [];
+/** One output written: its path (as said to the user) and whether it went into a device or FIFO. */
+interface Written {
+  path: string;
+  mode: WriteMode;
+}
+
+/**
+ * Writes the outputs, each file atomically (a full disk leaves the old file, never a truncated one); a
+ * `png-dir` is filled as a temporary folder renamed into place, so a failure leaves no part of it.
+ */
+async function writeOutputs(images: GeneratedImages, args: SampleArgs): Promise<Written[]> {
+  const written: Written[] = [];
   if (args.gifOnly) {
     // --out walk.gif: the GIF is the output (no strip written to the same path first).
   } else if (args.format === "png-dir") {
-    makeFolder(args.out);
     const digits = String(images.count - 1).length;
     const stem = args.walk ? "step" : "sample";
     const pngs = imagesToPngs(images, args.scale ?? 1);
-    for (const [i, png] of pngs.entries()) {
-      const path = join(args.out, `${stem}-${String(i).padStart(Math.max(4, digits), "0")}.png`);
-      writeFileAtomic(path, png);
-    }
-    written.push(`${args.out.replace(/\/+$/, "")}/ (${pngs.length} PNG files)`);
+    await replaceFolder(args.out, "deno task sample --format png-dir", (tmp) => {
+      for (const [i, png] of pngs.entries()) {
+        writeNewFile(join(tmp, `${stem}-${String(i).padStart(Math.max(4, digits), "0")}.png`), png);
+      }
+      return Promise.resolve();
+    });
+    written.push({
+      path: `${args.out.replace(/\/+$/, "")}/ (${pngs.length} PNG files)`,
+      mode: "replaced",
+    });
   } else {
     const cols = args.cols ?? (args.walk ? images.count : undefined);
     const bytes = args.format === "npy"
       ? imagesToNpy(images)
       : imagesToPng(images, { cols, scale: args.scale ?? 1, padding: args.padding });
-    writeFileAtomic(args.out, bytes);
-    written.push(args.out);
+    written.push({ path: args.out, mode: writeFileAtomic(args.out, bytes) });
   }
   if (args.gif) {
     const gifPath = args.gifOnly ? args.out : args.out.replace(/(\.[^./]*)?$/, ".gif");
-    writeFileAtomic(
-      gifPath,
-      imagesToGif(images, { scale: args.scale ?? GIF_SCALE, delayMs: 120, holdLastMs: 600 }),
-    );
-    written.push(gifPath);
+    const gif = imagesToGif(images, {
+      scale: args.scale ?? GIF_SCALE,
+      delayMs: 120,
+      holdLastMs: 600,
+    });
+    written.push({ path: gifPath, mode: writeFileAtomic(gifPath, gif) });
   }
   return written;
+}
+
+/** Refuses an `--out` (or its GIF) that would overwrite the model or the classifier. */
+function refuseInputsAsOutputs(args: SampleArgs): void {
+  const inputs = {
+    "--model": args.model,
+    "--classifier": args.classifier ?? fileURLToPath(SHIPPED_CLASSIFIER),
+  };
+  refuseOutputOverInput(args.out, inputs);
+  if (args.gif) refuseOutputOverInput(args.out.replace(/(\.[^./]*)?$/, ".gif"), inputs);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -363,6 +396,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  refuseInputsAsOutputs(args);
   const generator = await createGenerator(args.model, {
     provider: args.provider,
     classifier: args.classifier,
@@ -373,7 +407,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`provider: ${generator.provider.name} (${generator.provider.reason})`);
     const images = await generateImages(generator, args);
     checkFinite(images, args.model);
-    for (const path of writeOutputs(images, args)) console.log(`wrote ${path}`);
+    const written = await writeOutputs(images, args);
+    // `--out /dev/stdout`: stdout holds the image, so the report goes to stderr.
+    const say = written.some((w) => w.mode === "in place") ? console.error : console.log;
+    for (const { path } of written) say(`wrote ${path}`);
   } finally {
     await generator.dispose();
   }
@@ -382,7 +419,7 @@ async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   await runCli(() => main(Deno.args), {
-    inputErrors: [InferenceError, FileWriteError],
+    inputErrors: [InferenceError, FileWriteError, NotOwnedFolderError],
     failures: [Error],
   });
 }

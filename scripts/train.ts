@@ -7,8 +7,8 @@ import { runCli } from "../src/cli/mod.ts";
 import { BackendError } from "../src/compute/mod.ts";
 import { CheckpointNotFoundError, ModelFileError, RUN_FILES } from "../src/checkpoint/mod.ts";
 import { IdxError } from "../src/data/mod.ts";
-import { ClassifierFileError } from "../src/eval/mod.ts";
-import { FileWriteError } from "../src/fsio/mod.ts";
+import { ClassifierFileError, EvalLogError } from "../src/eval/mod.ts";
+import { FileWriteError, InputTooLargeError } from "../src/fsio/mod.ts";
 import { buildDiscriminator, buildGenerator, formatSummary } from "../src/model/mod.ts";
 import {
   parseTrainArgs,
@@ -60,12 +60,14 @@ async function main(): Promise<number> {
 await runCli(main, {
   prefix: "train",
   inputErrors: [
+    EvalLogError,
     IdxError,
     CheckpointNotFoundError,
     ModelFileError,
     BackendError,
     ClassifierFileError,
     FileWriteError,
+    InputTooLargeError,
     RunLockedError,
     Deno.errors.PermissionDenied,
     Deno.errors.NotADirectory,

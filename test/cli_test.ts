@@ -213,6 +213,16 @@ Deno.test("parseOptions: defaults, integers, choices and flags from one table", 
   bad(["--seed=-1"], '--seed must be a non-negative integer, got "-1"');
   bad(["--provider", "tpu"], '--provider must be one of auto, cpu, got "tpu"');
   bad(["--bogus"], "Unknown option '--bogus' (see --help)");
+  // Plain decimal integers only: hex, binary, padded, fractional and exponent forms are refused.
+  for (const text of ["0x10", " 8", "8 ", "8.0", "1e3", "+8"]) {
+    bad(["-n", text], `--count must be an integer from 1 to 1000, got "${text}"`);
+  }
+  for (const text of ["0b11", "1e3", "0o7", "1_000"]) {
+    bad(["--seed", text], `--seed must be a non-negative integer, got "${text}"`);
+  }
+  // An option given twice, by either name, is refused rather than resolved silently.
+  bad(["-n", "4", "--count", "8"], "--count is given more than once; give it once (see --help)");
+  bad(["--json", "--json"], "--json is given more than once; give it once (see --help)");
 });
 
 Deno.test("optionsHelp: one aligned row per option, defaults and choices from the table", () => {

@@ -68,7 +68,9 @@ async function crashSuite(base: string): Promise<void> {
   // Half of the run, as the starting point of kills during a resume. Run first: it also fills Deno's
   // caches, whose writes would shift the fsync and rename counts of the listing run.
   const half = join(base, "half");
-  const halfRun = await train([...NEW_RUN, "--steps", String(STEPS / 2), "--out", half]);
+  // The same command line with --steps halved (an option may be given only once).
+  const halfArgs = NEW_RUN.map((a, i) => NEW_RUN[i - 1] === "--steps" ? String(STEPS / 2) : a);
+  const halfRun = await train([...halfArgs, "--out", half]);
   assertEquals(halfRun.code, 0, halfRun.stderr);
   await Deno.remove(join(half, "report.html"));
 

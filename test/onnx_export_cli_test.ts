@@ -308,3 +308,97 @@ Deno.test("export CLI: the generator carries the inference rewrites unless --no-
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** Runs the export script in `cwd` (its default `--out` is relative to it). */
+async function exportIn(cwd: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../scripts/export.ts", import.meta.url).pathname, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("export CLI: a failed check writes nothing and leaves the files already there", async () => {
+  const root = await makeRun();
+  try {
+    // Weights finite in float32 that overflow float16: the --fp16 file's outputs are not finite.
+    const g = buildGenerator({ seed: 5 });
+    g.setWeights(g.getWeights().map((w) => w.mul(1e6)));
+    const big = join(root, "big");
+    await saveLayersModel(g, big);
+    g.dispose();
+    const work = join(root, "work");
+    await Deno.mkdir(work);
+    const good = new TextEncoder().encode("the user's own generator.onnx");
+    await Deno.writeFile(join(work, "generator.onnx"), good);
+    await Deno.writeFile(join(work, "mine.onnx"), good);
+    const runs = [
+      ["--checkpoint", big, "--fp16", "--triton", "repo", "--batch-sizes", "2"],
+      ["--checkpoint", big, "--fp16", "--out", "mine.onnx", "--batch-sizes", "2"],
+    ];
+    for (const args of runs) {
+      const r = await exportIn(work, ...args);
+      assertEquals(r.code, 1, r.stderr);
+      const lines = errorLines(r.stderr);
+      assertEquals(lines.length, 1, r.stderr);
+      assert(/outputs are not finite numbers; nothing was written/.test(lines[0]), lines[0]);
+      assertEquals(await listDir(work), ["generator.onnx", "mine.onnx"]);
+      assertEquals(await Deno.readFile(join(work, "generator.onnx")), good);
+      assertEquals(await Deno.readFile(join(work, "mine.onnx")), good);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("export CLI: an --out or --triton inside the checkpoint exported is refused", async () => {
+  const root = await makeRun();
+  try {
+    const step = join(root, "run", "checkpoints", "step-00003");
+    const weights = join(step, "generator", "weights.bin");
+    const before = await Deno.readFile(weights);
+    for (
+      const args of [
+        ["--out", weights],
+        ["--out", join(step, "generator", "model.json")],
+        ["--out", join(step, "g.onnx")],
+        ["--triton", join(step, "generator")],
+      ]
+    ) {
+      const r = await exportCli("--checkpoint", step, "--no-verify", ...args);
+      assertEquals(r.code, 2, r.stderr);
+      const lines = errorLines(r.stderr);
+      assertEquals(lines.length, 1, r.stderr);
+      assert(/refusing to overwrite an input/.test(lines[0]), lines[0]);
+    }
+    assertEquals(await Deno.readFile(weights), before);
+    assertEquals(await listDir(step), ["discriminator", "generator", "state.json"]);
+    assertEquals(await listDir(join(step, "generator")), ["model.json", "weights.bin"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("export --best refuses an eval.csv row that is not figures, in one line", async () => {
+  const root = await makeRun();
+  try {
+    const run = join(root, "run");
+    await Deno.writeTextFile(join(run, "eval.csv"), `${EVAL_CSV_HEADER}\n2,20,x,y\n`);
+    const out = join(root, "best.onnx");
+    const r = await exportCli("--checkpoint", run, "--best", "--no-verify", "--out", out);
+    assertEquals(r.code, 2, r.stderr);
+    const lines = errorLines(r.stderr);
+    assertEquals(lines.length, 1, r.stderr);
+    assertEquals(
+      lines[0],
+      `error: ${
+        join(run, "eval.csv")
+      }: row 1 (2,20,x,y) is not an evaluation: its figures are not numbers`,
+    );
+    assertEquals(await listDir(root), ["run"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

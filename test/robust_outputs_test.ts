@@ -106,6 +106,54 @@ Deno.test("sample onto a full disk keeps the good file it would have replaced", 
   }
 });
 
+Deno.test("sample --out /dev/stdout writes the PNG to stdout and the report to stderr", async () => {
+  // Through a link of its own to /dev/stdout: code that replaces the path (as before this test)
+  // then replaces only that link, never the machine's /dev/stdout.
+  const dir = await Deno.makeTempDir();
+  const link = join(dir, "stdout");
+  await Deno.symlink("/dev/stdout", link);
+  const args = ["run", "-A", join(root, "scripts", "sample.ts"), "--provider", "cpu", "-n", "4"];
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...args, "--out", link],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  assertEquals([...out.stdout.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+  ok(stderr.includes(`wrote ${link}`), stderr);
+  ok(Deno.lstatSync(link).isSymlink);
+  assertEquals(await entries(dir), ["stdout"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sample refuses an --out that is its own model or classifier, directly or by a link", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = join(dir, "g.onnx");
+  await Deno.copyFile(join(root, "models", "generator.onnx"), model);
+  const before = await Deno.readFile(model);
+  await Deno.symlink(model, join(dir, "link.png"));
+  for (const out of [model, join(dir, "link.png")]) {
+    const r = await cli("sample.ts", ["--provider", "cpu", "--model", model, "--out", out]);
+    assertEquals(r.code, 2, r.stderr);
+    match(
+      errorLine(r.stderr, "error:"),
+      /: is the input .*g\.onnx \(--model\); refusing to overwrite an input: choose another output$/,
+    );
+  }
+  const classifier = join(root, "models", "classifier.onnx");
+  const shipped = await Deno.readFile(classifier);
+  const r = await cli("sample.ts", ["--provider", "cpu", "--out", "models/classifier.onnx"]);
+  assertEquals(r.code, 2, r.stderr);
+  match(errorLine(r.stderr, "error:"), /\(--classifier\); refusing to overwrite an input/);
+  assertEquals(await Deno.readFile(classifier), shipped);
+  assertEquals(await Deno.readFile(model), before);
+  assertEquals(await entries(dir), ["g.onnx", "link.png"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 /** A minimal run folder the report can read: config, history and one sample grid. */
 async function reportableRun(dir: string, png: Uint8Array): Promise<void> {
   await Deno.mkdir(join(dir, "samples"), { recursive: true });
@@ -159,4 +207,119 @@ Deno.test("web:build --out refuses a folder the project did not create", async (
   }
   assertEquals(await entries(dir), ["precious.txt"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("inputs are read with a bound: /dev/zero or a gzip bomb is one line, never all of memory", async () => {
+  const dir = await Deno.makeTempDir();
+  // 200 MiB of zeros in a 200 KB gzip file, as MNIST's training images.
+  const data = join(dir, "data");
+  await Deno.mkdir(data);
+  const { gzipSync } = await import("node:zlib");
+  await Deno.writeFile(
+    join(data, "train-images-idx3-ubyte.gz"),
+    gzipSync(new Uint8Array(200 * 1024 * 1024)),
+  );
+  await Deno.writeFile(
+    join(data, "train-labels-idx1-ubyte"),
+    new Uint8Array([0, 0, 8, 1, 0, 0, 0, 0]),
+  );
+  const zero = "/dev/zero";
+  const large = /\/dev\/zero: larger than 128 MiB, the most a (model|classifier) may be; not read/;
+  const cases: Array<[string, string[], RegExp]> = [
+    ["sample.ts", ["--provider", "cpu", "--model", zero, "--out", join(dir, "s.png")], large],
+    ["eval.ts", ["--model", zero], large],
+    ["eval.ts", ["--model", "models/generator.onnx", "--classifier", zero, "--count", "8"], large],
+    ["export.ts", ["--triton", join(dir, "repo"), "--onnx", zero], large],
+    ["web.ts", ["--build-only", "--model", zero, "--out", join(dir, "site")], large],
+    [
+      "train.ts",
+      ["--backend", "wasm", "--steps", "1", "--data", data, "--out", join(dir, "run")],
+      /train-images-idx3-ubyte\.gz: decompresses to more than 128 MiB, the most an IDX file may be$/,
+    ],
+  ];
+  for (const [script, args, message] of cases) {
+    const r = await cli(script, args);
+    assertEquals(r.code, 2, `${script} ${args.join(" ")}: ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n").filter((l) => /^\w[\w:]*: /.test(l));
+    ok(lines.some((l) => message.test(l)), `${script}: ${r.stderr}`);
+    ok(!r.stderr.includes("    at "), `stack trace printed:\n${r.stderr}`);
+  }
+  // No output was made (train's run folder is made before its data is read).
+  assertEquals((await entries(dir)).filter((n) => n !== "run"), ["data"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a checkpoint's weights are read up to the size model.json gives them", async () => {
+  await useWasm();
+  const { saveLayersModel, readModelArtifacts, ModelFileError } = await import(
+    "../src/checkpoint/mod.ts"
+  );
+  const dir = await Deno.makeTempDir();
+  await saveLayersModel(buildGenerator({ seed: 1 }), dir);
+  await Deno.remove(join(dir, "weights.bin"));
+  await Deno.symlink("/dev/zero", join(dir, "weights.bin"));
+  let error: unknown;
+  await readModelArtifacts(dir).catch((e) => error = e);
+  ok(error instanceof ModelFileError, String(error));
+  match(
+    (error as Error).message,
+    /weights\.bin: holds more than the \d+ bytes of weights model\.json describes \(mismatched\)$/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sample png-dir onto a full disk leaves nothing behind", async () => {
+  const disk = await mountTmpfs("600k");
+  if (typeof disk === "string") {
+    console.log(`disk-full test skipped: ${disk}`);
+    return;
+  }
+  try {
+    const out = join(disk.dir, "digits");
+    const r = await cli("sample.ts", [
+      "--provider",
+      "cpu",
+      "-n",
+      "2000",
+      "--format",
+      "png-dir",
+      "--out",
+      out,
+    ]);
+    assertEquals(r.code, 2, r.stderr);
+    match(errorLine(r.stderr, "error:"), /No space left on device/);
+    assertEquals(await entries(disk.dir), []);
+    // A folder of the user's is not written into (nor replaced).
+    await Deno.mkdir(join(disk.dir, "mine"));
+    await Deno.writeTextFile(join(disk.dir, "mine", "notes.txt"), "keep");
+    const mine = await cli("sample.ts", [
+      "--provider",
+      "cpu",
+      "-n",
+      "2",
+      "--format",
+      "png-dir",
+      "--out",
+      join(disk.dir, "mine"),
+    ]);
+    assertEquals(mine.code, 2, mine.stderr);
+    match(errorLine(mine.stderr, "error:"), /mine exists and was not created by this project/);
+    assertEquals(await entries(join(disk.dir, "mine")), ["notes.txt"]);
+  } finally {
+    await disk.close();
+  }
+});
+
+Deno.test("report of a run whose history.csv is endless is one line, not all of memory", async () => {
+  const run = await Deno.makeTempDir();
+  await reportableRun(run, new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
+  await Deno.remove(join(run, "history.csv"));
+  await Deno.symlink("/dev/zero", join(run, "history.csv"));
+  const r = await cli("report.ts", [run]);
+  assertEquals(r.code, 2, r.stderr);
+  match(
+    errorLine(r.stderr, "report:"),
+    /history\.csv: larger than 64 MiB, the most a run file may be; not read$/,
+  );
+  await Deno.remove(run, { recursive: true });
 });

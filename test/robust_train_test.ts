@@ -5,6 +5,7 @@
 import { deepStrictEqual as assertEquals, match, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { mountTmpfs } from "./mounts.ts";
+import { readLatents } from "../src/train/mod.ts";
 import { lossColumns } from "./run_script.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -98,6 +99,13 @@ Deno.test("resume from an older checkpoint moves the newer ones and their rows a
   assertEquals(await lossColumns(runDir), expected);
 });
 
+/** Rewrites the step in a checkpoint's state.json (a tampered or misplaced checkpoint). */
+async function setStep(checkpoint: string, step: number): Promise<void> {
+  const path = join(checkpoint, "state.json");
+  const state = JSON.parse(await Deno.readTextFile(path));
+  await Deno.writeTextFile(path, JSON.stringify({ ...state, step }));
+}
+
 Deno.test("a broken newest checkpoint is reported in one line, set aside, and resume goes on", async () => {
   assertEquals(referenceRun.code, 0, referenceRun.stderr);
   const cases: Array<[string, (ckpt: string) => Promise<void>, RegExp]> = [
@@ -121,9 +129,29 @@ Deno.test("a broken newest checkpoint is reported in one line, set aside, and re
       (c) => Deno.writeTextFile(join(c, "discriminator/model.json"), ""),
       /is not valid JSON/,
     ],
+    [
+      "generator/weights.bin",
+      async (c) => {
+        const size = (await Deno.stat(join(c, "generator/weights.bin"))).size;
+        const nan = new Float32Array(size / 4).fill(NaN);
+        await Deno.writeFile(join(c, "generator/weights.bin"), new Uint8Array(nan.buffer));
+      },
+      /weight g_\w+\/kernel holds NaN \(not a finite number\); the run diverged/,
+    ],
+    ["state.json", (c) => setStep(c, -5), /says step -5, but its folder step-00003 holds step 3/],
+    ["state.json", (c) => setStep(c, 2), /says step 2, but its folder step-00003 holds step 3/],
+    [
+      "generator/model.json",
+      async (c) => {
+        await Deno.rename(join(c, "generator"), join(c, "swap"));
+        await Deno.rename(join(c, "discriminator"), join(c, "generator"));
+        await Deno.rename(join(c, "swap"), join(c, "discriminator"));
+      },
+      /holds a discriminator \(weight d_\w+\/kernel\), not a generator: the folders were swapped/,
+    ],
   ];
-  for (const [file, corrupt, problem] of cases) {
-    const runDir = await copyOfReference(`broken-${file.replace("/", "-")}`);
+  for (const [i, [file, corrupt, problem]] of cases.entries()) {
+    const runDir = await copyOfReference(`broken-${i}-${file.replace("/", "-")}`);
     await corrupt(join(runDir, "checkpoints", "step-00003"));
     await Deno.writeTextFile(join(runDir, "latents.json"), "");
     const r = await run(["--resume", runDir, "--steps", "3", ...every]);
@@ -204,7 +232,8 @@ Deno.test("bad folders and data paths: one line naming the path, exit 2", async 
     [["--data", join(dir, "file")], `${join(dir, "file")}: is not a folder`],
   ];
   for (const [args, message] of cases) {
-    const r = await run([...tiny, "--steps", "1", "--out", join(dir, "run"), ...args]);
+    const out = args.includes("--out") ? [] : ["--out", join(dir, "run")];
+    const r = await run([...tiny, "--steps", "1", ...out, ...args]);
     assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     ok(oneLine(r.stderr).startsWith(`train: ${message}`), r.stderr);
   }
@@ -247,3 +276,93 @@ Deno.test("disk full: train says so in one line and leaves no temporary checkpoi
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(base, { recursive: true }));
+
+Deno.test("train --out onto a folder with files that is not a run is refused, nothing written", async () => {
+  const dir = await Deno.makeTempDir();
+  const mine = join(dir, "mine");
+  await Deno.mkdir(join(mine, "samples"), { recursive: true });
+  await Deno.writeTextFile(join(mine, "report.html"), "<p>my report</p>");
+  await Deno.writeTextFile(join(mine, "latents.json"), "[1, 2, 3]");
+  await Deno.writeTextFile(join(mine, "history.csv"), "mine,not,a,run\n");
+  await Deno.writeFile(join(mine, "samples", "step-00001.png"), new Uint8Array([1, 2, 3]));
+  const before = await snapshot(mine);
+  for (const out of [mine, "/"]) {
+    const r = await run([...tiny, "--steps", "1", "--out", out]);
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(
+      oneLine(r.stderr),
+      `train: --out ${out} is a folder with files that is not a run (no config.json); ` +
+        `refusing to write a run into it: choose a new or empty folder`,
+    );
+  }
+  assertEquals(await snapshot(mine), before);
+  ok(!(await entries("/")).includes("config.json"));
+  // An empty folder is fine to start a run in.
+  await Deno.mkdir(join(dir, "empty"));
+  const r = await run([...tiny, "--steps", "1", "--out", join(dir, "empty")]);
+  assertEquals(r.code, 0, r.stderr);
+  ok((await entries(join(dir, "empty"))).includes("config.json"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("training sizes that exhaust memory are refused in one line", async () => {
+  const cases: Array<[string[], string]> = [
+    [["--batch-size", "1000000"], '--batch-size must be an integer from 1 to 1024, got "1000000"'],
+    [["--batch-size", "1e6"], '--batch-size must be an integer from 1 to 1024, got "1e6"'],
+    [
+      ["--latent-dim", "10000000"],
+      '--latent-dim must be an integer from 1 to 1024, got "10000000"',
+    ],
+  ];
+  const dir = await Deno.makeTempDir();
+  for (const [args, message] of cases) {
+    const r = await run([...tiny.slice(0, 4), "--steps", "1", "--out", join(dir, "run"), ...args]);
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(oneLine(r.stderr), `train: ${message}`);
+  }
+  assertEquals(await entries(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("latents.json with another count of latents than the run's 32 is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const write = (count: number, dim: number, rows = count) =>
+    Deno.writeTextFile(
+      join(dir, "latents.json"),
+      JSON.stringify({
+        seed: 1,
+        count,
+        latentDim: dim,
+        latents: Array.from({ length: rows }, () => Array(dim).fill(0.5)),
+      }),
+    );
+  await write(32, 4);
+  assertEquals((await readLatents(dir, 4)).length, 128);
+  for (const [count, dim, rows] of [[5, 4, 5], [64, 2, 64], [32, 4, 31]]) {
+    await write(count, dim, rows);
+    let error: unknown;
+    await readLatents(dir, dim === 2 ? 4 : dim).catch((e) => error = e);
+    match(String(error), /latents\.json: is not 32 × 4 finite sample latents/);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a run whose checkpoints folder is a symlink loop gets one line and exit 2", async () => {
+  assertEquals(referenceRun.code, 0, referenceRun.stderr);
+  const runDir = await copyOfReference("checkpoint-loop");
+  await Deno.remove(join(runDir, "checkpoints"), { recursive: true });
+  await Deno.symlink("checkpoints", join(runDir, "checkpoints"));
+  const history = await Deno.readTextFile(join(runDir, "history.csv"));
+  const names = await entries(runDir);
+  const r = await run(["--resume", runDir, "--steps", "4"]);
+  assertEquals(r.code, 2, r.stderr);
+  assertEquals(
+    oneLine(r.stderr),
+    `train: ${
+      join(runDir, "checkpoints")
+    }: cannot be read as a folder (Too many levels of symbolic links)`,
+  );
+  ok(Deno.lstatSync(join(runDir, "checkpoints")).isSymlink);
+  assertEquals(await Deno.readTextFile(join(runDir, "history.csv")), history);
+  assertEquals(await entries(runDir), names);
+});

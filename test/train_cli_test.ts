@@ -35,7 +35,7 @@ Deno.test("bad input: one line on stderr and exit code 2", async () => {
   const cases: Array<[string[], RegExp]> = [
     [["--stepz", "3"], /Unknown option '--stepz'/],
     [["--steps", "0"], /--steps must be a positive integer, got "0"/],
-    [["--batch-size=-4"], /--batch-size must be a positive integer, got "-4"/],
+    [["--batch-size=-4"], /--batch-size must be an integer from 1 to 1024, got "-4"/],
     [["--lr", "-1"], /'--lr' argument is ambiguous.* use '--lr=-XYZ'/],
     [["--backend", "tpu"], /--backend must be one of auto, tensorflow, wasm, webgpu, cpu/],
     [["--kernels", "gpu"], /--kernels must be one of auto, onnxruntime, wasm, got "gpu"/],

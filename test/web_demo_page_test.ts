@@ -24,6 +24,9 @@ import type { GreyBatch } from "../web-demo/app/digit_grid.ts";
 import { SIMD_PROBE, wasmUnsupportedReason } from "../web-demo/app/wasm_support.ts";
 import { latentsForSeed } from "../src/random/mod.ts";
 
+/** The address the page is at, as `location.href` gives it. */
+const PAGE = "https://example.org/demo/?seed=1";
+
 // ---- server -------------------------------------------------------------------------------------
 
 async function withSiteFolder(fn: (root: string) => Promise<void>): Promise<void> {
@@ -150,7 +153,7 @@ Deno.test("web page parameters: seeds, backends, rows and the model path", () =>
   for (const bad of ["", "abc", "-1", "1.5", "1e3", "9007199254740993"]) {
     assert.equal(parseSeed(bad).ok, false, bad);
   }
-  const good = readParams("?seed=7&backend=webgpu&rows=2");
+  const good = readParams("?seed=7&backend=webgpu&rows=2", PAGE);
   assert.deepEqual(good, {
     seed: 7,
     digit: null,
@@ -160,11 +163,14 @@ Deno.test("web page parameters: seeds, backends, rows and the model path", () =>
     problems: [],
   });
   assert.equal(paramsToSearch(good), "?seed=7&backend=webgpu&rows=2");
-  assert.equal(paramsToSearch(readParams("")), "?seed=0");
-  assert.equal(readParams("?digit=3").digit, 3);
-  assert.equal(paramsToSearch(readParams("?seed=2&digit=0")), "?seed=2&digit=0");
+  assert.equal(paramsToSearch(readParams("", PAGE)), "?seed=0");
+  assert.equal(readParams("?digit=3", PAGE).digit, 3);
+  assert.equal(paramsToSearch(readParams("?seed=2&digit=0", PAGE)), "?seed=2&digit=0");
 
-  const bad = readParams("?seed=abc&backend=cuda&rows=9&model=https://example.com/g.onnx&digit=x");
+  const bad = readParams(
+    "?seed=abc&backend=cuda&rows=9&model=https://example.com/g.onnx&digit=x",
+    PAGE,
+  );
   assert.equal(bad.seed, 0);
   assert.equal(bad.backend, "auto");
   assert.equal(bad.rows, 8);
@@ -172,8 +178,41 @@ Deno.test("web page parameters: seeds, backends, rows and the model path", () =>
   assert.equal(bad.digit, null);
   assert.equal(bad.problems.length, 5);
   assert.match(bad.problems[0], /"abc" is not a seed/);
-  assert.equal(readParams("?model=//evil/g.onnx").modelUrl, "models/generator.onnx");
-  assert.equal(readParams("?model=runs/g.onnx").modelUrl, "runs/g.onnx");
+  assert.equal(readParams("?model=//evil/g.onnx", PAGE).modelUrl, "models/generator.onnx");
+  assert.equal(readParams("?model=runs/g.onnx", PAGE).modelUrl, "runs/g.onnx");
+  assert.equal(readParams("?model=/demo/models/g.onnx", PAGE).modelUrl, "/demo/models/g.onnx");
+  // Spaces, tabs and newlines the URL parser strips, backslashes it reads as slashes, and schemes:
+  // each leads to another origin and is refused.
+  for (
+    const model of [
+      "%20//127.0.0.1:18098/evil.onnx",
+      "/%09/127.0.0.1:18098/evil.onnx",
+      "%0a//127.0.0.1:18098/evil.onnx",
+      "%0d%0a//evil/g.onnx",
+      "/\\evil/g.onnx",
+      "\\\\evil/g.onnx",
+      "http://evil/g.onnx",
+      "http:127.0.0.1/g.onnx",
+      "data:application/octet-stream,x",
+      "%20",
+    ]
+  ) {
+    const read = readParams(`?model=${model}`, PAGE);
+    assert.equal(read.modelUrl, "models/generator.onnx", model);
+    assert.match(read.problems[0], /The model must be a file on this site/, model);
+  }
+});
+
+Deno.test("the page forbids fetching from other origins (Content-Security-Policy)", async () => {
+  const html = await Deno.readTextFile(new URL("../web-demo/index.html", import.meta.url));
+  const csp = /<meta http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
+  assert.ok(csp, "index.html has no Content-Security-Policy");
+  const rules = new Map(
+    csp.split(";").map((r) => r.trim().split(/\s+/)).map(([k, ...v]) => [k, v]),
+  );
+  assert.deepEqual(rules.get("connect-src"), ["'self'"]);
+  assert.deepEqual(rules.get("default-src"), ["'self'"]);
+  assert.deepEqual(rules.get("object-src"), ["'none'"]);
 });
 
 Deno.test("the headline counts the digits of ?rows= in words", () => {

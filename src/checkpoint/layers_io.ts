@@ -1,6 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { makeFolder, writeFileAtomic, writeTextFileAtomic } from "../fsio/mod.ts";
+import {
+  formatLimit,
+  INPUT_LIMITS,
+  InputTooLargeError,
+  makeFolder,
+  readFileBounded,
+  readTextFileBounded,
+  writeFileAtomic,
+  writeTextFileAtomic,
+} from "../fsio/mod.ts";
 
 /** File names used for a TF.js Layers model saved in a folder. */
 export const MODEL_JSON = "model.json";
@@ -48,13 +57,43 @@ interface WeightsManifestEntry {
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2 };
 
+/**
+ * The weight files of a manifest, read with the size the manifest describes as their bound (a
+ * `weights.bin` that is `/dev/zero` stops there).
+ */
+async function readWeightFiles(
+  dir: string,
+  manifest: WeightsManifestEntry[],
+  expected: number,
+): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (const p of manifest.flatMap((group) => group.paths)) {
+    const path = join(dir, p);
+    try {
+      chunks.push(await readFileBounded(path, expected - total, "these weights"));
+    } catch (e) {
+      if (e instanceof InputTooLargeError) {
+        throw new ModelFileError(
+          path,
+          `holds more than the ${expected} bytes of weights model.json describes (mismatched)`,
+        );
+      }
+      throw new ModelFileError(path, `cannot read weights (${(e as Error).message})`);
+    }
+    total += chunks[chunks.length - 1].byteLength;
+  }
+  return chunks;
+}
+
 /** Reads the artifacts (topology, weight specs, weight bytes) of a Layers model saved in `dir`, validated. */
 export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
   const jsonPath = join(dir, MODEL_JSON);
   let text: string;
   try {
-    text = await Deno.readTextFile(jsonPath);
+    text = await readTextFileBounded(jsonPath, INPUT_LIMITS.runFile, "a model.json");
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new ModelFileError(jsonPath, e.problem);
     throw new ModelFileError(jsonPath, `cannot read (${(e as Error).message})`);
   }
   let json: { modelTopology?: object; weightsManifest?: WeightsManifestEntry[] };
@@ -69,23 +108,20 @@ export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifa
       "is not a TF.js Layers model (no modelTopology/weightsManifest)",
     );
   }
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const chunks: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    for (const p of group.paths) {
-      const path = join(dir, p);
-      try {
-        chunks.push(await Deno.readFile(path));
-      } catch (e) {
-        throw new ModelFileError(path, `cannot read weights (${(e as Error).message})`);
-      }
-    }
-    specs.push(...group.weights);
-  }
+  const specs = json.weightsManifest.flatMap((group) => group.weights);
   const expected = specs.reduce(
     (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? 4),
     0,
   );
+  if (!(expected <= INPUT_LIMITS.checkpointWeights)) {
+    throw new ModelFileError(
+      jsonPath,
+      `describes ${expected} bytes of weights, more than the ${
+        formatLimit(INPUT_LIMITS.checkpointWeights)
+      } a checkpoint may hold`,
+    );
+  }
+  const chunks = await readWeightFiles(dir, json.weightsManifest, expected);
   const total = chunks.reduce((n, c) => n + c.byteLength, 0);
   if (total !== expected) {
     throw new ModelFileError(

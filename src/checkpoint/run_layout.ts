@@ -1,4 +1,5 @@
 import { basename, join, resolve } from "node:path";
+import { INPUT_LIMITS, readTextFileBounded } from "../fsio/mod.ts";
 
 /** Name of the folder under a run folder that holds the checkpoints. */
 export const CHECKPOINTS_DIR = "checkpoints";
@@ -76,14 +77,25 @@ async function isDirectory(path: string): Promise<boolean> {
 /**
  * Lists the complete checkpoints of a run folder, sorted by step (oldest first). Temporary folders of a
  * checkpoint being written (`.tmp-step-…`) are skipped. A run without a `checkpoints/` folder has none.
+ * @throws {CheckpointNotFoundError} when `checkpoints` is there but is no readable folder (a file, a
+ * symlink loop).
  */
 export async function listCheckpoints(runDir: string): Promise<CheckpointInfo[]> {
   const root = join(runDir, CHECKPOINTS_DIR);
-  if (!await isDirectory(root)) return [];
   const found: CheckpointInfo[] = [];
-  for await (const entry of Deno.readDir(root)) {
-    const m = STEP_DIR.exec(entry.name);
-    if (m && entry.isDirectory) found.push(infoFor(join(root, entry.name), Number(m[1])));
+  try {
+    if (!(await Deno.stat(root)).isDirectory) {
+      throw new CheckpointNotFoundError(root, "is not a folder; move it away to train this run");
+    }
+    for await (const entry of Deno.readDir(root)) {
+      const m = STEP_DIR.exec(entry.name);
+      if (m && entry.isDirectory) found.push(infoFor(join(root, entry.name), Number(m[1])));
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    if (e instanceof CheckpointNotFoundError) throw e;
+    const reason = (e as Error).message.split(" (os error")[0];
+    throw new CheckpointNotFoundError(root, `cannot be read as a folder (${reason})`);
   }
   return found.sort((a, b) => a.step - b.step);
 }
@@ -150,13 +162,19 @@ export async function resolveCheckpoint(path: string): Promise<CheckpointInfo> {
   return latest;
 }
 
+/**
+ * The step of a checkpoint folder: its name (`step-NNNNN`) when it has one, which its `state.json` must
+ * then agree with (checked when it is loaded); else what `state.json` says, else 0.
+ */
 async function stepOf(dir: string): Promise<number> {
-  try {
-    const state = JSON.parse(await Deno.readTextFile(join(dir, STATE_JSON)));
-    if (Number.isInteger(state.step)) return state.step;
-  } catch {
-    // Fall back to the folder name below.
-  }
   const m = STEP_DIR.exec(basename(dir));
-  return m ? Number(m[1]) : 0;
+  if (m) return Number(m[1]);
+  try {
+    const path = join(dir, STATE_JSON);
+    const state = JSON.parse(await readTextFileBounded(path, INPUT_LIMITS.runFile, "a state.json"));
+    if (Number.isSafeInteger(state.step) && state.step >= 0) return state.step;
+  } catch {
+    // No readable state: step 0 below.
+  }
+  return 0;
 }

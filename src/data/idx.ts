@@ -1,4 +1,5 @@
 import { gunzipSync } from "node:zlib";
+import { formatLimit, INPUT_LIMITS, InputTooLargeError, readFileBounded } from "../fsio/mod.ts";
 
 /** An IDX array of unsigned bytes (the MNIST file format): its dimensions and row-major data. */
 export interface IdxArray {
@@ -80,14 +81,19 @@ function isGzip(bytes: Uint8Array): boolean {
 export async function readIdxFile(path: string): Promise<IdxArray> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readFileBounded(path, INPUT_LIMITS.idx, "an IDX file");
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new IdxError(path, e.problem);
     throw new IdxError(path, `cannot read (${(e as Error).message})`);
   }
   if (isGzip(bytes)) {
     try {
-      bytes = new Uint8Array(gunzipSync(bytes));
+      bytes = new Uint8Array(gunzipSync(bytes, { maxOutputLength: INPUT_LIMITS.idx }));
     } catch (e) {
+      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+        const limit = formatLimit(INPUT_LIMITS.idx);
+        throw new IdxError(path, `decompresses to more than ${limit}, the most an IDX file may be`);
+      }
       throw new IdxError(
         path,
         `is gzip-compressed but does not decompress (${(e as Error).message})`,

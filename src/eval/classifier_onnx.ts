@@ -1,4 +1,5 @@
 /** Runs the exported classifier (`models/classifier.onnx`) with onnxruntime-node on the CPU. */
+import { INPUT_LIMITS, InputTooLargeError, readFileBounded } from "../fsio/mod.ts";
 import * as ort from "onnxruntime-node";
 import { CLASS_COUNT, CLASSIFIER_OUTPUTS, FEATURE_DIM } from "./classifier_model.ts";
 
@@ -31,10 +32,13 @@ export class OnnxClassifier {
     const name = typeof source === "string" ? source : label;
     let session: ort.InferenceSession;
     try {
-      const bytes = typeof source === "string" ? await Deno.readFile(source) : source;
+      const bytes = typeof source === "string"
+        ? await readFileBounded(source, INPUT_LIMITS.model, "a classifier")
+        : source;
       session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
+      if (e instanceof InputTooLargeError) throw new ClassifierFileError(name, e.problem);
+      if ((e as { code?: string }).code === "ENOENT") {
         throw new ClassifierFileError(
           name,
           "not found (train it with `deno task train:classifier`)",

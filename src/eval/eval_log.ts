@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { RUN_FILES } from "../checkpoint/mod.ts";
 import { csvLine, csvText, parseCsv } from "../csv/mod.ts";
-import { writeTextFileAtomic } from "../fsio/mod.ts";
+import { INPUT_LIMITS, readTextFileBounded, writeTextFileAtomic } from "../fsio/mod.ts";
 import type { QualityFigures } from "./evaluate.ts";
 
 const FIGURE_COLUMNS = [
@@ -58,18 +58,56 @@ function evalRow(step: number, f: StepFigures): string[] {
 
 const stepOf = (row: string[]) => Number(row[0]);
 
+/** An `eval.csv` row that is not figures (a hand edit, another tool's file); names the file and line. */
+export class EvalLogError extends Error {
+  constructor(readonly path: string, problem: string) {
+    super(`${path}: ${problem}`);
+    this.name = "EvalLogError";
+  }
+}
+
+/** What is wrong with one row (step, count, then figures that are numbers or, for EMA, empty), or null. */
+function rowProblem(row: string[]): string | null {
+  if (!/^[0-9]+$/.test(row[0]) || !/^[1-9][0-9]*$/.test(row[1] ?? "")) {
+    return "its step and sample count are not whole numbers";
+  }
+  const raw = row.slice(2, 2 + FIGURE_COLUMNS.length);
+  const ema = row.slice(2 + FIGURE_COLUMNS.length);
+  const isNumber = (cell: string) => cell.trim() !== "" && Number.isFinite(Number(cell));
+  if (raw.length !== FIGURE_COLUMNS.length || !raw.every(isNumber)) {
+    return "its figures are not numbers";
+  }
+  if (!(ema.every(isNumber) || ema.every((cell) => cell === ""))) {
+    return "its EMA figures are neither numbers nor empty";
+  }
+  return null;
+}
+
 async function readRows(runDir: string): Promise<string[][]> {
+  const path = join(runDir, RUN_FILES.eval);
+  let text: string;
   try {
-    const text = await Deno.readTextFile(join(runDir, RUN_FILES.eval));
-    // A line without its newline was cut short (only files written before atomic writes can hold one).
-    const { header, rows } = parseCsv(text, { completeLinesOnly: true });
-    // Files written before the EMA columns existed get empty EMA cells.
-    const pad = EVAL_COLUMNS.length - header.length;
-    return rows.filter((r) => /^\d+$/.test(r[0])).map((r) => [...r, ...Array(pad).fill("")]);
+    text = await readTextFileBounded(path, INPUT_LIMITS.runFile, "an eval.csv");
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
+    if ((e as { code?: string }).code === "ENOENT") return [];
     throw e;
   }
+  // A line without its newline was cut short (only files written before atomic writes can hold one).
+  const { header, rows } = parseCsv(text, { completeLinesOnly: true });
+  // Files written before the EMA columns existed get empty EMA cells.
+  const pad = EVAL_COLUMNS.length - header.length;
+  const padded = rows.filter((r) => r.some((cell) => cell !== ""))
+    .map((r) => [...r, ...Array(Math.max(0, pad)).fill("")]);
+  for (const [i, row] of padded.entries()) {
+    const problem = rowProblem(row);
+    if (problem) {
+      throw new EvalLogError(
+        path,
+        `row ${i + 1} (${row.join(",")}) is not an evaluation: ${problem}`,
+      );
+    }
+  }
+  return padded;
 }
 
 function writeRows(runDir: string, rows: string[][]): void {

@@ -38,6 +38,7 @@ export {
   bestEvaluation,
   EMA_COLUMN_PREFIX,
   EVAL_CSV_HEADER,
+  EvalLogError,
   evaluatedSteps,
   mergeEvalRow,
   type StepFigures,

@@ -1,5 +1,20 @@
-/** The project's one way to write a file: a temporary file in the same folder, fsync, rename. */
-import { basename, dirname, join } from "node:path";
+/**
+ * The project's one way to write a file: a temporary file in the same folder, fsync, rename. What is at
+ * the output path decides how (as `cp`, `sed -i` and editors do):
+ * - nothing, or a regular file: replaced atomically; an existing file keeps its permission bits (and owner,
+ *   where the process may set it; set-user-ID and the like are dropped, as `cp` does);
+ * - a symlink: followed (up to {@link MAX_LINKS} links), and its target is replaced atomically in the
+ *   target's own folder, so the link stays a link;
+ * - a character device or a FIFO (`/dev/stdout`, `/dev/null`, a named pipe): written in place, never
+ *   replaced and never created;
+ * - a hard-linked file (more than one name): replaced like any regular file, so the name written to
+ *   gets the new contents and the other names keep the old file whole. Writing in place would give up
+ *   the guarantee this path exists for: a crash or a full disk mid-write would leave a truncated file
+ *   under every name;
+ * - anything else (a folder, a socket, a block device): refused with one line.
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 
 /** A file or folder that could not be written; the message names it and the problem. */
@@ -21,6 +36,11 @@ export function systemReason(e: unknown): string {
 
 /** Names of temporary files written by {@link temporarySibling}: `.<name>.<pid>-<tag>.tmp`. */
 const TEMPORARY_NAME = /^\..+\.(\d+)-[0-9a-z]+\.tmp$/;
+
+/** Whether `name` is a temporary file of {@link temporarySibling} (a write in progress or cut short). */
+export function isTemporaryName(name: string): boolean {
+  return TEMPORARY_NAME.test(name);
+}
 
 /** Whether a process with this PID runs on this machine. */
 export function processAlive(pid: number): boolean {
@@ -78,11 +98,22 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
 }
 
-/** Creates `path` (which must not exist), writes `bytes` and fsyncs; removes the part on failure. */
-function createSynced(path: string, bytes: Uint8Array): void {
+/** How a file is owned and who may use it, kept when the file is replaced. */
+interface Ownership {
+  mode: number;
+  uid: number | null;
+  gid: number | null;
+}
+
+/**
+ * Creates `path` (which must not exist), writes `bytes` and fsyncs; removes the part on failure. With
+ * `keep`, the new file gets that mode exactly and, where the process may set it, that owner.
+ */
+function createSynced(path: string, bytes: Uint8Array, keep?: Ownership): void {
   let file: Deno.FsFile | undefined;
   try {
     file = Deno.openSync(path, { write: true, createNew: true, mode: 0o644 });
+    if (keep) keepOwnership(path, keep);
     writeAll(file, bytes);
     file.syncSync();
   } catch (e) {
@@ -96,6 +127,91 @@ function createSynced(path: string, bytes: Uint8Array): void {
     file?.close();
   }
 }
+
+function keepOwnership(path: string, keep: Ownership): void {
+  if (keep.uid !== null && keep.gid !== null) {
+    try {
+      Deno.chownSync(path, keep.uid, keep.gid);
+    } catch {
+      // Only root may give a file away; the new file stays the writer's, as with `cp`.
+    }
+  }
+  Deno.chmodSync(path, keep.mode);
+}
+
+/** The longest chain of symlinks an output path may go through (Linux's own limit). */
+export const MAX_LINKS = 40;
+
+function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** What `path` leads to as the kernel follows it (also `/dev/stdout`'s `pipe:[…]`); null if nothing. */
+function statOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.FilesystemLoop) return null;
+    throw e;
+  }
+}
+
+/**
+ * The path a write to `path` lands on: its symlinks followed (relative targets from their folder).
+ * @throws {FileWriteError} for a chain longer than {@link MAX_LINKS} (a loop).
+ */
+export function followLinks(path: string): string {
+  let current = resolve(path);
+  for (let i = 0; i <= MAX_LINKS; i++) {
+    if (!lstatOrNull(current)?.isSymlink) return current;
+    const target = Deno.readLinkSync(current);
+    current = resolve(Deno.realPathSync(dirname(current)), target);
+  }
+  throw new FileWriteError(path, `more than ${MAX_LINKS} symbolic links (a loop?)`);
+}
+
+/** What a non-regular file is, in words, for the refusal. */
+function kindOf(info: Deno.FileInfo): string {
+  if (info.isDirectory) return "a folder";
+  if (info.isBlockDevice) return "a block device";
+  if (info.isSocket) return "a socket";
+  return "not a regular file";
+}
+
+/** Writes `bytes` into an existing character device or FIFO, which is never replaced. */
+function writeInPlace(path: string, bytes: Uint8Array): void {
+  const file = Deno.openSync(path, { write: true });
+  try {
+    writeAll(file, bytes);
+  } finally {
+    file.close();
+  }
+}
+
+/** Replaces the regular file (or nothing) at `path` through a temporary sibling and a rename. */
+function replaceAtomically(path: string, bytes: Uint8Array, keep?: Ownership): void {
+  const tmp = temporarySibling(path);
+  try {
+    createSynced(tmp, bytes, keep);
+    Deno.renameSync(tmp, path);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // Already gone.
+    }
+    throw e;
+  }
+  syncFolder(dirname(path));
+}
+
+/** How {@link writeFileAtomic} wrote: replaced a file (or made one), or wrote into a device or FIFO. */
+export type WriteMode = "replaced" | "in place";
 
 /**
  * Writes `bytes` to a file that must not exist yet and flushes it to disk (fsync). For files inside a
@@ -115,28 +231,40 @@ export function writeNewFile(path: string, bytes: Uint8Array): void {
  * Replaces `path` with `bytes` atomically: readers see the old file or the complete new one, never a
  * part. The bytes go to a temporary file in the same folder, are flushed to disk (fsync), and the file
  * is renamed over `path`. On any failure (disk full, read-only folder, …) the temporary file is removed
- * and `path` keeps its old contents. This is the project's one way to write a file.
- * @throws {FileWriteError} naming `path` and the reason.
+ * and `path` keeps its old contents. A symlink is followed, a device or FIFO is written in place, an
+ * existing file keeps its mode (see the module doc). This is the project's one way to write a file.
+ * @returns whether the file was replaced or written in place (a device or FIFO).
+ * @throws {FileWriteError} naming `path` and the reason; a folder, socket or block device is refused.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = temporarySibling(path);
+export function writeFileAtomic(path: string, bytes: Uint8Array): WriteMode {
   try {
-    createSynced(tmp, bytes);
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // Already gone.
+    const leadsTo = statOrNull(path);
+    if (leadsTo?.isCharDevice || leadsTo?.isFifo) {
+      writeInPlace(path, bytes);
+      return "in place";
     }
+    const target = followLinks(path);
+    const existing = lstatOrNull(target);
+    if (existing && !existing.isFile) {
+      throw new FileWriteError(
+        path,
+        `is ${kindOf(existing)}, not a regular file; refusing to replace it`,
+      );
+    }
+    const keep = existing
+      ? { mode: (existing.mode ?? 0o644) & 0o777, uid: existing.uid, gid: existing.gid }
+      : undefined;
+    replaceAtomically(target, bytes, keep);
+    return "replaced";
+  } catch (e) {
+    if (e instanceof FileWriteError) throw e;
     throw new FileWriteError(path, `cannot write (${systemReason(e)})`, { cause: e });
   }
-  syncFolder(dirname(path));
 }
 
 /** {@link writeFileAtomic} for text (UTF-8). */
-export function writeTextFileAtomic(path: string, text: string): void {
-  writeFileAtomic(path, new TextEncoder().encode(text));
+export function writeTextFileAtomic(path: string, text: string): WriteMode {
+  return writeFileAtomic(path, new TextEncoder().encode(text));
 }
 
 /**

@@ -1,15 +1,21 @@
 /**
  * Folders the project may delete: only those it created itself, marked by a stamp file. A folder that is
- * missing, empty, or stamped can be replaced; anything else (`--out .`, a home folder) is refused.
+ * missing, empty, or stamped can be replaced; anything else (`--out .`, a home folder) is refused. The
+ * new folder is swapped in with one atomic exchange where the system has one, so the old folder is
+ * there until the new one is; leftovers of a writer that was killed are cleaned (and a folder it had
+ * moved away is put back) by the next replace.
+ * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
 import {
   FileWriteError,
   makeFolder,
+  processAlive,
   syncFolder,
   systemReason,
   writeTextFileAtomic,
 } from "./atomic.ts";
+import { exchangePaths } from "./exchange.ts";
 
 /** Name of the stamp file that marks a folder as created by this project (and so replaceable). */
 export const OWNED_STAMP = ".dcgan-created";
@@ -70,6 +76,7 @@ export async function replaceFolder(
   fill: (tmp: string) => Promise<void>,
 ): Promise<void> {
   const target = resolve(dir);
+  await cleanLeftovers(target);
   await checkReplaceable(target);
   const parent = dirname(target);
   makeFolder(parent);
@@ -81,15 +88,70 @@ export async function replaceFolder(
     stampFolder(tmp, tool);
     await fill(tmp);
     await checkReplaceable(target);
-    const hadOld = await Deno.rename(target, old).then(() => true, (e) => {
-      if (e instanceof Deno.errors.NotFound) return false;
-      throw new FileWriteError(target, `cannot replace (${systemReason(e)})`, { cause: e });
-    });
-    await Deno.rename(tmp, target);
+    const hadOld = await swapIn(tmp, target, old);
     syncFolder(parent);
     if (hadOld) await Deno.remove(old, { recursive: true });
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
+  }
+}
+
+/**
+ * Puts `tmp` at `target`: one atomic exchange when `target` exists (the old folder then lies at `tmp`
+ * and is renamed to `old`), else a rename. Returns whether there was an old folder, now at `old`.
+ */
+async function swapIn(tmp: string, target: string, old: string): Promise<boolean> {
+  if (exchangePaths(tmp, target)) {
+    await Deno.rename(tmp, old);
+    return true;
+  }
+  const hadOld = await Deno.rename(target, old).then(() => true, (e) => {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw new FileWriteError(target, `cannot replace (${systemReason(e)})`, { cause: e });
+  });
+  await Deno.rename(tmp, target);
+  return hadOld;
+}
+
+/** `.<name>.<pid>-<tag>.tmp` and `.old`: the folders {@link replaceFolder} works with beside `name`. */
+function leftoverPattern(name: string): RegExp {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^\\.${escaped}\\.(\\d+)-[0-9a-z]+\\.(tmp|old)$`);
+}
+
+/**
+ * Removes the temporary and old folders beside `target` left by a replace whose process died (its PID
+ * is gone); when `target` itself is missing and such a process had moved it to its `.old`, that folder
+ * is put back first. A live writer's folders are left alone.
+ */
+async function cleanLeftovers(target: string): Promise<void> {
+  const parent = dirname(target);
+  const pattern = leftoverPattern(basename(target));
+  const stale: Array<{ path: string; kind: string }> = [];
+  try {
+    for await (const entry of Deno.readDir(parent)) {
+      const m = pattern.exec(entry.name);
+      if (m && entry.isDirectory && !processAlive(Number(m[1]))) {
+        stale.push({ path: join(parent, entry.name), kind: m[2] });
+      }
+    }
+  } catch {
+    return;
+  }
+  const old = stale.find((s) => s.kind === "old");
+  if (old && !(await exists(target))) {
+    await Deno.rename(old.path, target);
+    stale.splice(stale.indexOf(old), 1);
+  }
+  for (const { path } of stale) await Deno.remove(path, { recursive: true });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

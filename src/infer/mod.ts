@@ -16,7 +16,7 @@
  * `createGenerator("http://host:8000/v2/models/generator")` (provider `http`, chosen by `auto` for such a URL).
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { INPUT_LIMITS, InputTooLargeError, readFileBounded } from "../fsio/mod.ts";
 import { fileURLToPath } from "node:url";
 import { InputError, ModelError, ProviderError } from "./errors.ts";
 import { type Generator, type GeneratorOptions, openGenerator } from "./generator.ts";
@@ -72,8 +72,9 @@ async function modelBytes(model: ModelSource, what = "model"): Promise<Uint8Arra
   }
   const path = url ? fileURLToPath(url) : model as string;
   try {
-    return new Uint8Array(await readFile(path));
+    return await readFileBounded(path, INPUT_LIMITS.model, `a ${what}`);
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new ModelError(e.message);
     const code = (e as { code?: string }).code;
     const why = code === "ENOENT"
       ? "no such file"

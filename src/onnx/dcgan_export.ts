@@ -1,5 +1,6 @@
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
+import { INPUT_LIMITS, readTextFileBounded } from "../fsio/mod.ts";
 import {
   generatorDirOf,
   type GeneratorWeights,
@@ -42,7 +43,8 @@ async function exists(path: string): Promise<boolean> {
 async function stepNear(modelDir: string): Promise<number | null> {
   const checkpointDir = dirname(modelDir);
   try {
-    const state = JSON.parse(await Deno.readTextFile(join(checkpointDir, STATE_JSON)));
+    const path = join(checkpointDir, STATE_JSON);
+    const state = JSON.parse(await readTextFileBounded(path, INPUT_LIMITS.runFile, "a state.json"));
     if (Number.isInteger(state.step)) return state.step;
   } catch {
     // No state.json: fall back to the folder name.

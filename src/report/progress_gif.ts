@@ -1,6 +1,7 @@
 /** `samples/progress.gif`: the fixed-latent sample grids of a run, one frame per saved step. */
 import { decode } from "fast-png";
 import { encodeGif, type Image8 } from "../image/mod.ts";
+import { INPUT_LIMITS, InputTooLargeError, readFileBounded } from "../fsio/mod.ts";
 import { withCaption } from "./caption.ts";
 import { RunFolderError, type SampleFile } from "./run_data.ts";
 
@@ -51,8 +52,9 @@ export async function progressGif(
   for (const s of samples) {
     let grid: Image8;
     try {
-      grid = decodeGrey(await Deno.readFile(s.path));
+      grid = decodeGrey(await readFileBounded(s.path, INPUT_LIMITS.runFile, "a sample grid"));
     } catch (e) {
+      if (e instanceof InputTooLargeError) throw new RunFolderError(s.path, e.problem);
       throw new RunFolderError(s.path, `is not a readable PNG (${(e as Error).message})`);
     }
     const scale = grid.width >= 200 ? 2 : 1;

@@ -2,6 +2,7 @@
 import { basename, join } from "node:path";
 import { listCheckpoints, RUN_FILES } from "../checkpoint/mod.ts";
 import { type BestEvaluation, bestEvaluation } from "../eval/mod.ts";
+import { INPUT_LIMITS, InputTooLargeError, readTextFileBounded } from "../fsio/mod.ts";
 import { type NumericTable, parseNumericCsv } from "./csv.ts";
 
 /** The sample grids of the fixed latents saved after one step. */
@@ -56,8 +57,9 @@ export class RunFolderError extends Error {
 
 async function readText(path: string): Promise<string | null> {
   try {
-    return await Deno.readTextFile(path);
-  } catch {
+    return await readTextFileBounded(path, INPUT_LIMITS.runFile, "a run file");
+  } catch (e) {
+    if (e instanceof InputTooLargeError) throw new RunFolderError(path, e.problem);
     return null;
   }
 }

@@ -1,10 +1,16 @@
 /** Writes a run folder's `report.html` and `samples/progress.gif`. */
 import { join } from "node:path";
 import { RUN_FILES } from "../checkpoint/mod.ts";
-import { writeFileAtomic, writeTextFileAtomic } from "../fsio/mod.ts";
+import {
+  INPUT_LIMITS,
+  InputTooLargeError,
+  readFileBounded,
+  writeFileAtomic,
+  writeTextFileAtomic,
+} from "../fsio/mod.ts";
 import { renderReport } from "./html.ts";
 import { progressGif } from "./progress_gif.ts";
-import { readRun } from "./run_data.ts";
+import { readRun, RunFolderError } from "./run_data.ts";
 
 /** Where {@link writeReport} wrote its files. */
 export interface ReportFiles {
@@ -26,11 +32,21 @@ export async function writeReport(runDir: string): Promise<ReportFiles> {
   const gifPath = gif ? join(runDir, RUN_FILES.samples, RUN_FILES.progressGif) : null;
   if (gif && gifPath) writeFileAtomic(gifPath, gif);
   const samples = await Promise.all(
-    data.samples.map(async (s) => ({ step: s.step, png: await Deno.readFile(s.path) })),
+    data.samples.map(async (s) => ({ step: s.step, png: await readSampleGrid(s.path) })),
   );
   const emaPath = data.samples[data.samples.length - 1]?.emaPath;
-  const newestEma = emaPath ? await Deno.readFile(emaPath) : null;
+  const newestEma = emaPath ? await readSampleGrid(emaPath) : null;
   const html = join(runDir, RUN_FILES.report);
   writeTextFileAtomic(html, renderReport(data, { gif, samples, newestEma }));
   return { html, gif: gifPath };
+}
+
+/** A sample grid's PNG bytes, read with the run-file bound. */
+async function readSampleGrid(path: string): Promise<Uint8Array> {
+  try {
+    return await readFileBounded(path, INPUT_LIMITS.runFile, "a sample grid");
+  } catch (e) {
+    if (e instanceof InputTooLargeError) throw new RunFolderError(path, e.problem);
+    throw e;
+  }
 }

@@ -38,6 +38,17 @@ export type TrainArgs =
 
 const d = DEFAULT_CONFIG;
 
+/**
+ * The largest batch: 1,024 images already need about 1.5 GB of activations and gradients in TF.js;
+ * a million ran the wasm backend out of memory (and MNIST holds 60,000 images in all).
+ */
+export const MAX_BATCH_SIZE = 1024;
+/**
+ * The largest latent size: 1,024 makes a 51 MB dense kernel (4 × 1,024 × 7 × 7 × 256 bytes, four
+ * times that with Adam's state); ten million failed to allocate.
+ */
+export const MAX_LATENT_DIM = 1024;
+
 // Training options carry no parsed default: only what the command line gives may differ from a resumed run's
 // config.json, so their defaults (DEFAULT_CONFIG) are shown in the help and applied later.
 const describePreset = (name: PresetName) =>
@@ -123,7 +134,12 @@ const RUN_OPTIONS = {
 } as const satisfies OptionTable;
 
 const TRAINING_OPTIONS = {
-  "batch-size": { kind: "integer", defaultHelp: String(d.batchSize), help: "images per batch" },
+  "batch-size": {
+    kind: "integer",
+    max: MAX_BATCH_SIZE,
+    defaultHelp: String(d.batchSize),
+    help: "images per batch",
+  },
   lr: {
     kind: "number",
     arg: "X",
@@ -153,6 +169,7 @@ const TRAINING_OPTIONS = {
   },
   "latent-dim": {
     kind: "integer",
+    max: MAX_LATENT_DIM,
     defaultHelp: String(d.latentDim),
     help: "size of the generator's input z ~ N(0,1)",
   },

@@ -1,5 +1,11 @@
 import { csvLine, csvText, parseCsv } from "../csv/mod.ts";
-import { FileWriteError, systemReason, writeTextFileAtomic } from "../fsio/mod.ts";
+import {
+  FileWriteError,
+  INPUT_LIMITS,
+  readTextFileBounded,
+  systemReason,
+  writeTextFileAtomic,
+} from "../fsio/mod.ts";
 
 /** The columns every `history.csv` starts with; later stages may append their own. */
 export const HISTORY_COLUMNS = ["step", "d_loss", "d_acc", "g_loss", "seconds"] as const;
@@ -31,9 +37,9 @@ export interface HistoryRows {
 export async function readHistoryRows(path: string): Promise<HistoryRows> {
   let text = "";
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextFileBounded(path, INPUT_LIMITS.runFile, "a history.csv");
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if ((e as { code?: string }).code !== "ENOENT") throw e;
   }
   const { header: columns, rows: all } = parseCsv(text, { completeLinesOnly: true });
   const rows = all.filter((cells) => cells.length === columns.length && /^\d+$/.test(cells[0]))
@@ -119,7 +125,8 @@ export class HistoryWriter {
 
 /** Reads a `history.csv` into records (base columns; extra columns under `extra`). */
 export async function readHistory(path: string): Promise<HistoryRecord[]> {
-  const { header: columns, rows } = parseCsv(await Deno.readTextFile(path));
+  const text = await readTextFileBounded(path, INPUT_LIMITS.runFile, "a history.csv");
+  const { header: columns, rows } = parseCsv(text);
   return rows.map((cells) => {
     const get = (name: string) => Number(cells[columns.indexOf(name)]);
     const extra: Record<string, string> = {};

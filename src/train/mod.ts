@@ -31,5 +31,5 @@ export {
   type TrainSummary,
 } from "./loop.ts";
 export { type HistoryRecord, readHistory } from "./history.ts";
-export { type CheckpointState, type LatentsFile } from "./run_folder.ts";
+export { type CheckpointState, type LatentsFile, readLatents } from "./run_folder.ts";
 export { formatLogLine } from "./run_log.ts";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ModelFileError } from "../checkpoint/mod.ts";
-import { writeNewFile } from "../fsio/mod.ts";
+import { INPUT_LIMITS, InputTooLargeError, readFileBounded, writeNewFile } from "../fsio/mod.ts";
 
 /** Where an optimiser's state lives in a checkpoint: a binary file and its tensor manifest. */
 export interface OptimizerStateFile {
@@ -52,16 +52,20 @@ export async function readOptimizerState(
   state: OptimizerStateFile,
 ): Promise<Uint8Array> {
   const path = `${dir}/${state.file}`;
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new ModelFileError(path, `cannot read optimiser state (${(e as Error).message})`);
-  }
   const expected = state.weights.reduce(
     (n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1),
     0,
   );
+  const bound = Math.min(expected, INPUT_LIMITS.checkpointWeights);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFileBounded(path, bound, "this optimiser state");
+  } catch (e) {
+    if (e instanceof InputTooLargeError) {
+      throw new ModelFileError(path, `holds more than the ${bound} bytes the manifest describes`);
+    }
+    throw new ModelFileError(path, `cannot read optimiser state (${(e as Error).message})`);
+  }
   if (bytes.byteLength !== expected) {
     throw new ModelFileError(
       path,

@@ -6,6 +6,8 @@ import {
   resolveCheckpoint,
 } from "../checkpoint/mod.ts";
 import { UsageError } from "../cli/mod.ts";
+import { INPUT_LIMITS, isTemporaryName, readTextFileBounded } from "../fsio/mod.ts";
+import { LOCK_FILE } from "./run_lock.ts";
 import { DEFAULT_CONFIG, PRESETS, RESUMABLE_OPTIONS, type TrainConfig } from "./config.ts";
 import { RUN_FILES } from "../checkpoint/mod.ts";
 import { checkCheckpoint } from "./run_folder.ts";
@@ -45,6 +47,29 @@ async function exists(path: string): Promise<boolean> {
   return await kind(path) !== null;
 }
 
+/**
+ * Whether a new run may be written into `dir`: it is missing, empty, or holds only what a run start
+ * that was killed before its `config.json` leaves (the lock, temporary files, an empty `samples/`).
+ */
+async function mayHoldNewRun(dir: string): Promise<boolean> {
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name === LOCK_FILE || isTemporaryName(entry.name)) continue;
+      if (entry.name === RUN_FILES.samples && entry.isDirectory) {
+        for await (const _ of Deno.readDir(join(dir, entry.name))) return false;
+        continue;
+      }
+      return false;
+    }
+  } catch (e) {
+    // Missing, or below a file: making the folder later says why it cannot be made.
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return true;
+    const reason = (e as Error).message.split(" (os error")[0];
+    throw new UsageError(`--out ${dir}: cannot read the folder (${reason})`);
+  }
+  return true;
+}
+
 async function problemOf(info: CheckpointInfo): Promise<string | null> {
   try {
     await checkCheckpoint(info);
@@ -68,7 +93,8 @@ function randomSeed(): number {
  * `runs/<UTC timestamp>` when not given), or, with `resume`, loads the run's `config.json` and applies
  * the options that may change on resume. A resume of a run folder takes its newest checkpoint that
  * passes {@link checkCheckpoint}; a run folder without one starts again from step 0. Writes nothing.
- * @throws {UsageError} when `--out` already holds a run with checkpoints or is a file, the resumed run
+ * @throws {UsageError} when `--out` already holds a run with checkpoints, is a file, or is a folder
+ * with files that is not a run (the user's own folder, `/`), the resumed run
  * has no readable `config.json`, or an option other than those in {@link RESUMABLE_OPTIONS} differs.
  * @throws {ModelFileError} when the checkpoint folder given to `resume` is broken.
  * @throws {import("../checkpoint/mod.ts").CheckpointNotFoundError} when `resume` holds no run.
@@ -86,6 +112,12 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
       throw new UsageError(`--out ${config.outDir} is a file; give a folder for the run`);
     }
     const hasRun = await exists(join(config.outDir, RUN_FILES.config));
+    if (!hasRun && !(await mayHoldNewRun(config.outDir))) {
+      throw new UsageError(
+        `--out ${config.outDir} is a folder with files that is not a run (no ${RUN_FILES.config}); ` +
+          `refusing to write a run into it: choose a new or empty folder`,
+      );
+    }
     if (hasRun && (await listCheckpoints(config.outDir)).length > 0) {
       throw new UsageError(
         `--out ${config.outDir} already holds a run (config.json): continue it with --resume ${config.outDir} or choose another --out`,
@@ -122,7 +154,9 @@ export async function planRun(options: Partial<TrainConfig>, resume?: string): P
   const configPath = join(runDir, RUN_FILES.config);
   let saved: TrainConfig;
   try {
-    saved = JSON.parse(await Deno.readTextFile(configPath));
+    saved = JSON.parse(
+      await readTextFileBounded(configPath, INPUT_LIMITS.runFile, "a config.json"),
+    );
   } catch (e) {
     throw new UsageError(
       `--resume ${resume}: cannot read the run's ${configPath} (${

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   checkpointDirName,
   type CheckpointInfo,
@@ -16,7 +16,9 @@ import {
 } from "../checkpoint/mod.ts";
 import {
   FileWriteError,
+  INPUT_LIMITS,
   makeFolder,
+  readTextFileBounded,
   syncFolder,
   writeFileAtomic,
   writeNewFile,
@@ -24,7 +26,7 @@ import {
 } from "../fsio/mod.ts";
 import { encodePng, toGrid } from "../image/mod.ts";
 import type { RngState } from "../random/mod.ts";
-import { OPTIONAL_OPTIONS, SAMPLE_COLUMNS, type TrainConfig } from "./config.ts";
+import { OPTIONAL_OPTIONS, SAMPLE_COLUMNS, SAMPLE_COUNT, type TrainConfig } from "./config.ts";
 import {
   loadOptimizerState,
   type OptimizerStateFile,
@@ -92,22 +94,24 @@ export function initRunFolder(config: TrainConfig, latents: Float32Array): void 
 
 /**
  * Reads the fixed sample latents of a run folder as one row-major Float32Array.
- * @throws {ModelFileError} naming the file when it is missing, malformed or not `count × latentDim`.
+ * @throws {ModelFileError} naming the file when it is missing, malformed or not {@link SAMPLE_COUNT}
+ * rows of `latentDim` finite numbers.
  */
 export async function readLatents(runDir: string, latentDim: number): Promise<Float32Array> {
   const path = join(runDir, RUN_FILES.latents);
   let file: LatentsFile;
   try {
-    file = JSON.parse(await Deno.readTextFile(path));
+    file = JSON.parse(await readTextFileBounded(path, INPUT_LIMITS.runFile, "a latents file"));
   } catch (e) {
     throw new ModelFileError(path, `cannot read the sample latents (${(e as Error).message})`);
   }
-  const flat = Array.isArray(file?.latents) ? file.latents.flat() : [];
+  const rows: unknown[] = Array.isArray(file?.latents) ? file.latents : [];
+  const flat = rows.flatMap((row) => Array.isArray(row) && row.length === latentDim ? row : [NaN]);
   if (
-    file.latentDim !== latentDim || flat.length !== file.count * latentDim ||
+    file.latentDim !== latentDim || file.count !== SAMPLE_COUNT || rows.length !== SAMPLE_COUNT ||
     !flat.every(Number.isFinite)
   ) {
-    throw new ModelFileError(path, `is not ${file?.count} × ${latentDim} finite sample latents`);
+    throw new ModelFileError(path, `is not ${SAMPLE_COUNT} × ${latentDim} finite sample latents`);
   }
   return Float32Array.from(flat);
 }
@@ -211,7 +215,9 @@ async function readState(info: CheckpointInfo): Promise<CheckpointState> {
   const statePath = join(info.dir, STATE_JSON);
   let state: CheckpointState;
   try {
-    state = JSON.parse(await Deno.readTextFile(statePath));
+    state = JSON.parse(
+      await readTextFileBounded(statePath, INPUT_LIMITS.runFile, "a checkpoint state"),
+    );
   } catch (e) {
     throw new ModelFileError(
       statePath,
@@ -223,6 +229,12 @@ async function readState(info: CheckpointInfo): Promise<CheckpointState> {
     !Number.isInteger(state?.step) || !state.rng || !o?.discriminator?.file || !o?.generator?.file
   ) {
     throw new ModelFileError(statePath, "not a training checkpoint state (step, rng, optimizers)");
+  }
+  if (state.step !== info.step) {
+    throw new ModelFileError(
+      statePath,
+      `says step ${state.step}, but its folder ${basename(info.dir)} holds step ${info.step}`,
+    );
   }
   const ema = state.ema;
   if (
@@ -243,9 +255,69 @@ export async function checkCheckpoint(info: CheckpointInfo): Promise<void> {
   const state = await readState(info);
   await readOptimizerState(info.dir, state.optimizers.discriminator);
   await readOptimizerState(info.dir, state.optimizers.generator);
-  await readModelArtifacts(info.generatorDir);
-  if (state.ema) await readModelArtifacts(info.emaGeneratorDir);
-  await readModelArtifacts(info.discriminatorDir);
+  checkRole(info.generatorDir, await readModelArtifacts(info.generatorDir), "generator");
+  if (state.ema) {
+    checkRole(info.emaGeneratorDir, await readModelArtifacts(info.emaGeneratorDir), "generator");
+  }
+  checkRole(
+    info.discriminatorDir,
+    await readModelArtifacts(info.discriminatorDir),
+    "discriminator",
+  );
+}
+
+/** The prefix of each network's weight names (`g_dense/kernel`, `d_conv0/kernel`). */
+const WEIGHT_PREFIX = { generator: "g_", discriminator: "d_" } as const;
+
+/**
+ * Refuses a model folder that holds the other network (a generator folder swapped for the
+ * discriminator's), told by its weight names, or whose weights are not all finite numbers (a run
+ * that diverged before this checkpoint: resuming from it could only diverge again).
+ */
+function checkRole(
+  dir: string,
+  artifacts: tf.io.ModelArtifacts,
+  role: keyof typeof WEIGHT_PREFIX,
+): void {
+  const other = role === "generator" ? "discriminator" : "generator";
+  const specs = artifacts.weightSpecs ?? [];
+  const foreign = specs.find((s) => s.name.startsWith(WEIGHT_PREFIX[other]));
+  if (foreign) {
+    throw new ModelFileError(
+      join(dir, "model.json"),
+      `holds a ${other} (weight ${foreign.name}), not a ${role}: the folders were swapped`,
+    );
+  }
+  const bad = firstNonFinite(specs, artifacts.weightData as ArrayBuffer);
+  if (bad) {
+    throw new ModelFileError(
+      join(dir, "weights.bin"),
+      `weight ${bad.name} holds ${bad.value} (not a finite number); ` +
+        `the run diverged before this checkpoint`,
+    );
+  }
+}
+
+/** Bytes per value of the weight dtypes a Layers model stores. */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, float16: 2, bool: 1, uint8: 1 };
+
+/** The first float32 weight that is NaN or ±Infinity, with its value, or null when all are finite. */
+function firstNonFinite(
+  specs: tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+): { name: string; value: number } | null {
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = spec.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[spec.dtype] ?? 4);
+    if (spec.dtype === "float32") {
+      const value = new Float32Array(data.slice(offset, offset + bytes)).find((x) =>
+        !Number.isFinite(x)
+      );
+      if (value !== undefined) return { name: spec.name, value };
+    }
+    offset += bytes;
+  }
+  return null;
 }
 
 /**

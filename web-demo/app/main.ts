@@ -63,7 +63,7 @@ class DemoPage {
   #settle = true;
 
   constructor() {
-    this.params = readParams(location.search);
+    this.params = readParams(location.search, location.href);
     this.count = COLS * this.params.rows;
     this.grid = new DigitGrid(element("grid"), COLS, this.params.rows, 28, (i) => this.openZoom(i));
     this.zoom = new ZoomDialog(

@@ -45,18 +45,28 @@ export function parseSeed(text: string): SeedResult {
   };
 }
 
-/** True when `url` is a relative URL on this site (no scheme, no host), safe to fetch the model from. */
-function isSameSitePath(url: string): boolean {
-  return url !== "" && !/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("//") &&
-    !url.includes("\\");
+/**
+ * True when `url`, resolved against the page's address as `fetch` resolves it, stays on the page's
+ * origin. The URL parser, not a pattern, decides: it strips the spaces, tabs and newlines that made
+ * `%20//host/x.onnx` look like a path and fetch another origin's file.
+ */
+function isSameOriginUrl(url: string, pageUrl: string): boolean {
+  if (url.trim() === "") return false;
+  try {
+    const page = new URL(pageUrl);
+    return new URL(url, page).origin === page.origin;
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Reads `?seed=N&digit=0..9&backend=auto|webgpu|wasm&rows=1..8&model=path.onnx` from a query string.
  * Bad values fall back to the defaults (seed 0, any digit, automatic backend, 8 rows, the shipped model)
- * and are listed in `problems`.
+ * and are listed in `problems`. A `model` must resolve, against `pageUrl` (the page's `location.href`),
+ * to the page's own origin.
  */
-export function readParams(search: string): PageParams {
+export function readParams(search: string, pageUrl: string): PageParams {
   const query = new URLSearchParams(search);
   const params: PageParams = {
     seed: 0,
@@ -94,7 +104,7 @@ export function readParams(search: string): PageParams {
   }
   const model = query.get("model");
   if (model !== null) {
-    if (isSameSitePath(model)) params.modelUrl = model;
+    if (isSameOriginUrl(model, pageUrl)) params.modelUrl = model;
     else params.problems.push(`The model must be a file on this site; ignoring "${model}".`);
   }
   return params;

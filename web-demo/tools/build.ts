@@ -1,7 +1,14 @@
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ModelError, readModelInfo, SHIPPED_MODEL_PATHS } from "../../src/infer/browser.ts";
-import { OWNED_STAMP, replaceFolder, stampFolder } from "../../src/fsio/mod.ts";
+import {
+  INPUT_LIMITS,
+  InputTooLargeError,
+  OWNED_STAMP,
+  readFileBounded,
+  replaceFolder,
+  stampFolder,
+} from "../../src/fsio/mod.ts";
 import { DEFAULT_WEB_WEIGHTS, webModel, type WebWeights } from "./web_model.ts";
 import { DOC_STYLESHEET, writeDocs } from "./docs.ts";
 
@@ -199,8 +206,9 @@ async function listFiles(root: string, onDemand: Set<string>, dir = root): Promi
 async function checkModel(path: string): Promise<void> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
-  } catch {
+    bytes = await readFileBounded(path, INPUT_LIMITS.model, "a model");
+  } catch (e) {
+    if (e instanceof InputTooLargeError) throw new SiteBuildError(e.message);
     throw new SiteBuildError(
       `model file ${path} not found; export one first (deno task export) or pass --model FILE`,
     );
@@ -283,7 +291,7 @@ async function writeSite(
   for (const name of await ortRuntimeFiles(code)) {
     await Deno.copyFile(join(ORT_DIST, name), join(outDir, "ort", name));
   }
-  const model = webModel(await Deno.readFile(modelPath), weights);
+  const model = webModel(await readFileBounded(modelPath, INPUT_LIMITS.model, "a model"), weights);
   await Deno.writeFile(join(outDir, "models", "generator.onnx"), model);
   await Deno.copyFile(CLASSIFIER_PATH, join(outDir, "models", "classifier.onnx"));
   return new Set([...docs, DOC_STYLESHEET, "models/classifier.onnx"]);

@@ -71,10 +71,46 @@ async function realFileUnder(realRoot: string, file: string): Promise<string | n
   }
 }
 
+/** A file opened for serving, with what `fstat` says of the file actually opened. */
+interface OpenedFile {
+  handle: Deno.FsFile;
+  info: Deno.FileInfo;
+  path: string;
+}
+
+/**
+ * Opens the file `asked` names under `realRoot` once, then checks what was opened: the path is resolved
+ * again and must still lead, inside the root, to the very file opened (same device and inode). A file
+ * swapped for a symlink to an outside file between the check and the open is refused, not served.
+ */
+async function openUnder(realRoot: string, asked: string): Promise<OpenedFile | null> {
+  const path = await realFileUnder(realRoot, asked);
+  if (path === null) return null;
+  let handle: Deno.FsFile;
+  try {
+    handle = await Deno.open(path, { read: true });
+  } catch {
+    return null;
+  }
+  try {
+    const info = await handle.stat();
+    const now = await realFileUnder(realRoot, path);
+    const there = now === null ? null : await Deno.lstat(now);
+    if (info.isFile && there !== null && there.ino === info.ino && there.dev === info.dev) {
+      return { handle, info, path };
+    }
+  } catch {
+    // Gone between the open and the check: refused below.
+  }
+  handle.close();
+  return null;
+}
+
 /**
  * A request handler serving the static files under `root` (GET and HEAD): `/` and folders map to
  * `index.html`, every response carries {@link SITE_HEADERS} and the file's MIME type. Paths are
- * resolved to real paths, so a symlink that leads outside `root` is not served; anything odd is a 404.
+ * resolved to real paths, so a symlink that leads outside `root` is not served, and each file is
+ * opened once and checked after opening (see {@link openUnder}); anything odd is a 404.
  */
 export function staticSiteHandler(root: string): (request: Request) => Promise<Response> {
   const base = normalize(root).replace(/\/+$/, "");
@@ -86,13 +122,14 @@ export function staticSiteHandler(root: string): (request: Request) => Promise<R
     const asked = resolveUrlPath(base, new URL(request.url).pathname);
     if (asked === null) return textResponse(400, "bad path");
     realRoot ??= Deno.realPath(base).catch(() => base);
-    const file = await realFileUnder(await realRoot, asked);
-    if (file === null) return textResponse(404, "not found");
+    const opened = await openUnder(await realRoot, asked);
+    if (opened === null) return textResponse(404, "not found");
+    const { handle, info, path } = opened;
+    let streaming = false;
     try {
-      const info = await Deno.stat(file);
       const headers: Record<string, string> = {
         ...SITE_HEADERS,
-        "content-type": contentTypeFor(file),
+        "content-type": contentTypeFor(path),
         "content-length": String(info.size),
       };
       // Revalidation (no-cache + Last-Modified) lets a browser reuse the 27 MB runtime and its
@@ -107,11 +144,11 @@ export function staticSiteHandler(root: string): (request: Request) => Promise<R
         }
       }
       if (request.method === "HEAD") return new Response(null, { headers });
-      const handle = await Deno.open(file, { read: true });
+      streaming = true;
       return new Response(handle.readable, { headers });
-    } catch {
-      // Gone or unreadable between the checks and the read.
-      return textResponse(404, "not found");
+    } finally {
+      // The body stream closes the file when it ends; otherwise it is closed here.
+      if (!streaming) handle.close();
     }
   };
 }
