@@ -311,13 +311,13 @@ async function main(argv: string[]): Promise<number> {
   }
   let peer: PeerResult | { error: string } | null = null;
   if (args.peer) {
+    // The peer gets the same threads as our targets, so that --threads 1 compares one core with one core.
     const options = {
       python: args.python,
       script: args.peerScript,
-      threads: 2,
+      threads: Math.max(1, args.threads),
       steps: args.peerSteps,
     };
-    options.threads = Math.max(1, Math.min(navigator.hardwareConcurrency, 2));
     const why = await peerUnavailable(options);
     if (!args.json) console.error(why ?? "measuring the PyTorch peer ...");
     peer = why
