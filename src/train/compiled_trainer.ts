@@ -17,10 +17,15 @@ import {
   readNetSpec,
   SCALARS,
   stateName,
-  type UpdateResult,
 } from "../compute/mod.ts";
 import { emaRate, type GeneratorEma } from "./ema.ts";
-import type { OptimizerOptions, StepBatch, StepLosses, Trainer } from "./step.ts";
+import {
+  type OptimizerOptions,
+  type StepBatch,
+  type StepLosses,
+  stepLosses,
+  type Trainer,
+} from "./step.ts";
 
 /** Options of {@link createCompiledTrainer}. */
 export interface CompiledTrainerOptions extends OptimizerOptions {
@@ -275,7 +280,7 @@ export async function createCompiledTrainer(
       ...adamScalars(counters.g, gOptimizer),
       ...emaFeeds,
     });
-    return losses(real, fake, gen);
+    return stepLosses(real, fake, gen);
   }
 
   return {
@@ -322,15 +327,5 @@ function newCounters(optimizer: tf.AdamOptimizer): AdamCounters {
     iterations: f.iterations_ ?? 0,
     accBeta1: f.accBeta1.dataSync()[0],
     accBeta2: f.accBeta2.dataSync()[0],
-  };
-}
-
-/** The step's losses as the TF.js step reports them (NaN when a prediction was not finite). */
-function losses(real: UpdateResult, fake: UpdateResult, gen: UpdateResult): StepLosses {
-  const finite = (loss: number, ...sums: number[]) => sums.every(Number.isFinite) ? loss : NaN;
-  return {
-    dLoss: finite(0.5 * (real.loss + fake.loss), real.predictionSum, fake.predictionSum),
-    dAcc: 0.5 * (real.accuracy + fake.accuracy),
-    gLoss: finite(gen.loss, gen.predictionSum),
   };
 }

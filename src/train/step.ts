@@ -35,6 +35,29 @@ export interface StepLosses {
   gLoss: number;
 }
 
+/** What one update of a step measured on the forward pass that computed its gradients. */
+export interface PassResult {
+  loss: number;
+  /** Accuracy against the clean labels (0–1). */
+  accuracy: number;
+  /** Sum of the predictions: not finite when one prediction is not. */
+  predictionSum: number;
+}
+
+/**
+ * A step's losses as the reference reports them from its three updates: D loss and accuracy the means of the
+ * two discriminator updates, a loss NaN when one of its predictions was NaN or infinite (the loss's clipping
+ * would otherwise hide it, on backends whose clip turns NaN into a bound).
+ */
+export function stepLosses(real: PassResult, fake: PassResult, generator: PassResult): StepLosses {
+  const finite = (loss: number, ...sums: number[]) => sums.every(Number.isFinite) ? loss : NaN;
+  return {
+    dLoss: finite(0.5 * (real.loss + fake.loss), real.predictionSum, fake.predictionSum),
+    dAcc: 0.5 * (real.accuracy + fake.accuracy),
+    gLoss: finite(generator.loss, generator.predictionSum),
+  };
+}
+
 /** Hyperparameters of the two Adam optimisers. */
 export interface OptimizerOptions {
   /** Learning rate of both Adam optimisers (reference 0.0002). */
@@ -210,12 +233,11 @@ export function createTrainer(
     const [lossReal, lossFake, lossG, accReal, sumReal, accFake, sumFake, , sumG] = await values
       .data();
     values.dispose();
-    const finite = (loss: number, ...sums: number[]) => sums.every(Number.isFinite) ? loss : NaN;
-    return {
-      dLoss: finite(0.5 * (lossReal + lossFake), sumReal, sumFake),
-      dAcc: 0.5 * (accReal + accFake),
-      gLoss: finite(lossG, sumG),
-    };
+    return stepLosses(
+      { loss: lossReal, accuracy: accReal, predictionSum: sumReal },
+      { loss: lossFake, accuracy: accFake, predictionSum: sumFake },
+      { loss: lossG, accuracy: NaN, predictionSum: sumG },
+    );
   }
 
   return {
