@@ -9,7 +9,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { BackendError } from "../backends.ts";
 
-/** Where a layer's output reads from: its pads follow TF.js's 'same' rule (the extra row at the bottom/right). */
+/** A Conv2D or Conv2DTranspose layer; its pads follow TF.js's 'same' rule (the extra row at the bottom/right). */
 export interface ConvSpec {
   kind: "conv";
   name: string;
